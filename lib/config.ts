@@ -1,0 +1,232 @@
+/**
+ * Every setting the app reads, parsed once from an environment object (STYLE.md principle 4).
+ * Nothing else reads `process.env`. A missing or malformed setting stops start-up with a message
+ * naming the setting and the fix.
+ */
+import { z } from 'zod';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** True when the URL points at this machine (the Graph simulator, Azurite). */
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+const intSetting = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const httpsUrl = z.url().refine((u) => u.startsWith('https://') || isLoopbackUrl(u), {
+  message: 'must be an https:// URL (plain http is only allowed on loopback)',
+});
+
+/** Settings shared by the CLI and the Functions app. */
+export const baseEnvSchema = z.object({
+  GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
+  /** Client id of the user-assigned managed identity; when unset, DefaultAzureCredential is used. */
+  AZURE_CLIENT_ID: z.string().uuid().optional(),
+  /** Local development and tests: a full storage connection string (Azurite). */
+  STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+  /** In Azure: identity-based endpoints, e.g. https://acct.table.core.windows.net. */
+  STORAGE_TABLE_ENDPOINT: httpsUrl.optional(),
+  STORAGE_BLOB_ENDPOINT: httpsUrl.optional(),
+  /** Prefix for table names (letters and digits), to share one account between apps or test runs. */
+  STORAGE_TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/, 'letters and digits only, starting with a letter')
+    .optional(),
+  RULES_PATH: z.string().min(1).default('rules.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Users processed at once by a reconcile. Graph allows ~20 writes/s per app and tenant. */
+  RECONCILE_CONCURRENCY: intSetting(8, 1, 64),
+  /** Retries of 429/503/504 inside one Graph call, honouring Retry-After. */
+  GRAPH_MAX_RETRIES: intSetting(5, 0, 10),
+});
+
+/** Settings only the Functions app needs (intake, worker, timers). */
+export const functionsEnvSchema = baseEnvSchema.extend({
+  /** Identity-based Service Bus connection (the trigger's connection name is `ServiceBusConnection`). */
+  ServiceBusConnection__fullyQualifiedNamespace: z.string().min(1).optional(),
+  /** Local development only: a Service Bus connection string. */
+  ServiceBusConnection: z.string().min(1).optional(),
+  LICENSE_JOBS_QUEUE: z.string().min(1).default('license-jobs'),
+  /** Public https URL of the graph-notifications function (subscriptions point here). */
+  NOTIFICATION_URL: httpsUrl,
+  /** Secret Graph echoes in every notification; 16 to 128 characters (Key Vault reference). */
+  GRAPH_CLIENT_STATE: z.string().min(16).max(128),
+  /** HR webhook secrets in `whsec_<base64>` form, separated by spaces or commas (rotation). */
+  HR_WEBHOOK_SECRETS: z.string().min(1),
+  HR_MAX_BODY_BYTES: intSetting(262_144, 1_024, 4_194_304),
+  /** Hours between an HR `leave` and the removal of managed licenses (0 = at once). */
+  HR_LEAVE_GRACE_HOURS: intSetting(0, 0, 24 * 90),
+  /** How many times a job for a user not yet synced is retried before it FAILS. */
+  HIRE_RETRY_LIMIT: intSetting(12, 0, 100),
+  /** First delay for not-yet-synced and transient retries; doubles each attempt (capped at 6 h). */
+  RETRY_BASE_SECONDS: intSetting(60, 1, 3_600),
+  /** When seats run out, how long before a DEFERRED job is tried again. */
+  DEFERRED_RETRY_MINUTES: intSetting(60, 1, 24 * 60),
+  /** Managed licenses are reclaimed from accounts disabled longer than this (0 = never). */
+  DISABLED_RECLAIM_DAYS: intSetting(30, 0, 3_650),
+  OUTCOME_RETENTION_DAYS: intSetting(180, 1, 3_650),
+  SUMMARY_CONTAINER: z
+    .string()
+    .regex(
+      /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/,
+      'a blob container name: lowercase letters, digits, dashes',
+    )
+    .default('summaries'),
+});
+
+export type BaseEnv = z.infer<typeof baseEnvSchema>;
+export type FunctionsEnv = z.infer<typeof functionsEnvSchema>;
+
+export interface StorageConfig {
+  connectionString?: string;
+  tableEndpoint?: string;
+  blobEndpoint?: string;
+  tablePrefix: string;
+}
+
+export interface BaseConfig {
+  graph: { baseUrl: string; maxRetries: number; simulator: boolean };
+  /** Managed identity client id, or undefined for DefaultAzureCredential. */
+  managedIdentityClientId: string | undefined;
+  storage: StorageConfig | null;
+  rulesPath: string;
+  logLevel: BaseEnv['LOG_LEVEL'];
+  concurrency: number;
+}
+
+export interface FunctionsConfig extends BaseConfig {
+  storage: StorageConfig;
+  serviceBus: { fullyQualifiedNamespace?: string; connectionString?: string; queue: string };
+  notificationUrl: string;
+  clientState: string;
+  hrSecrets: string[];
+  hrMaxBodyBytes: number;
+  leaveGraceHours: number;
+  hireRetryLimit: number;
+  retryBaseSeconds: number;
+  deferredRetryMinutes: number;
+  disabledReclaimDays: number;
+  outcomeRetentionDays: number;
+  summaryContainer: string;
+}
+
+/** A configuration problem: names the setting and says how to fix it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const setting = i.path.join('.') || '(environment)';
+      return `  ${setting}: ${i.message}`;
+    })
+    .join('\n');
+}
+
+function parse<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
+  // Treat empty strings as unset: app settings left blank should take the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      `Invalid settings:\n${formatIssues(result.error)}\nSet them in local.settings.json (locally) or the Function App's settings; see local.settings.example.json.`,
+    );
+  }
+  return result.data;
+}
+
+function storageOf(e: BaseEnv): StorageConfig | null {
+  if (!e.STORAGE_CONNECTION_STRING && !e.STORAGE_TABLE_ENDPOINT) return null;
+  return {
+    ...(e.STORAGE_CONNECTION_STRING ? { connectionString: e.STORAGE_CONNECTION_STRING } : {}),
+    ...(e.STORAGE_TABLE_ENDPOINT ? { tableEndpoint: e.STORAGE_TABLE_ENDPOINT } : {}),
+    ...(e.STORAGE_BLOB_ENDPOINT ? { blobEndpoint: e.STORAGE_BLOB_ENDPOINT } : {}),
+    tablePrefix: e.STORAGE_TABLE_PREFIX ?? '',
+  };
+}
+
+function baseOf(e: BaseEnv): BaseConfig {
+  return {
+    graph: {
+      baseUrl: e.GRAPH_BASE_URL.replace(/\/+$/, ''),
+      maxRetries: e.GRAPH_MAX_RETRIES,
+      simulator: isLoopbackUrl(e.GRAPH_BASE_URL),
+    },
+    managedIdentityClientId: e.AZURE_CLIENT_ID,
+    storage: storageOf(e),
+    rulesPath: e.RULES_PATH,
+    logLevel: e.LOG_LEVEL,
+    concurrency: e.RECONCILE_CONCURRENCY,
+  };
+}
+
+/** Settings for the CLI: storage is optional (the CLI can run an embedded Azurite). */
+export function loadBaseConfig(env: Env): BaseConfig {
+  return baseOf(parse(baseEnvSchema, env));
+}
+
+/** Splits `whsec_a whsec_b` or `whsec_a,whsec_b` and checks each secret's form. */
+export function parseWebhookSecrets(raw: string): string[] {
+  const secrets = raw.split(/[\s,]+/).filter(Boolean);
+  for (const [i, s] of secrets.entries()) {
+    if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s)) {
+      throw new ConfigError(
+        `HR_WEBHOOK_SECRETS: secret #${i + 1} is not in whsec_<base64> form. Generate one with: node -e "console.log('whsec_'+require('crypto').randomBytes(32).toString('base64'))"`,
+      );
+    }
+    const bytes = Buffer.from(s.slice('whsec_'.length), 'base64').length;
+    if (bytes < 24 || bytes > 64) {
+      throw new ConfigError(
+        `HR_WEBHOOK_SECRETS: secret #${i + 1} decodes to ${bytes} bytes; use 24 to 64 bytes.`,
+      );
+    }
+  }
+  return secrets;
+}
+
+/** Settings for the Functions app: storage and Service Bus are required. */
+export function loadFunctionsConfig(env: Env): FunctionsConfig {
+  const e = parse(functionsEnvSchema, env);
+  const base = baseOf(e);
+  if (!base.storage) {
+    throw new ConfigError(
+      'Invalid settings:\n  STORAGE_TABLE_ENDPOINT: required (or STORAGE_CONNECTION_STRING locally). Set it to https://<account>.table.core.windows.net.',
+    );
+  }
+  if (!e.ServiceBusConnection__fullyQualifiedNamespace && !e.ServiceBusConnection) {
+    throw new ConfigError(
+      'Invalid settings:\n  ServiceBusConnection__fullyQualifiedNamespace: required (or ServiceBusConnection, a connection string, locally). Set it to <namespace>.servicebus.windows.net.',
+    );
+  }
+  return {
+    ...base,
+    storage: base.storage,
+    serviceBus: {
+      ...(e.ServiceBusConnection__fullyQualifiedNamespace
+        ? { fullyQualifiedNamespace: e.ServiceBusConnection__fullyQualifiedNamespace }
+        : {}),
+      ...(e.ServiceBusConnection ? { connectionString: e.ServiceBusConnection } : {}),
+      queue: e.LICENSE_JOBS_QUEUE,
+    },
+    notificationUrl: e.NOTIFICATION_URL,
+    clientState: e.GRAPH_CLIENT_STATE,
+    hrSecrets: parseWebhookSecrets(e.HR_WEBHOOK_SECRETS),
+    hrMaxBodyBytes: e.HR_MAX_BODY_BYTES,
+    leaveGraceHours: e.HR_LEAVE_GRACE_HOURS,
+    hireRetryLimit: e.HIRE_RETRY_LIMIT,
+    retryBaseSeconds: e.RETRY_BASE_SECONDS,
+    deferredRetryMinutes: e.DEFERRED_RETRY_MINUTES,
+    disabledReclaimDays: e.DISABLED_RECLAIM_DAYS,
+    outcomeRetentionDays: e.OUTCOME_RETENTION_DAYS,
+    summaryContainer: e.SUMMARY_CONTAINER,
+  };
+}

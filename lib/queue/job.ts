@@ -1,0 +1,80 @@
+/**
+ * The license job: one per user per event, carried on the Service Bus queue. Parsed with this
+ * schema by the worker; a message that does not parse is dead-lettered with a reason.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const JOB_SOURCES = ['graph', 'delta', 'hr', 'cleanup', 'cli'] as const;
+export type JobSource = (typeof JOB_SOURCES)[number];
+
+/**
+ * - `reconcile`: make the user's managed licenses match the rules.
+ * - `leave`: the person left; remove managed SKUs (never other licenses).
+ * - `reclaim`: cleanup found the account disabled past the grace period; remove managed SKUs.
+ */
+export const JOB_ACTIONS = ['reconcile', 'leave', 'reclaim'] as const;
+export type JobAction = (typeof JOB_ACTIONS)[number];
+
+export const jobUserSchema = z
+  .object({
+    id: z.string().min(1).max(256).optional(),
+    userPrincipalName: z.string().min(3).max(1024).optional(),
+    employeeId: z.string().min(1).max(256).optional(),
+  })
+  .refine((u) => u.id ?? u.userPrincipalName ?? u.employeeId, {
+    message: 'a job needs the user id, userPrincipalName or employeeId',
+  });
+
+export const licenseJobSchema = z.object({
+  version: z.literal(1),
+  jobId: z.string().min(1),
+  correlationId: z.string().min(1),
+  source: z.enum(JOB_SOURCES),
+  /** The source event's id (Graph notification, HR webhook-id, delta round); dedupe key. */
+  eventId: z.string().min(1).max(512),
+  action: z.enum(JOB_ACTIONS),
+  user: jobUserSchema,
+  /** How many times this job has been tried before (scheduled copies increment it). */
+  attempt: z.number().int().min(0).default(0),
+  /** When the source event was first accepted (ISO). */
+  acceptedAt: z.string(),
+  /** Do not act before this time (HR leave with a grace period). */
+  notBefore: z.string().optional(),
+  /** Why the previous attempt was put off (for the record). */
+  lastDeferral: z.string().optional(),
+});
+export type LicenseJob = z.infer<typeof licenseJobSchema>;
+export type LicenseJobInput = z.input<typeof licenseJobSchema>;
+
+/** The key the queue sessions on: one user's jobs never run concurrently. */
+export function jobSessionId(job: Pick<LicenseJob, 'user'>): string {
+  const u = job.user;
+  return (
+    u.id ?? (u.userPrincipalName ? `upn:${u.userPrincipalName.toLowerCase()}` : `emp:${u.employeeId ?? ''}`)
+  ).slice(0, 128);
+}
+
+/**
+ * MessageId for Service Bus duplicate detection: derived from the source event and the user, so
+ * the same event published twice is dropped by the broker. Retries add the attempt number, so a
+ * scheduled copy is a new message. Max 128 characters.
+ */
+export function jobMessageId(
+  job: Pick<LicenseJob, 'source' | 'eventId' | 'user' | 'action' | 'attempt'>,
+): string {
+  const digest = createHash('sha256')
+    .update(`${job.source}\n${job.eventId}\n${jobSessionId(job)}\n${job.action}`)
+    .digest('hex')
+    .slice(0, 40);
+  return `${job.source}-${digest}-${job.attempt}`;
+}
+
+/** The port intake and the worker publish through. The real adapter is on @azure/service-bus. */
+export interface JobPublisher {
+  /** Sends jobs now. Throws if they could not be persisted (intake answers 5xx then). */
+  publish(jobs: LicenseJob[]): Promise<void>;
+  /** Schedules a job to become visible at `at` (delayed retry). */
+  schedule(job: LicenseJob, at: Date): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,53 @@
+/**
+ * Storage ports. Adapters on @azure/data-tables live beside this file; tests run them on Azurite.
+ */
+import type { OutcomeRecord } from '../licensing/types.js';
+
+export interface OutcomeStore {
+  /** Inserts one record (PK user id, RK inverted time + job id). */
+  record(outcome: OutcomeRecord): Promise<void>;
+  /** Newest first. */
+  listByUser(userId: string, options?: { limit?: number }): Promise<OutcomeRecord[]>;
+  /** Records with recordedAt in [from, to), any user, in no particular order. */
+  listBetween(from: Date, to?: Date): AsyncIterable<OutcomeRecord>;
+  /** Deletes records older than `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+export interface InboxStore {
+  /** Records an accepted event; `true` if new, `false` if it was seen before (insert-only, 409). */
+  accept(source: string, eventId: string, detail?: Record<string, string>): Promise<boolean>;
+  /** Forgets an event (used when publishing the job failed, so the sender's retry is not lost). */
+  forget(source: string, eventId: string): Promise<void>;
+  /** Deletes entries older than `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+export interface Checkpoint {
+  scope: string;
+  deltaLink: string;
+  takenAt: string;
+}
+
+export interface CheckpointStore {
+  get(scope: string): Promise<Checkpoint | null>;
+  put(scope: string, deltaLink: string, takenAt?: Date): Promise<void>;
+  delete(scope: string): Promise<void>;
+}
+
+export interface SubscriptionRecord {
+  id: string;
+  resource: string;
+  changeType: string;
+  notificationUrl: string;
+  expirationDateTime: string;
+  /** The name of the setting that holds the clientState (never the secret itself). */
+  clientStateRef: string;
+  updatedAt: string;
+}
+
+export interface SubscriptionStore {
+  list(): Promise<SubscriptionRecord[]>;
+  upsert(record: SubscriptionRecord): Promise<void>;
+  delete(id: string): Promise<void>;
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadBaseConfig, loadFunctionsConfig, parseWebhookSecrets } from '../../lib/config.js';
+
+const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const functionsEnv = {
+  STORAGE_TABLE_ENDPOINT: 'https://acct.table.core.windows.net',
+  ServiceBusConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+  NOTIFICATION_URL: 'https://app.azurewebsites.net/api/graph-notifications',
+  GRAPH_CLIENT_STATE: 'a-client-state-of-some-length',
+  HR_WEBHOOK_SECRETS: secret,
+};
+
+describe('config', () => {
+  it('applies defaults for an empty environment', () => {
+    const c = loadBaseConfig({});
+    expect(c.graph.baseUrl).toBe('https://graph.microsoft.com');
+    expect(c.graph.simulator).toBe(false);
+    expect(c.storage).toBeNull();
+    expect(c.rulesPath).toBe('rules.yaml');
+  });
+
+  it('recognises a loopback Graph URL as the simulator and strips trailing slashes', () => {
+    const c = loadBaseConfig({ GRAPH_BASE_URL: 'http://127.0.0.1:4000/' });
+    expect(c.graph).toMatchObject({ baseUrl: 'http://127.0.0.1:4000', simulator: true });
+  });
+
+  it('refuses plain http to a remote Graph, naming the setting', () => {
+    expect(() => loadBaseConfig({ GRAPH_BASE_URL: 'http://graph.example.com' })).toThrow(/GRAPH_BASE_URL/);
+  });
+
+  it('treats blank settings as unset', () => {
+    expect(loadBaseConfig({ GRAPH_BASE_URL: '' }).graph.baseUrl).toBe('https://graph.microsoft.com');
+  });
+
+  it('names every missing Functions setting', () => {
+    let message = '';
+    try {
+      loadFunctionsConfig({ STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/NOTIFICATION_URL/);
+    expect(message).toMatch(/GRAPH_CLIENT_STATE/);
+    expect(message).toMatch(/HR_WEBHOOK_SECRETS/);
+  });
+
+  it('requires a Service Bus connection for the Functions app', () => {
+    const { ServiceBusConnection__fullyQualifiedNamespace: _, ...rest } = functionsEnv;
+    expect(() => loadFunctionsConfig(rest)).toThrow(/ServiceBusConnection__fullyQualifiedNamespace/);
+  });
+
+  it('parses a full Functions environment', () => {
+    const c = loadFunctionsConfig(functionsEnv);
+    expect(c.serviceBus).toEqual({
+      fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+      queue: 'license-jobs',
+    });
+    expect(c.hrSecrets).toEqual([secret]);
+    expect(c.storage.tableEndpoint).toBe('https://acct.table.core.windows.net');
+  });
+
+  it('accepts several webhook secrets for rotation and rejects malformed ones', () => {
+    expect(parseWebhookSecrets(`${secret}, ${secret}`)).toHaveLength(2);
+    expect(() => parseWebhookSecrets('not-a-secret')).toThrow(/whsec_/);
+    expect(() => parseWebhookSecrets(`whsec_${Buffer.alloc(8).toString('base64')}`)).toThrow(
+      /24 to 64 bytes/,
+    );
+  });
+});
