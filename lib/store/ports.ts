@@ -15,8 +15,16 @@ export interface OutcomeStore {
 }
 
 export interface InboxStore {
-  /** Records an accepted event; `true` if new, `false` if it was seen before (insert-only, 409). */
-  accept(source: string, eventId: string, detail?: Record<string, string>): Promise<boolean>;
+  /**
+   * Records an accepted event; `true` if new, `false` if it was seen before (insert-only, 409).
+   * With `reacceptAfterMs`, an entry older than that is replaced and the event accepted again:
+   * Graph's user notifications carry no unique id, so identical content later is a new change.
+   */
+  accept(
+    source: string,
+    eventId: string,
+    options?: { reacceptAfterMs?: number; detail?: Record<string, string>; now?: Date },
+  ): Promise<boolean>;
   /** Forgets an event (used when publishing the job failed, so the sender's retry is not lost). */
   forget(source: string, eventId: string): Promise<void>;
   /** Deletes entries older than `before`; returns how many. */
