@@ -29,7 +29,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'vitest.config.ts', 'lib/cli/main.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'vitest.config.ts', 'lib/cli/entry.ts'],
     rules: {
       'no-restricted-properties': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -2,6 +2,7 @@
  * The licensing model's shared types: what rules resolve to, what the planner returns, and the
  * outcome of one job. Pure data; no I/O.
  */
+import type { Condition } from '../rules/schema.js';
 
 /** Terminal outcomes of one job. Every job ends in exactly one, recorded once. */
 export const OUTCOME_KINDS = [
@@ -62,6 +63,8 @@ export interface LicensePlan {
   blocked: { code: string; reason: string; fix: string } | null;
   /** The outcome the plan leads to if applied successfully. */
   outcome: OutcomeKind;
+  /** Facts worth showing that change nothing, e.g. a SKU also inherited from a group. */
+  notes?: string[];
 }
 
 /** A one-line, human-readable summary of a plan action (uses part numbers, not GUIDs). */
@@ -93,4 +96,28 @@ export interface OutcomeRecord {
   recordedAt: string;
   /** For malformed input: the payload as received (truncated), so nothing is lost. */
   payload?: string;
+}
+
+/** A rule ready to evaluate: its `when` as written, its licenses resolved against the catalog. */
+export interface CompiledRule {
+  name: string;
+  /** Position in the file, 0-based (rules are tried in this order). */
+  index: number;
+  description: string | null;
+  when: Condition;
+  /** The licenses the rule wants, or `none` (remove every managed SKU). */
+  licenses: ResolvedLicense[] | 'none';
+}
+
+/** A rules file resolved against the tenant's SKUs (see compileRules). */
+export interface CompiledRules {
+  rules: CompiledRule[];
+  /** Every SKU some rule names (lower-case GUIDs): the only SKUs the planner ever touches. */
+  managedSkuIds: ReadonlySet<string>;
+  defaults: {
+    /** Set on users without one before a license is added; null: none configured. */
+    usageLocation: string | null;
+    /** Users no rule matches: `leave` them alone or `remove` managed SKUs. */
+    unmatched: 'leave' | 'remove';
+  };
 }

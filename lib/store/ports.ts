@@ -59,3 +59,21 @@ export interface SubscriptionStore {
   upsert(record: SubscriptionRecord): Promise<void>;
   delete(id: string): Promise<void>;
 }
+
+export interface SummaryWriter {
+  /**
+   * Writes a run summary twice, as `<name>.json` (machine-readable) and `<name>.md` (for a
+   * person); returns where each was written.
+   */
+  write(name: string, json: unknown, markdown: string): Promise<{ jsonBlob: string; markdownBlob: string }>;
+}
+
+/**
+ * Accounts seen disabled while holding managed licenses, and since when (Graph has no "disabled
+ * since" attribute, so the cleanup notes the first day it saw each one).
+ */
+export interface DisabledAccountStore {
+  list(): Promise<Map<string, Date>>;
+  mark(userId: string, since: Date): Promise<void>;
+  unmark(userId: string): Promise<void>;
+}

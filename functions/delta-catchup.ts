@@ -1,0 +1,9 @@
+// Every 15 minutes: a delta query on /users catches what notifications missed.
+import { app } from '@azure/functions';
+import { appParts } from '../lib/app.js';
+import { deltaCatchupHandler } from '../lib/functions/handlers.js';
+
+app.timer('delta-catchup', {
+  schedule: '0 */15 * * * *',
+  handler: deltaCatchupHandler(appParts),
+});

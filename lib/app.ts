@@ -1,0 +1,95 @@
+/**
+ * The composition root of the Functions app: settings parsed once, every client built once, per
+ * worker process, on first use. Each part is loaded lazily (dynamic import) so a function pays only
+ * for the SDKs it touches: the HR intake never loads the Graph client, the timers never load the
+ * intake code. Nothing else builds SDK clients or reads settings.
+ */
+import type { TokenCredential } from '@azure/core-auth';
+import { loadFunctionsConfig, type FunctionsConfig } from './config.js';
+import type { LicensingContextCache } from './engine/licensing-context.js';
+import type { GraphGateway } from './graph/gateway.js';
+import { createLogger, type Logger } from './log.js';
+import type { JobPublisher } from './queue/job.js';
+import type { Storage } from './store/table-clients.js';
+
+export interface AppParts {
+  config: FunctionsConfig;
+  logger: Logger;
+  credential(): Promise<TokenCredential>;
+  gateway(): Promise<GraphGateway>;
+  storage(): Promise<Storage>;
+  publisher(): Promise<JobPublisher>;
+  contexts(): Promise<LicensingContextCache>;
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => {
+    p ??= make().catch((e: unknown) => {
+      // A failed start (Azure outage at cold start) must not poison the instance for good.
+      p = null;
+      throw e;
+    });
+    return p;
+  };
+}
+
+/**
+ * Builds the app's parts from an environment. The config is parsed here, synchronously, so a bad
+ * setting fails the first invocation with the setting's name and the fix.
+ */
+export function createAppParts(env: Record<string, string | undefined>, logger?: Logger): AppParts {
+  const config = loadFunctionsConfig(env);
+  const log = logger ?? createLogger({ level: config.logLevel });
+
+  const credential = once(async () => {
+    const { createCredential } = await import('./graph/credential.js');
+    return createCredential(config);
+  });
+  const gateway = once(async () => {
+    const { graphGatewayFromConfig } = await import('./graph/graph-gateway.js');
+    return graphGatewayFromConfig(config, log);
+  });
+  const storage = once(async () => {
+    const { createStorage } = await import('./store/table-clients.js');
+    const s = createStorage(
+      config.storage,
+      config.storage.connectionString ? undefined : await credential(),
+      {
+        summaryContainer: config.summaryContainer,
+      },
+    );
+    await s.ensureTables();
+    return s;
+  });
+  const publisher = once(async () => {
+    const { ServiceBusJobPublisher } = await import('./queue/service-bus-publisher.js');
+    return ServiceBusJobPublisher.fromConfig(
+      config.serviceBus,
+      config.serviceBus.connectionString ? undefined : await credential(),
+    );
+  });
+  const contexts = once(async () => {
+    const [{ loadRulesFile }, { LicensingContextCache, loadLicensingContext }] = await Promise.all([
+      import('./rules/load.js'),
+      import('./engine/licensing-context.js'),
+    ]);
+    // The rules file is read once per instance; a bad file fails here with file:line and the fix.
+    const rules = await loadRulesFile(config.rulesPath);
+    const g = await gateway();
+    const cache = new LicensingContextCache(() => loadLicensingContext(g, rules));
+    await cache.get();
+    return cache;
+  });
+  return { config, logger: log, credential, gateway, storage, publisher, contexts };
+}
+
+let shared: AppParts | null = null;
+
+/** The process-wide parts, built from the Function App's settings on first use. */
+export function appParts(): AppParts {
+  // The composition root is the one place the app's settings enter (STYLE.md principle 2).
+  // eslint-disable-next-line no-restricted-properties
+  shared ??= createAppParts(process.env);
+  return shared;
+}

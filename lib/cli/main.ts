@@ -1,0 +1,61 @@
+/**
+ * `ems-licensing`: plan, apply, explain, validate. Settings and IO are passed in (see entry.ts).
+ */
+import { ConfigError } from '../config.js';
+import { createLogger } from '../log.js';
+import { RulesError } from '../rules/load.js';
+import { parseCliArgs, USAGE, UsageError } from './args.js';
+import { runExplain, runReconcile, runValidate, type CliIo } from './commands.js';
+import { createCliRuntime } from './runtime.js';
+
+export async function main(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  io: CliIo,
+): Promise<number> {
+  let args;
+  try {
+    args = parseCliArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  // Logs go to stderr, warnings and up by default, so stdout stays the command's result.
+  const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: io.logDestination });
+  let runtime;
+  try {
+    runtime = await createCliRuntime(args, env, (line) => io.stderr.write(`${line}\n`), logger);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    switch (args.command) {
+      case 'plan':
+      case 'apply':
+        return await runReconcile(args, runtime, io, logger);
+      case 'explain':
+        return await runExplain(args, runtime, io, logger);
+      case 'validate':
+        return await runValidate(args, runtime, io);
+    }
+  } catch (e) {
+    if (e instanceof RulesError || e instanceof ConfigError) {
+      io.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    await runtime.close({ persistSample: args.command === 'apply' });
+  }
+}

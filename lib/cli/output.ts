@@ -1,0 +1,113 @@
+/**
+ * What the CLI prints: one line per user that needs attention, a progress bar on stderr when it
+ * is a terminal, a summary table at the end, or one JSON object per user with `--json`.
+ */
+import type { ProcessUserResult } from '../engine/process-user.js';
+import type { ReconcileSummary } from '../engine/reconcile.js';
+import type { Catalog } from '../licensing/catalog.js';
+import { describeAction } from '../licensing/planner.js';
+import { OUTCOME_KINDS } from '../licensing/types.js';
+
+export interface Writer {
+  write(text: string): void;
+}
+
+/** The machine-readable result of one user (`--json`). */
+export interface JsonResult {
+  id: string;
+  upn: string | null;
+  rule: string | null;
+  actions: string[];
+  outcome: string;
+  error: { code: string; message: string; fix: string } | null;
+  dryRun: boolean;
+}
+
+export function toJsonResult(result: ProcessUserResult, catalog: Catalog): JsonResult {
+  const r = result.record;
+  return {
+    id: r.userId,
+    upn: r.userPrincipalName,
+    rule: r.rule,
+    actions: r.actions.map((a) => describeAction(a, catalog)),
+    outcome: r.outcome,
+    error: r.error,
+    dryRun: r.dryRun,
+  };
+}
+
+/** One human line, or null for users that need no attention (UNCHANGED, NO_RULE). */
+export function humanLine(result: ProcessUserResult, catalog: Catalog): string | null {
+  const r = result.record;
+  if ((r.outcome === 'UNCHANGED' || r.outcome === 'NO_RULE') && !r.error) return null;
+  const who = r.userPrincipalName ?? r.userId;
+  const verb = r.dryRun && r.actions.length > 0 ? 'would ' : '';
+  const acts = r.actions.map((a) => verb + describeAction(a, catalog)).join('; ');
+  const rule = r.rule ? ` [${r.rule}]` : '';
+  const err = r.error ? ` — ${r.error.message} Fix: ${r.error.fix}` : '';
+  return `${r.outcome.padEnd(9)} ${who}${rule}${acts ? `: ${acts}` : ''}${err}`;
+}
+
+/** A summary table: outcome counts, planned actions and writes. */
+export function summaryTable(summary: ReconcileSummary, dryRun: boolean): string {
+  const rows: [string, string][] = OUTCOME_KINDS.filter((k) => summary.byOutcome[k] > 0).map((k) => [
+    k,
+    String(summary.byOutcome[k]),
+  ]);
+  rows.push(['users', String(summary.users)]);
+  for (const [kind, n] of Object.entries(summary.actions))
+    rows.push([`${dryRun ? 'planned ' : ''}${kind}`, String(n)]);
+  rows.push(['Graph writes', String(summary.writes)]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const v = Math.max(...rows.map(([, n]) => n.length));
+  const line = `+${'-'.repeat(w + 2)}+${'-'.repeat(v + 2)}+`;
+  return [
+    line,
+    `| ${(dryRun ? 'plan (dry run)' : 'apply').padEnd(w)} | ${''.padStart(v)} |`,
+    line,
+    ...rows.map(([k, n]) => `| ${k.padEnd(w)} | ${n.padStart(v)} |`),
+    line,
+  ].join('\n');
+}
+
+/** A one-line progress bar redrawn in place; does nothing unless the stream is a terminal. */
+export class ProgressBar {
+  readonly #out: Writer;
+  readonly #enabled: boolean;
+  #done = 0;
+  #total = 0;
+  #last = 0;
+
+  constructor(out: Writer, enabled: boolean) {
+    this.#out = out;
+    this.#enabled = enabled;
+  }
+
+  /** Users listed so far (the total grows as pages arrive). */
+  setTotal(total: number): void {
+    this.#total = total;
+    this.#draw();
+  }
+
+  tick(): void {
+    this.#done++;
+    this.#draw();
+  }
+
+  finish(): void {
+    if (this.#enabled) this.#out.write('\r\x1b[2K');
+  }
+
+  #draw(): void {
+    if (!this.#enabled) return;
+    const nowMs = Date.now();
+    if (nowMs - this.#last < 50 && this.#done < this.#total) return;
+    this.#last = nowMs;
+    const total = Math.max(this.#total, this.#done, 1);
+    const width = 30;
+    const filled = Math.round((this.#done / total) * width);
+    this.#out.write(
+      `\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.#done}/${total} users`,
+    );
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Which Microsoft Graph application permissions (app roles) the managed identity needs, and which of
+ * them it lacks. Pure: the grant script (scripts/grant-graph-permissions.ts) does the I/O. This list
+ * is the one source of truth for the permission names; docs cite {@link GRAPH_PERMISSIONS}.
+ *
+ * Least privilege per GRAPH-FACTS.md (learn.microsoft.com/graph/api/user-assignlicense,
+ * user-update, subscribedsku-list, group-list-transitivemembers, subscription-post-subscriptions).
+ */
+import { parse as parseYaml } from 'yaml';
+
+/** appId of the Microsoft Graph service principal, the same in every tenant. */
+export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+
+/** When a permission is needed. */
+export type PermissionCondition = 'always' | 'usageLocationDefault' | 'memberOfRules';
+
+export interface GraphPermission {
+  /** The app role's `value`, as in Graph's `appRoles`. */
+  readonly value: string;
+  readonly when: PermissionCondition;
+  /** What the app does with it (printed by the grant script, cited by the docs). */
+  readonly why: string;
+}
+
+export const GRAPH_PERMISSIONS: readonly GraphPermission[] = [
+  {
+    value: 'LicenseAssignment.ReadWrite.All',
+    when: 'always',
+    why: 'assign and remove licenses (POST /users/{id}/assignLicense) and read GET /subscribedSkus',
+  },
+  {
+    value: 'User.Read.All',
+    when: 'always',
+    why: 'read users and their licenses, /users/delta, change notifications on /users',
+  },
+  {
+    value: 'User.ReadWrite.All',
+    when: 'usageLocationDefault',
+    why: 'set usageLocation (PATCH /users/{id}) because the rules file has defaults.usageLocation',
+  },
+  {
+    value: 'GroupMember.Read.All',
+    when: 'memberOfRules',
+    why: 'check transitive group membership because a rule uses memberOf',
+  },
+];
+
+/** What the rules file asks of Graph beyond reading users and assigning licenses. */
+export interface RulesPermissionNeeds {
+  /** The rules set `defaults.usageLocation` (the app PATCHes users that have none). */
+  setsUsageLocation: boolean;
+  /** Some rule condition uses `memberOf`. */
+  usesMemberOf: boolean;
+}
+
+/** The permissions needed for these rules, in {@link GRAPH_PERMISSIONS} order. */
+export function requiredGraphPermissions(needs: RulesPermissionNeeds): GraphPermission[] {
+  return GRAPH_PERMISSIONS.filter(
+    (p) =>
+      p.when === 'always' ||
+      (p.when === 'usageLocationDefault' && needs.setsUsageLocation) ||
+      (p.when === 'memberOfRules' && needs.usesMemberOf),
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function containsKey(value: unknown, key: string): boolean {
+  if (Array.isArray(value)) return value.some((v) => containsKey(v, key));
+  if (!isRecord(value)) return false;
+  return Object.entries(value).some(([k, v]) => k === key || containsKey(v, key));
+}
+
+/**
+ * Reads the needs from the rules YAML without the full rules schema: `defaults.usageLocation` set
+ * to a non-empty string, and a `memberOf` key anywhere under `rules`. Throws on YAML that does not
+ * parse or is not a mapping, naming the file.
+ */
+export function rulesPermissionNeeds(yamlText: string, fileName = 'rules file'): RulesPermissionNeeds {
+  let doc: unknown;
+  try {
+    doc = parseYaml(yamlText);
+  } catch (e) {
+    throw new Error(`${fileName} is not valid YAML`, { cause: e });
+  }
+  if (!isRecord(doc)) {
+    throw new Error(`${fileName} must be a YAML mapping with rules: and defaults:`);
+  }
+  const defaults = doc['defaults'];
+  const usageLocation = isRecord(defaults) ? defaults['usageLocation'] : undefined;
+  return {
+    setsUsageLocation: typeof usageLocation === 'string' && usageLocation.trim() !== '',
+    usesMemberOf: containsKey(doc['rules'], 'memberOf'),
+  };
+}
+
+/** An app role of the Graph service principal (`GET /servicePrincipals?$filter=appId eq '…'`). */
+export interface AppRole {
+  id: string;
+  value: string | null;
+  allowedMemberTypes?: string[];
+  isEnabled?: boolean;
+}
+
+/** An app role assignment of the identity (`GET /servicePrincipals/{id}/appRoleAssignments`). */
+export interface AppRoleAssignment {
+  appRoleId: string;
+  resourceId: string;
+}
+
+export interface PermissionPlan {
+  /** Needed and already granted. */
+  granted: { permission: GraphPermission; appRoleId: string }[];
+  /** Needed and missing: POST these. */
+  toGrant: { permission: GraphPermission; appRoleId: string }[];
+  /** Granted on Graph but not needed by this configuration (reported, never revoked). */
+  extra: { value: string; appRoleId: string }[];
+}
+
+/**
+ * Compares the needed permissions with the identity's existing assignments on Microsoft Graph.
+ * Throws when Graph's service principal has no enabled application role of a needed name (a typo
+ * here, or a tenant where the role is unavailable), naming it.
+ */
+export function planPermissionGrants(
+  needed: readonly GraphPermission[],
+  graphAppRoles: readonly AppRole[],
+  graphServicePrincipalId: string,
+  existing: readonly AppRoleAssignment[],
+): PermissionPlan {
+  const byValue = new Map(
+    graphAppRoles
+      .filter((r) => r.value && r.isEnabled !== false && (r.allowedMemberTypes ?? ['Application']).includes('Application'))
+      .map((r) => [r.value, r.id]),
+  );
+  const onGraph = new Set(existing.filter((a) => a.resourceId === graphServicePrincipalId).map((a) => a.appRoleId));
+  const plan: PermissionPlan = { granted: [], toGrant: [], extra: [] };
+  for (const permission of needed) {
+    const appRoleId = byValue.get(permission.value);
+    if (appRoleId === undefined) {
+      throw new Error(
+        `Microsoft Graph has no application permission named ${permission.value} in this tenant; check the name in lib/deploy/graph-permissions.ts`,
+      );
+    }
+    (onGraph.has(appRoleId) ? plan.granted : plan.toGrant).push({ permission, appRoleId });
+  }
+  const neededIds = new Set([...plan.granted, ...plan.toGrant].map((g) => g.appRoleId));
+  const valueById = new Map(graphAppRoles.map((r) => [r.id, r.value ?? r.id]));
+  for (const appRoleId of onGraph) {
+    if (!neededIds.has(appRoleId)) plan.extra.push({ value: valueById.get(appRoleId) ?? appRoleId, appRoleId });
+  }
+  return plan;
+}

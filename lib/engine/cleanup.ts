@@ -1,0 +1,214 @@
+/**
+ * The daily cleanup: reclaims managed licenses from accounts disabled longer than the configured
+ * number of days, re-drives jobs parked for lack of seats once seats are free, prunes old records,
+ * and writes a daily summary (JSON and Markdown) to blob storage.
+ *
+ * Graph has no "disabled since" attribute, so the first cleanup that sees an account disabled
+ * notes the day in a table; the reclaim counts from there.
+ */
+import { randomUUID } from 'node:crypto';
+import type { GraphGateway } from '../graph/gateway.js';
+import type { GraphUser } from '../graph/types.js';
+import { OUTCOME_KINDS, type OutcomeKind, type OutcomeRecord } from '../licensing/types.js';
+import type { Logger } from '../log.js';
+import type { JobPublisher, LicenseJob } from '../queue/job.js';
+import type { DisabledAccountStore, InboxStore, OutcomeStore, SummaryWriter } from '../store/ports.js';
+import type { LicensingContext, LicensingContextCache } from './licensing-context.js';
+import { renderSummaryMarkdown, type DailySummary } from './summary.js';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+export interface CleanupSettings {
+  /** 0 turns reclaiming off. */
+  disabledReclaimDays: number;
+  outcomeRetentionDays: number;
+  /** Inbox entries only need to outlive replays: twice the webhook tolerance, Graph's 4 h retries. */
+  inboxRetentionDays: number;
+  /** How far back DEFERRED outcomes are looked for. */
+  redriveLookbackDays: number;
+}
+
+export interface CleanupDeps {
+  gateway: GraphGateway;
+  contexts: LicensingContextCache;
+  outcomes: OutcomeStore;
+  inbox: InboxStore;
+  disabled: DisabledAccountStore;
+  publisher: JobPublisher;
+  summaries: SummaryWriter;
+  logger: Logger;
+  settings: CleanupSettings;
+  now?: () => Date;
+}
+
+export interface CleanupReport {
+  reclaimQueued: number;
+  disabledTracked: number;
+  redriveQueued: number;
+  outcomesPruned: number;
+  inboxPruned: number;
+  summary: { jsonBlob: string; markdownBlob: string };
+}
+
+function job(
+  action: LicenseJob['action'],
+  userId: string,
+  eventId: string,
+  correlationId: string,
+  at: Date,
+): LicenseJob {
+  return {
+    version: 1,
+    jobId: randomUUID(),
+    correlationId,
+    source: 'cleanup',
+    eventId,
+    action,
+    user: { id: userId },
+    attempt: 0,
+    acceptedAt: at.toISOString(),
+  };
+}
+
+function holdsManagedDirectly(user: GraphUser, context: LicensingContext): boolean {
+  const managed = context.rules.managedSkuIds;
+  return (
+    user.licenseAssignmentStates.some((s) => !s.assignedByGroup && managed.has(s.skuId.toLowerCase())) ||
+    (user.licenseAssignmentStates.length === 0 &&
+      user.assignedLicenses.some((l) => managed.has(l.skuId.toLowerCase())))
+  );
+}
+
+async function reclaim(deps: CleanupDeps, context: LicensingContext, now: Date, correlationId: string) {
+  const tracked = await deps.disabled.list();
+  const jobs: LicenseJob[] = [];
+  let stillDisabled = 0;
+  const seen = new Set<string>();
+  for await (const page of deps.gateway.listUsers(context.select, { correlationId })) {
+    for (const user of page) {
+      seen.add(user.id);
+      const since = tracked.get(user.id);
+      const disabledWithLicense = user.accountEnabled === false && holdsManagedDirectly(user, context);
+      if (!disabledWithLicense) {
+        if (since) await deps.disabled.unmark(user.id);
+        continue;
+      }
+      stillDisabled++;
+      if (!since) {
+        await deps.disabled.mark(user.id, now);
+        continue;
+      }
+      if (now.getTime() - since.getTime() >= deps.settings.disabledReclaimDays * DAY_MS) {
+        jobs.push(
+          job(
+            'reclaim',
+            user.id,
+            `reclaim-${user.id}-${since.toISOString().slice(0, 10)}`,
+            correlationId,
+            now,
+          ),
+        );
+      }
+    }
+  }
+  // Accounts deleted since: nothing to reclaim (deletion frees the seat after 30 days).
+  for (const id of tracked.keys()) if (!seen.has(id)) await deps.disabled.unmark(id);
+  if (jobs.length > 0) await deps.publisher.publish(jobs);
+  return { queued: jobs.length, tracked: stillDisabled };
+}
+
+async function redrive(deps: CleanupDeps, context: LicensingContext, now: Date, correlationId: string) {
+  const latest = new Map<string, OutcomeRecord>();
+  const from = new Date(now.getTime() - deps.settings.redriveLookbackDays * DAY_MS);
+  for await (const r of deps.outcomes.listBetween(from, now)) {
+    if (r.dryRun || r.source === 'cli') continue;
+    const prev = latest.get(r.userId);
+    if (!prev || prev.recordedAt < r.recordedAt) latest.set(r.userId, r);
+  }
+  const free = new Map<string, number>();
+  const jobs: LicenseJob[] = [];
+  for (const r of latest.values()) {
+    if (r.outcome !== 'DEFERRED' || r.error?.code !== 'NoFreeSeats') continue;
+    // Re-drive only as many users as each SKU has free seats now.
+    const skus = r.skus
+      .map((name) => context.catalog.resolveSku(name))
+      .filter((s) => s !== null && s !== undefined);
+    const ok = skus.every((s) => {
+      const left = free.get(s.skuId) ?? context.catalog.freeSeats(s.skuId);
+      return left > 0;
+    });
+    if (!ok) continue;
+    for (const s of skus) free.set(s.skuId, (free.get(s.skuId) ?? context.catalog.freeSeats(s.skuId)) - 1);
+    jobs.push(job('reconcile', r.userId, `redrive-${r.jobId}`, correlationId, now));
+  }
+  if (jobs.length > 0) await deps.publisher.publish(jobs);
+  return jobs.length;
+}
+
+async function summarize(
+  deps: CleanupDeps,
+  context: LicensingContext,
+  now: Date,
+  extra: Omit<DailySummary, 'date' | 'generatedAt' | 'outcomes' | 'seats' | 'failures'>,
+) {
+  const outcomes = Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as Record<OutcomeKind, number>;
+  const failures = new Map<string, number>();
+  for await (const r of deps.outcomes.listBetween(new Date(now.getTime() - DAY_MS), now)) {
+    if (r.dryRun) continue;
+    outcomes[r.outcome]++;
+    if (r.outcome === 'FAILED' && r.error) failures.set(r.error.code, (failures.get(r.error.code) ?? 0) + 1);
+  }
+  const summary: DailySummary = {
+    date: now.toISOString().slice(0, 10),
+    generatedAt: now.toISOString(),
+    outcomes,
+    failures: Object.fromEntries(failures),
+    seats: context.catalog.skus().map((s) => ({
+      sku: s.skuPartNumber,
+      managed: context.rules.managedSkuIds.has(s.skuId.toLowerCase()),
+      enabled: s.prepaidUnits.enabled,
+      consumed: s.consumedUnits,
+      free: context.catalog.freeSeats(s.skuId),
+    })),
+    ...extra,
+  };
+  return deps.summaries.write(`daily/${summary.date}`, summary, renderSummaryMarkdown(summary));
+}
+
+export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport> {
+  const now = (deps.now ?? (() => new Date()))();
+  const correlationId = randomUUID();
+  const log = deps.logger.child({ task: 'cleanup', correlationId });
+  // Fresh seat counts: a re-drive decision on stale numbers would park the jobs again.
+  deps.contexts.invalidate();
+  const context = await deps.contexts.get();
+
+  const reclaimed =
+    deps.settings.disabledReclaimDays > 0
+      ? await reclaim(deps, context, now, correlationId)
+      : { queued: 0, tracked: 0 };
+  const redriveQueued = await redrive(deps, context, now, correlationId);
+  const outcomesPruned = await deps.outcomes.prune(
+    new Date(now.getTime() - deps.settings.outcomeRetentionDays * DAY_MS),
+  );
+  const inboxPruned = await deps.inbox.prune(
+    new Date(now.getTime() - deps.settings.inboxRetentionDays * DAY_MS),
+  );
+  const summary = await summarize(deps, context, now, {
+    reclaimQueued: reclaimed.queued,
+    disabledWithLicense: reclaimed.tracked,
+    redriveQueued,
+    outcomesPruned,
+    inboxPruned,
+  });
+  const report = {
+    reclaimQueued: reclaimed.queued,
+    disabledTracked: reclaimed.tracked,
+    redriveQueued,
+    outcomesPruned,
+    inboxPruned,
+    summary,
+  };
+  log.info(report, 'cleanup finished');
+  return report;
+}

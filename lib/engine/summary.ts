@@ -1,0 +1,65 @@
+/**
+ * The daily summary written by the cleanup, as data and as Markdown for people.
+ */
+import type { OutcomeKind } from '../licensing/types.js';
+
+export interface DailySummary {
+  date: string;
+  generatedAt: string;
+  /** Outcomes recorded in the last 24 hours, by kind. */
+  outcomes: Record<OutcomeKind, number>;
+  /** FAILED outcomes of the last 24 hours by error code. */
+  failures: Record<string, number>;
+  seats: { sku: string; managed: boolean; enabled: number; consumed: number; free: number }[];
+  reclaimQueued: number;
+  disabledWithLicense: number;
+  redriveQueued: number;
+  outcomesPruned: number;
+  inboxPruned: number;
+}
+
+export function renderSummaryMarkdown(s: DailySummary): string {
+  const lines = [
+    `# ems-licensing daily summary, ${s.date}`,
+    '',
+    `Generated ${s.generatedAt}.`,
+    '',
+    '## Outcomes (last 24 hours)',
+    '',
+    '| outcome | count |',
+    '|---|---:|',
+    ...Object.entries(s.outcomes).map(([k, n]) => `| ${k} | ${String(n)} |`),
+    '',
+  ];
+  const failures = Object.entries(s.failures);
+  if (failures.length > 0) {
+    lines.push(
+      '## Failures by error code',
+      '',
+      '| code | count |',
+      '|---|---:|',
+      ...failures.map(([c, n]) => `| ${c} | ${String(n)} |`),
+      '',
+    );
+  }
+  lines.push(
+    '## Seats',
+    '',
+    '| SKU | managed | enabled | consumed | free |',
+    '|---|---|---:|---:|---:|',
+    ...s.seats.map(
+      (x) =>
+        `| ${x.sku} | ${x.managed ? 'yes' : 'no'} | ${String(x.enabled)} | ${String(x.consumed)} | ${String(x.free)} |`,
+    ),
+    '',
+    '## Housekeeping',
+    '',
+    `- Disabled accounts still holding managed licenses: ${String(s.disabledWithLicense)}`,
+    `- Reclaim jobs queued: ${String(s.reclaimQueued)}`,
+    `- Jobs re-driven after seats freed up: ${String(s.redriveQueued)}`,
+    `- Outcome records pruned: ${String(s.outcomesPruned)}`,
+    `- Inbox entries pruned: ${String(s.inboxPruned)}`,
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,186 @@
+/**
+ * The license worker: one queue message = one job = one user. Runs the engine and records the
+ * outcome. Delayed retries are scheduled copies of the message (Functions' Service Bus trigger
+ * has no backoff of its own: a throw means immediate redelivery), after which the original
+ * completes by returning normally.
+ */
+import type { GraphGateway } from '../graph/gateway.js';
+import type { OutcomeRecord } from '../licensing/types.js';
+import type { Logger } from '../log.js';
+import type { JobPublisher, LicenseJob } from '../queue/job.js';
+import { parseJobMessage } from '../queue/parse-message.js';
+import type { OutcomeStore } from '../store/ports.js';
+import { backoffMs } from './backoff.js';
+import type { LicensingContextCache } from './licensing-context.js';
+import { processUser } from './process-user.js';
+
+export interface WorkerSettings {
+  /** Attempts for a user that is not in Entra ID yet (an HR hire before AD sync). */
+  hireRetryLimit: number;
+  /** Attempts for throttling and outages. */
+  transientRetryLimit: number;
+  /** Attempts while seats are exhausted; after that the daily cleanup re-drives the job. */
+  seatRetryLimit: number;
+  retryBaseSeconds: number;
+  deferredRetryMinutes: number;
+}
+
+export interface WorkerDeps {
+  gateway: GraphGateway;
+  contexts: LicensingContextCache;
+  outcomes: OutcomeStore;
+  publisher: JobPublisher;
+  logger: Logger;
+  settings: WorkerSettings;
+  now?: () => Date;
+  random?: () => number;
+}
+
+/** Delivery facts from the trigger's metadata. */
+export interface DeliveryInfo {
+  messageId?: string | undefined;
+  deliveryCount?: number | undefined;
+}
+
+export type WorkerResult =
+  | { kind: 'recorded'; record: OutcomeRecord }
+  | { kind: 'rescheduled'; record: OutcomeRecord | null; at: Date; attempt: number }
+  | { kind: 'malformed'; record: OutcomeRecord };
+
+/**
+ * A message that can never be processed. The worker records it (with the payload and the reason)
+ * and throws this, so Service Bus redelivers it up to the queue's max delivery count and then
+ * moves it to the dead-letter queue, where it can be inspected and replayed.
+ */
+export class PoisonMessageError extends Error {
+  override readonly name = 'PoisonMessageError';
+}
+
+function nextCopy(job: LicenseJob, reason: string): LicenseJob {
+  return { ...job, attempt: job.attempt + 1, lastDeferral: reason };
+}
+
+/** Processes one queue message body. Throws only when the message must be redelivered. */
+export async function runLicenseJob(
+  body: unknown,
+  delivery: DeliveryInfo,
+  deps: WorkerDeps,
+): Promise<WorkerResult> {
+  const now = deps.now ?? (() => new Date());
+  const random = deps.random ?? Math.random;
+  const { settings } = deps;
+  const parsed = parseJobMessage(body);
+  if (!parsed.ok) {
+    const at = now().toISOString();
+    const record: OutcomeRecord = {
+      userId: 'malformed-messages',
+      userPrincipalName: null,
+      jobId: delivery.messageId ?? `unknown-${at}`,
+      correlationId: delivery.messageId ?? 'unknown',
+      source: 'queue',
+      eventId: delivery.messageId ?? null,
+      rule: null,
+      outcome: 'FAILED',
+      skus: [],
+      licensesBefore: [],
+      licensesAfter: [],
+      actions: [],
+      conflicts: [],
+      error: {
+        code: 'MalformedMessage',
+        message: parsed.reason,
+        fix: 'Fix the sender, then replay the message from the dead-letter queue (docs/operations.md).',
+      },
+      retryAt: null,
+      dryRun: false,
+      durationMs: 0,
+      recordedAt: at,
+      payload: parsed.payload,
+    };
+    // Record once (first delivery), then let Service Bus dead-letter it after the delivery limit.
+    if ((delivery.deliveryCount ?? 1) <= 1) await deps.outcomes.record(record);
+    deps.logger.error({ messageId: delivery.messageId, reason: parsed.reason }, 'malformed license job');
+    throw new PoisonMessageError(`Malformed license job ${delivery.messageId ?? ''}: ${parsed.reason}`);
+  }
+  const job = parsed.job;
+  const log = deps.logger.child({ correlationId: job.correlationId, jobId: job.jobId });
+
+  // A job that must wait (HR leave with a grace period) goes back on the queue for its time.
+  if (job.notBefore && new Date(job.notBefore).getTime() > now().getTime()) {
+    const at = new Date(job.notBefore);
+    await deps.publisher.schedule(job, at);
+    log.info({ at: at.toISOString() }, 'job not due yet; scheduled');
+    return { kind: 'rescheduled', record: null, at, attempt: job.attempt };
+  }
+
+  const context = await deps.contexts.get();
+  const result = await processUser(
+    {
+      user: job.user,
+      action: job.action,
+      source: job.source,
+      eventId: job.eventId,
+      jobId: job.jobId,
+      correlationId: job.correlationId,
+      dryRun: false,
+    },
+    { gateway: deps.gateway, context, logger: log, now },
+  );
+
+  let record = result.record;
+  const retry = result.retry;
+  if (retry) {
+    let limit: number;
+    let delay: number;
+    switch (retry.reason) {
+      case 'userNotFound':
+        limit = settings.hireRetryLimit;
+        delay = backoffMs(job.attempt, settings.retryBaseSeconds * 1000, random);
+        break;
+      case 'noSeats':
+        limit = settings.seatRetryLimit;
+        delay = settings.deferredRetryMinutes * 60_000;
+        deps.contexts.invalidate();
+        break;
+      case 'transient':
+        limit = settings.transientRetryLimit;
+        delay = Math.max(
+          retry.afterMs ?? 0,
+          backoffMs(job.attempt, settings.retryBaseSeconds * 1000, random),
+        );
+        break;
+    }
+    if (job.attempt < limit) {
+      const at = new Date(now().getTime() + delay);
+      record = { ...record, outcome: 'DEFERRED', retryAt: at.toISOString() };
+      await deps.publisher.schedule(nextCopy(job, `${retry.reason}: ${record.error?.message ?? ''}`), at);
+      await deps.outcomes.record(record);
+      log.info({ reason: retry.reason, attempt: job.attempt + 1, at: at.toISOString() }, 'job deferred');
+      return { kind: 'rescheduled', record, at, attempt: job.attempt + 1 };
+    }
+    if (retry.reason === 'noSeats') {
+      // Still DEFERRED: the daily cleanup re-drives it once seats are free.
+      record = { ...record, outcome: 'DEFERRED', retryAt: null };
+    } else {
+      const tries = String(job.attempt + 1);
+      record = {
+        ...record,
+        outcome: 'FAILED',
+        retryAt: null,
+        error: {
+          code: record.error?.code ?? retry.reason,
+          message:
+            retry.reason === 'userNotFound'
+              ? `The user did not appear in Entra ID after ${tries} attempts.`
+              : `Graph kept failing after ${tries} attempts: ${record.error?.message ?? ''}`,
+          fix:
+            retry.reason === 'userNotFound'
+              ? 'Check the HR record (UPN or employeeId) matches the synced account and that AD sync runs; then resend the event.'
+              : (record.error?.fix ?? 'Check Graph service health, then replay the job.'),
+        },
+      };
+    }
+  }
+  await deps.outcomes.record(record);
+  return { kind: 'recorded', record };
+}

@@ -1,0 +1,190 @@
+/**
+ * Handler factories for the trigger files in functions/. Each takes the app's parts (the
+ * composition root), so tests build parts against Azurite, the Graph simulator and the AMQP test
+ * broker, and call the handlers with real `HttpRequest` and `InvocationContext` objects.
+ */
+import { randomUUID } from 'node:crypto';
+import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import type { AppParts } from '../app.js';
+import { runCleanup, type CleanupReport } from '../engine/cleanup.js';
+import { deltaCatchUp, type DeltaCatchUpResult } from '../engine/delta-catchup.js';
+import {
+  handleReauthorization,
+  keepSubscription,
+  type KeeperResult,
+  type SubscriptionKeeperDeps,
+} from '../engine/subscription-keeper.js';
+import { runLicenseJob, type WorkerResult } from '../engine/worker.js';
+import {
+  answerValidation,
+  handleGraphNotification,
+  handleHrWebhook,
+  methodNotAllowed,
+} from '../intake/index.js';
+import type { Logger } from '../log.js';
+import { toHttpResponse, toIntakeRequest } from './http-adapter.js';
+
+/** Graph's notification bodies are small (basic notifications, batches of ~100); cap them. */
+export const GRAPH_MAX_BODY_BYTES = 1_048_576;
+/** Setting name that holds the clientState; stored with the subscription instead of the secret. */
+export const CLIENT_STATE_SETTING = 'GRAPH_CLIENT_STATE';
+/** Retry limits not exposed as settings (see docs/operations.md). */
+export const TRANSIENT_RETRY_LIMIT = 8;
+export const SEAT_RETRY_LIMIT = 24;
+export const INBOX_RETENTION_DAYS = 2;
+export const REDRIVE_LOOKBACK_DAYS = 14;
+
+function invocationLogger(parts: AppParts, context: InvocationContext): Logger {
+  return parts.logger.child({ invocationId: context.invocationId, function: context.functionName });
+}
+
+async function keeperDeps(parts: AppParts, logger: Logger): Promise<SubscriptionKeeperDeps> {
+  const [gateway, storage] = await Promise.all([parts.gateway(), parts.storage()]);
+  return {
+    gateway,
+    store: storage.subscriptions,
+    notificationUrl: parts.config.notificationUrl,
+    clientState: parts.config.clientState,
+    clientStateRef: CLIENT_STATE_SETTING,
+    logger,
+  };
+}
+
+export function graphNotificationsHandler(getParts: () => AppParts) {
+  return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    // The validation handshake must be answered within 10 s: no I/O, not even building clients.
+    const token = req.query.get('validationToken');
+    if (token !== null) return toHttpResponse(answerValidation(token));
+    if (req.method !== 'POST') return toHttpResponse(methodNotAllowed());
+    const parts = getParts();
+    const logger = invocationLogger(parts, context);
+    const [storage, publisher] = await Promise.all([parts.storage(), parts.publisher()]);
+    const request = await toIntakeRequest(req, GRAPH_MAX_BODY_BYTES, context.invocationId);
+    const res = await handleGraphNotification(request, {
+      inbox: storage.inbox,
+      publisher,
+      logger,
+      now: () => new Date(),
+      newId: randomUUID,
+      clientState: parts.config.clientState,
+      lifecycle: async (event) => {
+        if (event.lifecycleEvent !== 'reauthorizationRequired') {
+          logger.warn({ lifecycleEvent: event.lifecycleEvent }, 'lifecycle event not handled for users');
+          return;
+        }
+        await handleReauthorization(event.subscriptionId, await keeperDeps(parts, logger));
+      },
+    });
+    return toHttpResponse(res);
+  };
+}
+
+export function hrWebhookHandler(getParts: () => AppParts) {
+  return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    if (req.method !== 'POST') return toHttpResponse(methodNotAllowed());
+    const parts = getParts();
+    const logger = invocationLogger(parts, context);
+    const request = await toIntakeRequest(req, parts.config.hrMaxBodyBytes, context.invocationId);
+    const [storage, publisher] = await Promise.all([parts.storage(), parts.publisher()]);
+    const res = await handleHrWebhook(request, {
+      inbox: storage.inbox,
+      publisher,
+      logger,
+      now: () => new Date(),
+      newId: randomUUID,
+      secrets: parts.config.hrSecrets,
+      maxBodyBytes: parts.config.hrMaxBodyBytes,
+      leaveGraceHours: parts.config.leaveGraceHours,
+    });
+    return toHttpResponse(res);
+  };
+}
+
+export function licenseWorkerHandler(getParts: () => AppParts) {
+  return async (message: unknown, context: InvocationContext): Promise<WorkerResult> => {
+    const parts = getParts();
+    const logger = invocationLogger(parts, context);
+    const meta = context.triggerMetadata ?? {};
+    const [gateway, storage, publisher, contexts] = await Promise.all([
+      parts.gateway(),
+      parts.storage(),
+      parts.publisher(),
+      parts.contexts(),
+    ]);
+    return runLicenseJob(
+      message,
+      {
+        messageId: typeof meta.messageId === 'string' ? meta.messageId : undefined,
+        deliveryCount: typeof meta.deliveryCount === 'number' ? meta.deliveryCount : undefined,
+      },
+      {
+        gateway,
+        contexts,
+        outcomes: storage.outcomes,
+        publisher,
+        logger,
+        settings: {
+          hireRetryLimit: parts.config.hireRetryLimit,
+          transientRetryLimit: TRANSIENT_RETRY_LIMIT,
+          seatRetryLimit: SEAT_RETRY_LIMIT,
+          retryBaseSeconds: parts.config.retryBaseSeconds,
+          deferredRetryMinutes: parts.config.deferredRetryMinutes,
+        },
+      },
+    );
+  };
+}
+
+export function subscriptionKeeperHandler(getParts: () => AppParts) {
+  return async (_timer: Timer, context: InvocationContext): Promise<KeeperResult> => {
+    const parts = getParts();
+    return keepSubscription(await keeperDeps(parts, invocationLogger(parts, context)));
+  };
+}
+
+export function deltaCatchupHandler(getParts: () => AppParts) {
+  return async (_timer: Timer, context: InvocationContext): Promise<DeltaCatchUpResult> => {
+    const parts = getParts();
+    const [gateway, storage, publisher, contexts] = await Promise.all([
+      parts.gateway(),
+      parts.storage(),
+      parts.publisher(),
+      parts.contexts(),
+    ]);
+    return deltaCatchUp({
+      gateway,
+      checkpoints: storage.checkpoints,
+      publisher,
+      contexts,
+      logger: invocationLogger(parts, context),
+    });
+  };
+}
+
+export function cleanupHandler(getParts: () => AppParts) {
+  return async (_timer: Timer, context: InvocationContext): Promise<CleanupReport> => {
+    const parts = getParts();
+    const [gateway, storage, publisher, contexts] = await Promise.all([
+      parts.gateway(),
+      parts.storage(),
+      parts.publisher(),
+      parts.contexts(),
+    ]);
+    return runCleanup({
+      gateway,
+      contexts,
+      outcomes: storage.outcomes,
+      inbox: storage.inbox,
+      disabled: storage.disabledAccounts,
+      publisher,
+      summaries: storage.summaries,
+      logger: invocationLogger(parts, context),
+      settings: {
+        disabledReclaimDays: parts.config.disabledReclaimDays,
+        outcomeRetentionDays: parts.config.outcomeRetentionDays,
+        inboxRetentionDays: INBOX_RETENTION_DAYS,
+        redriveLookbackDays: REDRIVE_LOOKBACK_DAYS,
+      },
+    });
+  };
+}

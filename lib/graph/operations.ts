@@ -1,0 +1,43 @@
+/**
+ * The Graph operations the gateway performs, and the least-privileged application permission each
+ * one needs. The permission is named in the `fix` of a 403 (STYLE.md principle 7).
+ */
+
+/** One gateway operation; used to name the permission a 403 is missing and in log lines. */
+export type GraphOperation =
+  | 'listUsers'
+  | 'getUser'
+  | 'findUserByEmployeeId'
+  | 'assignLicense'
+  | 'setUsageLocation'
+  | 'listSubscribedSkus'
+  | 'checkMemberGroups'
+  | 'delta'
+  | 'createSubscription'
+  | 'renewSubscription'
+  | 'reauthorizeSubscription'
+  | 'getSubscription'
+  | 'deleteSubscription';
+
+/**
+ * Least-privileged application permission per operation. Sources (learn.microsoft.com/graph/api/…):
+ * user-list, user-get, user-delta → User.Read.All; user-assignlicense → LicenseAssignment.ReadWrite.All;
+ * user-update → User.ReadWrite.All (usageLocation); subscribedsku-list → LicenseAssignment.Read.All
+ * (Organization.Read.All also works); user-checkmembergroups → User.Read.All and GroupMember.Read.All;
+ * subscription-post-subscriptions → the permission of the resource (/users: User.Read.All).
+ */
+export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
+  listUsers: 'User.Read.All',
+  getUser: 'User.Read.All',
+  findUserByEmployeeId: 'User.Read.All',
+  assignLicense: 'LicenseAssignment.ReadWrite.All',
+  setUsageLocation: 'User.ReadWrite.All',
+  listSubscribedSkus: 'LicenseAssignment.Read.All (or Organization.Read.All)',
+  checkMemberGroups: 'GroupMember.Read.All (with User.Read.All)',
+  delta: 'User.Read.All',
+  createSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
+  renewSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
+  reauthorizeSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
+  getSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
+  deleteSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
+};

@@ -1,0 +1,11 @@
+/** The intake use cases, for the trigger files and the composition root. */
+export * from './http.js';
+export * from './read-body.js';
+export * from './validation-token.js';
+export * from './client-state.js';
+export * from './graph-notification-schema.js';
+export * from './graph-notifications.js';
+export * from './standard-webhooks.js';
+export * from './hr-payload.js';
+export * from './hr-webhook.js';
+export * from './accept-and-publish.js';

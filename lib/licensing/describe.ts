@@ -1,0 +1,48 @@
+/**
+ * Licenses and plan actions in words (part numbers and plan names, never bare GUIDs when the
+ * catalog knows them), for plans, logs and outcome records.
+ */
+import type { AssignedLicense } from '../graph/types.js';
+import type { LicenseNames } from './catalog.js';
+import type { PlanAction } from './types.js';
+
+function planList(planIds: readonly string[], skuId: string, names: LicenseNames): string {
+  return planIds.length === 0 ? 'none' : planIds.map((p) => names.planName(p, skuId)).join(', ');
+}
+
+/** One line: `add EMS (disabled: INTUNE_A)`, `update EMS disabled plans: none → INTUNE_A`, `remove EMS`. */
+export function describeAction(action: PlanAction, names: LicenseNames): string {
+  switch (action.kind) {
+    case 'setUsageLocation':
+      return `set usageLocation ${action.from ?? 'none'} → ${action.to}`;
+    case 'addLicense': {
+      const part = names.skuPartNumber(action.skuId);
+      return action.disabledPlans.length === 0
+        ? `add ${part}`
+        : `add ${part} (disabled: ${planList(action.disabledPlans, action.skuId, names)})`;
+    }
+    case 'updateDisabledPlans':
+      return `update ${names.skuPartNumber(action.skuId)} disabled plans: ${planList(
+        action.before,
+        action.skuId,
+        names,
+      )} → ${planList(action.after, action.skuId, names)}`;
+    case 'removeLicense':
+      return `remove ${names.skuPartNumber(action.skuId)}`;
+  }
+}
+
+/**
+ * `assignedLicenses` as short strings, sorted: `EMS:-INTUNE_A,-MFA_PREMIUM`, or `EMS` when no
+ * plan is disabled. The form outcome records keep as licensesBefore / licensesAfter.
+ */
+export function formatLicenses(assigned: readonly AssignedLicense[], names: LicenseNames): string[] {
+  return assigned
+    .map((l) => {
+      const part = names.skuPartNumber(l.skuId);
+      if (l.disabledPlans.length === 0) return part;
+      const plans = l.disabledPlans.map((p) => `-${names.planName(p, l.skuId)}`).sort();
+      return `${part}:${plans.join(',')}`;
+    })
+    .sort();
+}

@@ -1,0 +1,53 @@
+/**
+ * "Did you mean …?" for near misses in the rules file (unknown keys, attribute names, SKU and
+ * plan names). Case is ignored, as typos like `memberof` are the most common kind.
+ */
+
+/** Edit distance (insertions, deletions, substitutions) between two strings. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? Math.max(a.length, b.length);
+}
+
+/** Ignore case, `_`, `-` and spaces: `enabled_plans` is `enabledPlans`. */
+const normalise = (s: string): string => s.toLowerCase().replace(/[_\-\s]/g, '');
+
+/**
+ * The candidate closest to `input`, or null when none is close enough (at most a third of the
+ * word's length in edits, and at least one allowed) or two are equally close.
+ */
+export function closest(input: string, candidates: readonly string[]): string | null {
+  const target = normalise(input);
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  let tied = false;
+  for (const candidate of candidates) {
+    const d = distance(target, normalise(candidate));
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+      tied = false;
+    } else if (d === bestDistance && candidate !== best) {
+      tied = true;
+    }
+  }
+  // Two equally near candidates (`of`: on or off?) are no suggestion at all.
+  const allowed = Math.max(1, Math.floor(target.length / 3));
+  return bestDistance <= allowed && !tied ? best : null;
+}
+
+/** `did you mean "x"?` or, when nothing is close, the list of valid values. */
+export function suggestion(input: string, candidates: readonly string[], noun = 'valid values'): string {
+  const near = closest(input, candidates);
+  return near !== null
+    ? `did you mean "${near}"?`
+    : `${noun}: ${candidates.length > 0 ? candidates.join(', ') : '(none)'}`;
+}

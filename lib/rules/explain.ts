@@ -1,0 +1,96 @@
+/**
+ * Human-readable explanation of an evaluation: which rule matched and why, and for each earlier
+ * rule, the condition(s) it failed on. Used by `ems-licensing explain USER` and in logs.
+ */
+import type { GraphUser } from '../graph/types.js';
+import type { LicenseNames } from '../licensing/catalog.js';
+import type { ResolvedLicense } from '../licensing/types.js';
+import type { ConditionTrace, Evaluation } from './evaluate.js';
+
+export interface ExplainOptions {
+  /** Turns GUIDs into part numbers and plan names in the licenses a rule wants. */
+  names?: LicenseNames;
+  /** defaults.unmatched, to say what happens when no rule matches. */
+  unmatched?: 'leave' | 'remove';
+}
+
+const OPERATOR_TEXT = {
+  equals: 'equals',
+  in: 'is one of',
+  startsWith: 'starts with',
+  endsWith: 'ends with',
+  exists: 'exists',
+} as const;
+
+const show = (v: unknown): string =>
+  Array.isArray(v) ? `[${v.map((x) => show(x)).join(', ')}]` : typeof v === 'string' ? `"${v}"` : String(v);
+
+function leafText(t: Extract<ConditionTrace, { kind: 'attribute' | 'memberOf' }>): string {
+  if (t.kind === 'memberOf') return `member of group ${t.groupId} (${t.result ? 'is a member' : 'not a member'})`;
+  const seen = t.actual === null || t.actual === '' ? 'unset' : show(t.actual);
+  const test =
+    t.operator === 'exists'
+      ? `${t.attribute} ${t.expected === true ? 'is set' : 'is unset'}`
+      : `${t.attribute} ${OPERATOR_TEXT[t.operator]} ${show(t.expected)}`;
+  return `${test} (value: ${seen})`;
+}
+
+/**
+ * Lines for one condition tree. With `whyNot`, a failed `all` shows only its failed children
+ * (the reason), so a long rule does not bury the one condition that mattered.
+ */
+function conditionLines(t: ConditionTrace, indent: string, whyNot: boolean): string[] {
+  const mark = t.result ? '✓' : '✗';
+  switch (t.kind) {
+    case 'attribute':
+    case 'memberOf':
+      return [`${indent}${mark} ${leafText(t)}`];
+    case 'not':
+      return [`${indent}${mark} not:`, ...conditionLines(t.inner, `${indent}    `, false)];
+    case 'all':
+    case 'any': {
+      const children = whyNot && t.kind === 'all' && !t.result ? t.children.filter((c) => !c.result) : t.children;
+      const head =
+        t.kind === 'all'
+          ? `${indent}${mark} all of${children.length < t.children.length ? ` (failed ${children.length} of ${t.children.length})` : ''}:`
+          : `${indent}${mark} any of:`;
+      return [head, ...children.flatMap((c) => conditionLines(c, `${indent}    `, whyNot))];
+    }
+  }
+}
+
+/** `EMS (disabled: INTUNE_A)` */
+export function licenseText(l: ResolvedLicense, names?: LicenseNames): string {
+  const part = names?.skuPartNumber(l.skuId) ?? l.skuPartNumber;
+  if (l.disabledPlans.length === 0) return part;
+  const plans = l.disabledPlans.map((p) => names?.planName(p, l.skuId) ?? p);
+  return `${part} (disabled: ${plans.join(', ')})`;
+}
+
+/** Readable lines explaining `evaluation` for `user`. */
+export function explainEvaluation(evaluation: Evaluation, user: GraphUser, options: ExplainOptions = {}): string[] {
+  const who = `${user.userPrincipalName} (${user.id})`;
+  const lines: string[] = [];
+  const matched = evaluation.matched;
+  lines.push(
+    matched === null
+      ? `${who}: no rule matched (${evaluation.trace.length} tried).`
+      : `${who}: rule "${matched.name}" matched (rule ${matched.index + 1}).`,
+  );
+  for (const t of evaluation.trace) {
+    lines.push(`  rule ${t.index + 1} "${t.rule}": ${t.matched ? 'MATCH' : 'no match'}`);
+    lines.push(...conditionLines(t.condition, '    ', !t.matched));
+  }
+  if (matched === null) {
+    lines.push(
+      options.unmatched === 'remove'
+        ? '  → defaults.unmatched is remove: managed licenses are removed.'
+        : '  → defaults.unmatched is leave: licenses are left as they are.',
+    );
+  } else if (matched.licenses === 'none') {
+    lines.push('  → license: none: managed licenses are removed.');
+  } else {
+    lines.push(`  → wants: ${matched.licenses.map((l) => licenseText(l, options.names)).join('; ')}`);
+  }
+  return lines;
+}

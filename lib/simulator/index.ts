@@ -1,0 +1,87 @@
+/**
+ * A Microsoft Graph v1.0 tenant simulator on loopback: the subset of Graph this app uses, with
+ * Graph's documented shapes, errors, paging, delta semantics and throttling. See ./README.md.
+ *
+ * ```ts
+ * const sim = await startSimulator({ tenant: await loadSampleTenant() });
+ * await fetch(`${sim.url}/v1.0/users?$select=id`, { headers: { authorization: 'Bearer x' } });
+ * await sim.close();
+ * ```
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counters } from './counters.js';
+import { DeltaHandlers } from './delta.js';
+import { Directory } from './directory.js';
+import { Faults } from './faults.js';
+import { createRequestListener } from './router.js';
+import { Subscriptions } from './subscriptions.js';
+import { LiveTenant } from './tenant-state.js';
+import type { RecordedRequest, Simulator, SimulatorOptions } from './types.js';
+import { UserHandlers } from './users.js';
+
+export type * from './types.js';
+export { REQUEST_KINDS } from './types.js';
+export {
+  loadSampleTenant,
+  loadTenantFile,
+  parseTenantFile,
+  SAMPLE_TENANT_PATH,
+  tenantFileSchema,
+  type TenantFile,
+  type TenantFileInput,
+} from './tenant-file.js';
+
+/** Graph gives a subscriber 10 seconds to answer the validation request (change-notifications-delivery-webhooks). */
+export const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
+
+/** Starts the simulator on 127.0.0.1 (port 0 by default) and resolves once it listens. */
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const now = options.now ?? (() => new Date());
+  const dir = new Directory(options.tenant, now);
+  const subscriptions = new Subscriptions(dir, options.notificationTimeoutMs ?? DEFAULT_NOTIFICATION_TIMEOUT_MS);
+  const delta = new DeltaHandlers();
+  const counters = new Counters();
+  const faults = new Faults();
+  const requests: RecordedRequest[] = [];
+  let baseUrl = '';
+
+  const server = createServer(
+    createRequestListener({
+      dir,
+      users: new UserHandlers(),
+      delta,
+      subscriptions,
+      counters,
+      faults,
+      requests,
+      requireAuth: options.requireAuth ?? true,
+      baseUrl: () => baseUrl,
+    }),
+  );
+  // Loopback clients keep connections alive; close() must not wait for them.
+  server.keepAliveTimeout = 1_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    url: baseUrl,
+    counters,
+    requests,
+    faults,
+    tenant: new LiveTenant(dir, subscriptions, delta),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err === undefined ? resolve() : reject(err)));
+        server.closeAllConnections();
+      }),
+  };
+}

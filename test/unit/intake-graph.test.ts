@@ -1,0 +1,380 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../lib/log.js';
+import {
+  GRAPH_REACCEPT_AFTER_MS,
+  graphEventId,
+  handleGraphNotification,
+  MAX_VALIDATION_TOKEN_LENGTH,
+  type GraphNotificationDeps,
+  type IntakeRequest,
+  type LifecycleEvent,
+} from '../../lib/intake/index.js';
+import { jobMessageId, licenseJobSchema, type LicenseJob } from '../../lib/queue/job.js';
+import type { InboxStore } from '../../lib/store/ports.js';
+
+const CLIENT_STATE = 'the-client-state-of-our-subscriptions';
+const SUB = '7f105c7d-2dc5-4530-97cd-4e7ae6534c07';
+const USER_A = '5a9a1f2c-0000-4000-8000-00000000000a';
+const USER_B = '5a9a1f2c-0000-4000-8000-00000000000b';
+const T0 = new Date('2025-03-01T10:00:00.000Z');
+
+function fakeInbox(options: { failAccept?: boolean } = {}) {
+  const entries = new Map<string, number>();
+  const forgotten: string[] = [];
+  const inbox: InboxStore = {
+    accept(source, eventId, opts) {
+      if (options.failAccept && entries.size > 0) return Promise.reject(new Error('table unavailable'));
+      const key = `${source}/${eventId}`;
+      const now = (opts?.now ?? new Date()).getTime();
+      const seen = entries.get(key);
+      const reaccept = opts?.reacceptAfterMs;
+      if (seen !== undefined && (reaccept === undefined || now - seen < reaccept))
+        return Promise.resolve(false);
+      entries.set(key, now);
+      return Promise.resolve(true);
+    },
+    forget(source, eventId) {
+      forgotten.push(`${source}/${eventId}`);
+      entries.delete(`${source}/${eventId}`);
+      return Promise.resolve();
+    },
+    prune: () => Promise.resolve(0),
+  };
+  return { inbox, entries, forgotten };
+}
+
+function setup(
+  overrides: {
+    failPublish?: number;
+    failAccept?: boolean;
+    lifecycle?: GraphNotificationDeps['lifecycle'];
+  } = {},
+) {
+  const store = fakeInbox({ failAccept: overrides.failAccept ?? false });
+  const published: LicenseJob[][] = [];
+  const attempted: LicenseJob[][] = [];
+  let failures = overrides.failPublish ?? 0;
+  const lifecycleCalls: LifecycleEvent[] = [];
+  const lines: string[] = [];
+  let clock = T0;
+  let ids = 0;
+  const deps: GraphNotificationDeps = {
+    inbox: store.inbox,
+    publisher: {
+      publish(jobs) {
+        attempted.push(jobs);
+        if (failures > 0) {
+          failures -= 1;
+          return Promise.reject(new Error('service bus down'));
+        }
+        published.push(jobs);
+        return Promise.resolve();
+      },
+      schedule: () => Promise.reject(new Error('not used by intake')),
+      close: () => Promise.resolve(),
+    },
+    logger: createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(s) } }),
+    now: () => clock,
+    newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
+    clientState: CLIENT_STATE,
+    lifecycle:
+      overrides.lifecycle ??
+      ((e) => {
+        lifecycleCalls.push(e);
+        return Promise.resolve();
+      }),
+  };
+  return {
+    deps,
+    store,
+    published,
+    attempted,
+    lifecycleCalls,
+    lines,
+    setNow: (d: Date) => (clock = d),
+  };
+}
+
+function change(userId: string, extra: Record<string, unknown> = {}) {
+  return {
+    subscriptionId: SUB,
+    subscriptionExpirationDateTime: '2025-03-20T10:00:00.0000000Z',
+    changeType: 'updated',
+    resource: `Users/${userId}`,
+    resourceData: { '@odata.type': '#Microsoft.Graph.User', '@odata.id': `Users/${userId}`, id: userId },
+    clientState: CLIENT_STATE,
+    tenantId: '84bd8158-6d4d-4958-8b9f-9d6445542f95',
+    ...extra,
+  };
+}
+
+function post(body: unknown, query = ''): IntakeRequest {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  return {
+    method: 'POST',
+    url: `https://app.example.net/api/graph-notifications${query}`,
+    query: new URLSearchParams(query),
+    headers: { 'content-type': 'application/json' },
+    body: new TextEncoder().encode(raw),
+  };
+}
+
+describe('Graph validation handshake', () => {
+  it('echoes the URL-decoded token as text/plain with nosniff, without touching the inbox', async () => {
+    const t = setup();
+    const res = await handleGraphNotification(
+      post(
+        '',
+        '?validationToken=Validation%3a+Testing+client+application+reachability+for+subscription+Request-Id%3a+25460109-0e8b-4521-8090-dd691b407ed8',
+      ),
+      t.deps,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(
+      'Validation: Testing client application reachability for subscription Request-Id: 25460109-0e8b-4521-8090-dd691b407ed8',
+    );
+    expect(res.headers['Content-Type']).toBe('text/plain; charset=utf-8');
+    expect(res.headers['X-Content-Type-Options']).toBe('nosniff');
+    expect(t.store.entries.size).toBe(0);
+    expect(t.published).toHaveLength(0);
+  });
+
+  it.each([
+    ['markup', '%3Cscript%3Ealert(1)%3C%2Fscript%3E'],
+    ['quotes', '%22onload%3D%22x'],
+    ['an empty token', ''],
+    ['a token over the cap', 'a'.repeat(MAX_VALIDATION_TOKEN_LENGTH + 1)],
+  ])('refuses %s with 400 and never echoes it', async (_name, encoded) => {
+    const t = setup();
+    const res = await handleGraphNotification(post('', `?validationToken=${encoded}`), t.deps);
+    expect(res.status).toBe(400);
+    expect(res.headers['Content-Type']).toMatch(/^application\/json/);
+    expect(res.headers['X-Content-Type-Options']).toBe('nosniff');
+    expect(res.body).not.toContain('<script>');
+    expect(res.body).not.toContain('a'.repeat(100));
+  });
+
+  it('accepts a token exactly at the cap', async () => {
+    const t = setup();
+    const token = 'b'.repeat(MAX_VALIDATION_TOKEN_LENGTH);
+    const res = await handleGraphNotification(post('', `?validationToken=${token}`), t.deps);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(token);
+  });
+
+  it('answers 405 to a GET, so a plain link cannot reflect anything', async () => {
+    const t = setup();
+    const res = await handleGraphNotification({ ...post('', '?validationToken=abc'), method: 'GET' }, t.deps);
+    expect(res.status).toBe(405);
+    expect(res.headers['Allow']).toBe('POST');
+    expect(res.body).not.toContain('abc');
+  });
+});
+
+describe('Graph change notifications', () => {
+  it('publishes one valid reconcile job per user and answers 202', async () => {
+    const t = setup();
+    const res = await handleGraphNotification(
+      { ...post({ value: [change(USER_A), change(USER_B)] }), correlationId: 'inv-1' },
+      t.deps,
+    );
+    expect(res.status).toBe(202);
+    expect(t.published).toHaveLength(1);
+    const jobs = t.published[0]!;
+    expect(jobs.map((j) => j.user.id).sort()).toEqual([USER_A, USER_B]);
+    for (const job of jobs) {
+      expect(licenseJobSchema.parse(job)).toEqual(job);
+      expect(job).toMatchObject({
+        source: 'graph',
+        action: 'reconcile',
+        attempt: 0,
+        correlationId: 'inv-1',
+        acceptedAt: T0.toISOString(),
+      });
+      expect(job.eventId.startsWith(graphEventId(SUB, job.user.id!, 'updated'))).toBe(true);
+    }
+    expect(t.store.entries.has(`graph/${graphEventId(SUB, USER_A, 'updated')}`)).toBe(true);
+  });
+
+  it('makes one job for notifications about the same user in one batch, even from two subscriptions', async () => {
+    const t = setup();
+    const otherSub = change(USER_A.toUpperCase(), { subscriptionId: 'a1b2c3d4-0000-4000-8000-000000000001' });
+    const res = await handleGraphNotification(
+      post({ value: [change(USER_A), change(USER_A), otherSub] }),
+      t.deps,
+    );
+    expect(res.status).toBe(202);
+    expect(t.published.flat()).toHaveLength(1);
+    expect(t.published.flat()[0]?.user.id).toBe(USER_A);
+  });
+
+  it('drops items with a wrong or missing clientState, makes no job for them, and never logs the value', async () => {
+    const t = setup();
+    const res = await handleGraphNotification(
+      post({
+        value: [
+          change(USER_A, { clientState: 'guessed-secret-value' }),
+          change(USER_B, { clientState: undefined }),
+        ],
+      }),
+      t.deps,
+    );
+    expect(res.status).toBe(202);
+    expect(t.published).toHaveLength(0);
+    expect(t.store.entries.size).toBe(0);
+    const log = t.lines.join('\n');
+    expect(log).toContain('wrong clientState');
+    expect(log).not.toContain('guessed-secret-value');
+    expect(log).not.toContain(CLIENT_STATE);
+  });
+
+  it('keeps the good items of a batch that also holds a forged one', async () => {
+    const t = setup();
+    await handleGraphNotification(
+      post({ value: [change(USER_A, { clientState: 'forged' }), change(USER_B)] }),
+      t.deps,
+    );
+    expect(t.published.flat().map((j) => j.user.id)).toEqual([USER_B]);
+  });
+
+  it('treats the same notification within the window as a duplicate, and later as a new change', async () => {
+    const t = setup();
+    await handleGraphNotification(post({ value: [change(USER_A)] }), t.deps);
+    t.setNow(new Date(T0.getTime() + GRAPH_REACCEPT_AFTER_MS - 1_000));
+    const dup = await handleGraphNotification(post({ value: [change(USER_A)] }), t.deps);
+    expect(dup.status).toBe(202);
+    expect(t.published.flat()).toHaveLength(1);
+
+    t.setNow(new Date(T0.getTime() + GRAPH_REACCEPT_AFTER_MS + 1_000));
+    await handleGraphNotification(post({ value: [change(USER_A)] }), t.deps);
+    const jobs = t.published.flat();
+    expect(jobs).toHaveLength(2);
+    // A re-accepted change must survive Service Bus duplicate detection: a new MessageId.
+    expect(jobMessageId(jobs[0]!)).not.toBe(jobMessageId(jobs[1]!));
+  });
+
+  it('makes no job for deleted users but still answers 202', async () => {
+    const t = setup();
+    const res = await handleGraphNotification(
+      post({ value: [change(USER_A, { changeType: 'deleted' })] }),
+      t.deps,
+    );
+    expect(res.status).toBe(202);
+    expect(t.published).toHaveLength(0);
+    expect(t.lines.join('\n')).toMatch(/"deleted":1/);
+  });
+
+  it('ignores items about other resources', async () => {
+    const t = setup();
+    await handleGraphNotification(
+      post({ value: [change(USER_A, { resource: `Groups/${USER_A}`, resourceData: { id: USER_A } })] }),
+      t.deps,
+    );
+    expect(t.published).toHaveLength(0);
+  });
+
+  it('answers 503 and forgets the inbox entries when publishing fails, so the retry gets through', async () => {
+    const t = setup({ failPublish: 1 });
+    const failed = await handleGraphNotification(post({ value: [change(USER_A), change(USER_B)] }), t.deps);
+    expect(failed.status).toBe(503);
+    expect(t.store.forgotten.sort()).toEqual(
+      [
+        `graph/${graphEventId(SUB, USER_A, 'updated')}`,
+        `graph/${graphEventId(SUB, USER_B, 'updated')}`,
+      ].sort(),
+    );
+    expect(t.store.entries.size).toBe(0);
+
+    const retried = await handleGraphNotification(post({ value: [change(USER_A), change(USER_B)] }), t.deps);
+    expect(retried.status).toBe(202);
+    expect(t.published.flat()).toHaveLength(2);
+    // Same MessageIds as the failed attempt: the broker drops whatever that attempt had sent.
+    const ids = (jobs: LicenseJob[]) => jobs.map((j) => jobMessageId(j)).sort();
+    expect(ids(t.published[0]!)).toEqual(ids(t.attempted[0]!));
+  });
+
+  it('answers 503 and rolls back when the inbox itself fails part-way', async () => {
+    const t = setup({ failAccept: true });
+    const res = await handleGraphNotification(post({ value: [change(USER_A), change(USER_B)] }), t.deps);
+    expect(res.status).toBe(503);
+    expect(t.published).toHaveLength(0);
+    expect(t.store.entries.size).toBe(0);
+  });
+
+  it.each([
+    ['invalid JSON', '{"value": ['],
+    ['no value array', { notValue: [] }],
+    [
+      'an item without changeType or lifecycleEvent',
+      { value: [{ subscriptionId: SUB, clientState: CLIENT_STATE }] },
+    ],
+    ['an item without subscriptionId', { value: [{ changeType: 'updated', resource: `Users/${USER_A}` }] }],
+  ])('refuses %s with 400 and a reason, enqueuing nothing', async (_name, body) => {
+    const t = setup();
+    const res = await handleGraphNotification(post(body), t.deps);
+    expect(res.status).toBe(400);
+    expect((JSON.parse(res.body!) as { error: string }).error.length).toBeGreaterThan(10);
+    expect(t.published).toHaveLength(0);
+    expect(t.store.entries.size).toBe(0);
+  });
+
+  it('answers 413 when the trigger could not read the whole body', async () => {
+    const t = setup();
+    const res = await handleGraphNotification({ ...post({ value: [] }), bodyTooLarge: true }, t.deps);
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('Graph lifecycle notifications', () => {
+  const lifecycleItem = {
+    subscriptionId: SUB,
+    subscriptionExpirationDateTime: '2025-03-01T11:00:00.0000000Z',
+    tenantId: '84bd8158-6d4d-4958-8b9f-9d6445542f95',
+    clientState: CLIENT_STATE,
+    lifecycleEvent: 'reauthorizationRequired',
+  };
+
+  it('routes reauthorizationRequired to the lifecycle port once, with no license job', async () => {
+    const t = setup();
+    const res = await handleGraphNotification(post({ value: [lifecycleItem, lifecycleItem] }), t.deps);
+    expect(res.status).toBe(202);
+    expect(t.lifecycleCalls).toEqual([
+      {
+        subscriptionId: SUB,
+        lifecycleEvent: 'reauthorizationRequired',
+        subscriptionExpirationDateTime: '2025-03-01T11:00:00.0000000Z',
+      },
+    ]);
+    expect(t.published).toHaveLength(0);
+  });
+
+  it('does not wait for the lifecycle work before answering', async () => {
+    const t = setup({ lifecycle: () => new Promise<void>(() => undefined) });
+    const res = await handleGraphNotification(post({ value: [lifecycleItem, change(USER_A)] }), t.deps);
+    expect(res.status).toBe(202);
+    expect(t.published.flat()).toHaveLength(1);
+  });
+
+  it('logs a failing lifecycle call instead of failing the delivery', async () => {
+    const t = setup({ lifecycle: () => Promise.reject(new Error('reauthorize failed: 403')) });
+    const res = await handleGraphNotification(post({ value: [lifecycleItem] }), t.deps);
+    expect(res.status).toBe(202);
+    await new Promise((r) => setImmediate(r));
+    expect(t.lines.join('\n')).toContain('lifecycle handling failed');
+  });
+
+  it('ignores lifecycle items with a wrong clientState', async () => {
+    const t = setup();
+    await handleGraphNotification(post({ value: [{ ...lifecycleItem, clientState: 'nope' }] }), t.deps);
+    expect(t.lifecycleCalls).toHaveLength(0);
+  });
+});
+
+describe('graphEventId', () => {
+  it('is stable, case-insensitive on the user id, and differs per change type and subscription', () => {
+    expect(graphEventId(SUB, USER_A, 'updated')).toBe(graphEventId(SUB, USER_A.toUpperCase(), 'updated'));
+    expect(graphEventId(SUB, USER_A, 'updated')).not.toBe(graphEventId(SUB, USER_A, 'deleted'));
+    expect(graphEventId(SUB, USER_A, 'updated')).not.toBe(graphEventId(USER_B, USER_A, 'updated'));
+    expect(graphEventId(SUB, USER_A, 'updated')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

@@ -1,0 +1,345 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../lib/log.js';
+import {
+  handleHrWebhook,
+  signStandardWebhook,
+  verifyStandardWebhook,
+  SCIM_ENTERPRISE_SCHEMA,
+  SCIM_USER_SCHEMA,
+  type HrWebhookDeps,
+  type IntakeRequest,
+} from '../../lib/intake/index.js';
+import { licenseJobSchema, type LicenseJob } from '../../lib/queue/job.js';
+import type { InboxStore } from '../../lib/store/ports.js';
+
+const SECRET_A = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+const SECRET_B = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
+const NOW = new Date('2025-03-01T10:00:00.000Z');
+const NOW_S = Math.floor(NOW.getTime() / 1000);
+const HOUR = 3_600_000;
+
+function setup(options: { failPublish?: number; grace?: number; secrets?: string[] } = {}) {
+  const entries = new Map<string, Record<string, string> | undefined>();
+  const forgotten: string[] = [];
+  const inbox: InboxStore = {
+    accept(source, eventId, opts) {
+      const key = `${source}/${eventId}`;
+      if (entries.has(key)) return Promise.resolve(false);
+      entries.set(key, opts?.detail);
+      return Promise.resolve(true);
+    },
+    forget(source, eventId) {
+      forgotten.push(`${source}/${eventId}`);
+      entries.delete(`${source}/${eventId}`);
+      return Promise.resolve();
+    },
+    prune: () => Promise.resolve(0),
+  };
+  const published: LicenseJob[] = [];
+  let failures = options.failPublish ?? 0;
+  const lines: string[] = [];
+  let ids = 0;
+  const deps: HrWebhookDeps = {
+    inbox,
+    publisher: {
+      publish(jobs) {
+        if (failures > 0) {
+          failures -= 1;
+          return Promise.reject(new Error('service bus down'));
+        }
+        published.push(...jobs);
+        return Promise.resolve();
+      },
+      schedule: () => Promise.reject(new Error('not used by intake')),
+      close: () => Promise.resolve(),
+    },
+    logger: createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(s) } }),
+    now: () => NOW,
+    newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
+    secrets: options.secrets ?? [SECRET_A],
+    maxBodyBytes: 4_096,
+    leaveGraceHours: options.grace ?? 0,
+  };
+  return { deps, entries, forgotten, published, lines };
+}
+
+interface DeliveryOptions {
+  id?: string;
+  timestamp?: number;
+  secret?: string;
+  signature?: string;
+  contentType?: string;
+  omit?: string[];
+}
+
+function delivery(payload: unknown, o: DeliveryOptions = {}): IntakeRequest {
+  const raw = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const body = new TextEncoder().encode(raw);
+  const id = o.id ?? 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W';
+  const timestamp = o.timestamp ?? NOW_S;
+  const headers: Record<string, string> = {
+    'Content-Type': o.contentType ?? 'application/json',
+    'Webhook-Id': id,
+    'Webhook-Timestamp': String(timestamp),
+    'Webhook-Signature':
+      o.signature ?? signStandardWebhook({ id, timestamp, body, secret: o.secret ?? SECRET_A }),
+  };
+  const omit = new Set(o.omit ?? []);
+  return {
+    method: 'POST',
+    url: 'https://app.example.net/api/hr-webhook',
+    query: new URLSearchParams(),
+    headers: Object.fromEntries(Object.entries(headers).filter(([name]) => !omit.has(name))),
+    body,
+  };
+}
+
+const hire = {
+  type: 'hire',
+  user: { userPrincipalName: 'ada@contoso.com' },
+  attributes: { department: 'R&D' },
+};
+
+function scimUser(extra: Record<string, unknown> = {}) {
+  return {
+    schemas: [SCIM_USER_SCHEMA, SCIM_ENTERPRISE_SCHEMA],
+    userName: 'grace@contoso.com',
+    externalId: 'hr-4711',
+    name: { givenName: 'Grace', familyName: 'Hopper' },
+    emails: [{ value: 'grace@contoso.com', type: 'work', primary: true }],
+    title: 'Rear Admiral',
+    userType: 'Employee',
+    active: true,
+    [SCIM_ENTERPRISE_SCHEMA]: { employeeNumber: '0815', department: 'Navy', costCenter: 'CC-1' },
+    ...extra,
+  };
+}
+
+describe('Standard Webhooks signatures', () => {
+  it('reproduces the published Standard Webhooks test vector', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const body = new TextEncoder().encode('{"test": 2432232314}');
+    const signature = signStandardWebhook({
+      id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      timestamp: 1614265330,
+      body,
+      secret,
+    });
+    expect(signature).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+    const result = verifyStandardWebhook({
+      headers: {
+        'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+        'webhook-timestamp': '1614265330',
+        'webhook-signature': signature,
+      },
+      body,
+      secrets: [secret],
+      now: new Date(1614265330_000),
+    });
+    expect(result).toEqual({ ok: true, id: 'msg_p5jXN8AQM9LWM0D4loKWxJek', timestamp: 1614265330 });
+  });
+
+  it('accepts a signature computed independently with node:crypto', async () => {
+    const t = setup();
+    const raw = JSON.stringify(hire);
+    const key = Buffer.from(SECRET_A.slice('whsec_'.length), 'base64');
+    const mac = createHmac('sha256', key).update(`msg_manual.${NOW_S}.${raw}`).digest('base64');
+    const res = await handleHrWebhook(delivery(hire, { id: 'msg_manual', signature: `v1,${mac}` }), t.deps);
+    expect(res.status).toBe(202);
+    expect(t.published).toHaveLength(1);
+  });
+
+  it('accepts a signature from the second (rotated) secret, and any matching entry of several', async () => {
+    const t = setup({ secrets: [SECRET_A, SECRET_B] });
+    expect((await handleHrWebhook(delivery(hire, { id: 'msg_b', secret: SECRET_B }), t.deps)).status).toBe(
+      202,
+    );
+
+    const good = signStandardWebhook({
+      id: 'msg_c',
+      timestamp: NOW_S,
+      body: JSON.stringify(hire),
+      secret: SECRET_B,
+    });
+    const several = `v1a,${Buffer.alloc(64).toString('base64')} v1,${Buffer.alloc(32).toString('base64')} ${good}`;
+    expect((await handleHrWebhook(delivery(hire, { id: 'msg_c', signature: several }), t.deps)).status).toBe(
+      202,
+    );
+    expect(t.published).toHaveLength(2);
+  });
+
+  it('refuses a bad signature with 401 and no detail, writing nothing', async () => {
+    const t = setup();
+    const res = await handleHrWebhook(delivery(hire, { secret: SECRET_B }), t.deps);
+    expect(res.status).toBe(401);
+    expect(res.body).toBe('{"error":"unauthorized"}');
+    expect(t.entries.size).toBe(0);
+    expect(t.published).toHaveLength(0);
+    const log = t.lines.join('\n');
+    expect(log).toContain('no-matching-signature');
+    expect(log).not.toContain(SECRET_A.slice(6));
+  });
+
+  it('refuses a body changed after signing', async () => {
+    const t = setup();
+    const req = delivery(hire);
+    const tampered = { ...req, body: new TextEncoder().encode(JSON.stringify({ ...hire, type: 'leave' })) };
+    expect((await handleHrWebhook(tampered, t.deps)).status).toBe(401);
+  });
+
+  it.each([
+    ['stale', NOW_S - 301],
+    ['future', NOW_S + 301],
+  ])('refuses a %s timestamp with 401 even when correctly signed', async (_name, timestamp) => {
+    const t = setup();
+    const res = await handleHrWebhook(delivery(hire, { timestamp }), t.deps);
+    expect(res.status).toBe(401);
+    expect(res.body).toBe('{"error":"unauthorized"}');
+    expect(t.published).toHaveLength(0);
+  });
+
+  it('accepts a timestamp just inside the 5-minute tolerance', async () => {
+    const t = setup();
+    expect((await handleHrWebhook(delivery(hire, { timestamp: NOW_S - 299 }), t.deps)).status).toBe(202);
+  });
+
+  it.each([
+    ['a missing webhook-signature', { omit: ['Webhook-Signature'] }],
+    ['a missing webhook-id', { omit: ['Webhook-Id'] }],
+    ['a webhook-id with a dot', { id: 'msg.1' }],
+  ])('refuses %s with 400', async (_name, o: DeliveryOptions) => {
+    const t = setup();
+    const res = await handleHrWebhook(delivery(hire, o), t.deps);
+    expect(res.status).toBe(400);
+    expect(t.published).toHaveLength(0);
+  });
+});
+
+describe('HR webhook intake', () => {
+  it('turns a simple hire into one reconcile job keyed by webhook-id', async () => {
+    const t = setup();
+    const res = await handleHrWebhook(
+      { ...delivery(hire, { id: 'msg_hire' }), correlationId: 'inv-9' },
+      t.deps,
+    );
+    expect(res.status).toBe(202);
+    expect(t.published).toHaveLength(1);
+    const job = t.published[0]!;
+    expect(licenseJobSchema.parse(job)).toEqual(job);
+    expect(job).toMatchObject({
+      source: 'hr',
+      eventId: 'msg_hire',
+      action: 'reconcile',
+      correlationId: 'inv-9',
+      user: { userPrincipalName: 'ada@contoso.com' },
+      acceptedAt: NOW.toISOString(),
+    });
+    expect(job.notBefore).toBeUndefined();
+    expect(t.entries.get('hr/msg_hire')).toMatchObject({ kind: 'hire', attributes: '{"department":"R&D"}' });
+  });
+
+  it('answers a replayed webhook-id 200 without a second job', async () => {
+    const t = setup();
+    expect((await handleHrWebhook(delivery(hire, { id: 'msg_once' }), t.deps)).status).toBe(202);
+    const replay = await handleHrWebhook(delivery(hire, { id: 'msg_once' }), t.deps);
+    expect(replay.status).toBe(200);
+    expect(t.published).toHaveLength(1);
+  });
+
+  it('turns a SCIM user with active:false into a leave job that waits for the grace period', async () => {
+    const t = setup({ grace: 48 });
+    const res = await handleHrWebhook(delivery(scimUser({ active: false }), { id: 'msg_scim' }), t.deps);
+    expect(res.status).toBe(202);
+    const job = t.published[0]!;
+    expect(job.action).toBe('leave');
+    expect(job.notBefore).toBe(new Date(NOW.getTime() + 48 * HOUR).toISOString());
+    expect(job.user).toEqual({ userPrincipalName: 'grace@contoso.com', employeeId: '0815' });
+    expect(licenseJobSchema.parse(job)).toEqual(job);
+    // Organisational facts are kept for explanation; names and emails are not.
+    const detail = t.entries.get('hr/msg_scim')!;
+    expect(detail['attributes']).toContain('Navy');
+    expect(detail['attributes']).not.toContain('Grace');
+  });
+
+  it('reads SCIM active "False" (a string) as a leave too', async () => {
+    const t = setup();
+    await handleHrWebhook(delivery(scimUser({ active: 'False' })), t.deps);
+    expect(t.published[0]?.action).toBe('leave');
+  });
+
+  it('turns an active SCIM user into a reconcile job, served as application/scim+json', async () => {
+    const t = setup();
+    const res = await handleHrWebhook(delivery(scimUser(), { contentType: 'application/scim+json' }), t.deps);
+    expect(res.status).toBe(202);
+    expect(t.published[0]?.action).toBe('reconcile');
+  });
+
+  it('uses effectiveAt for a leave when it is later than the grace period, and the grace when not', async () => {
+    const t = setup({ grace: 24 });
+    const later = '2025-03-10T00:00:00Z';
+    const earlier = '2025-03-01T12:00:00+00:00';
+    const leave = (effectiveAt: string) => ({ type: 'leave', user: { employeeId: 'E1' }, effectiveAt });
+    await handleHrWebhook(delivery(leave(later), { id: 'msg_l1' }), t.deps);
+    await handleHrWebhook(delivery(leave(earlier), { id: 'msg_l2' }), t.deps);
+    expect(t.published.map((j) => j.notBefore)).toEqual([
+      new Date(later).toISOString(),
+      new Date(NOW.getTime() + 24 * HOUR).toISOString(),
+    ]);
+  });
+
+  it.each([
+    ['a simple event without a user key', { type: 'hire', user: {} }],
+    ['an unknown event type', { type: 'promote', user: { employeeId: 'E1' } }],
+    ['a SCIM resource without the User schema', { schemas: ['urn:x'], userName: 'a@b.c' }],
+    ['a SCIM user without a usable key', { schemas: [SCIM_USER_SCHEMA], userName: 'login-only' }],
+    ['invalid JSON', '{"type":'],
+  ])('refuses %s with 400, enqueuing nothing and keeping no inbox entry', async (_name, payload) => {
+    const t = setup();
+    const res = await handleHrWebhook(delivery(payload, { id: 'msg_bad' }), t.deps);
+    expect(res.status).toBe(400);
+    expect((JSON.parse(res.body!) as { error: string }).error).toMatch(/user|type|schemas|JSON|userName/);
+    expect(t.published).toHaveLength(0);
+    expect(t.entries.size).toBe(0);
+  });
+
+  it('processes a corrected resend under the same webhook-id after a malformed one', async () => {
+    const t = setup();
+    expect(
+      (await handleHrWebhook(delivery({ type: 'hire', user: {} }, { id: 'msg_fix' }), t.deps)).status,
+    ).toBe(400);
+    expect((await handleHrWebhook(delivery(hire, { id: 'msg_fix' }), t.deps)).status).toBe(202);
+    expect(t.published).toHaveLength(1);
+  });
+
+  it('answers 413 over maxBodyBytes or when the trigger stopped reading', async () => {
+    const t = setup();
+    const big = { ...hire, attributes: { note: 'x'.repeat(5_000) } };
+    expect((await handleHrWebhook(delivery(big), t.deps)).status).toBe(413);
+    expect((await handleHrWebhook({ ...delivery(hire), bodyTooLarge: true }, t.deps)).status).toBe(413);
+    expect(t.published).toHaveLength(0);
+  });
+
+  it('answers 415 to a body that is not JSON', async () => {
+    const t = setup();
+    expect((await handleHrWebhook(delivery(hire, { contentType: 'text/plain' }), t.deps)).status).toBe(415);
+    expect((await handleHrWebhook(delivery(hire, { omit: ['Content-Type'] }), t.deps)).status).toBe(415);
+    expect(t.published).toHaveLength(0);
+  });
+
+  it('answers 503 and forgets the inbox entry when publishing fails, so the retry is processed', async () => {
+    const t = setup({ failPublish: 1 });
+    const failed = await handleHrWebhook(delivery(hire, { id: 'msg_retry' }), t.deps);
+    expect(failed.status).toBe(503);
+    expect(t.forgotten).toEqual(['hr/msg_retry']);
+    expect(t.entries.size).toBe(0);
+    const retried = await handleHrWebhook(delivery(hire, { id: 'msg_retry' }), t.deps);
+    expect(retried.status).toBe(202);
+    expect(t.published).toHaveLength(1);
+  });
+
+  it('answers 405 to anything but POST', async () => {
+    const t = setup();
+    expect((await handleHrWebhook({ ...delivery(hire), method: 'PUT' }, t.deps)).status).toBe(405);
+  });
+});
