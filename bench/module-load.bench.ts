@@ -86,8 +86,11 @@ function runToEnd(command: string, argv: string[], env: NodeJS.ProcessEnv): Prom
 
 const childEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
-  ...(JSON.parse(readFileSync(path.join(root, 'local.settings.example.json'), 'utf8')) as { Values: Record<string, string> })
-    .Values,
+  ...(
+    JSON.parse(readFileSync(path.join(root, 'local.settings.example.json'), 'utf8')) as {
+      Values: Record<string, string>;
+    }
+  ).Values,
   LOG_LEVEL: 'silent',
 };
 
@@ -99,7 +102,11 @@ async function loadOnce(entry: string): Promise<Sample> {
     'process.exit(0);',
   ].join('\n');
   const started = performance.now();
-  const out = await runToEnd(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], childEnv);
+  const out = await runToEnd(
+    process.execPath,
+    ['--enable-source-maps', '--input-type=module', '-e', script],
+    childEnv,
+  );
   const wallMs = performance.now() - started;
   const { importMs } = JSON.parse(out) as { importMs: number };
   return { importMs, wallMs };
@@ -129,10 +136,18 @@ try {
     const order = i % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) v.samples.push(await loadOnce(v.entry));
   }
-  console.log(`Cold module load of functions/index.ts, ${runs} fresh node processes each (${process.version})`);
+  console.log(
+    `Cold module load of functions/index.ts, ${runs} fresh node processes each (${process.version})`,
+  );
   for (const v of variants) console.log(summarize(v.name, v.samples));
-  const [b, u] = variants.map((v) => quantile(v.samples.map((s) => s.importMs).sort((x, y) => x - y), 0.5));
-  if (b !== undefined && u !== undefined) console.log(`median import: bundled is ${(u / b).toFixed(1)}x faster`);
+  const [b, u] = variants.map((v) =>
+    quantile(
+      v.samples.map((s) => s.importMs).sort((x, y) => x - y),
+      0.5,
+    ),
+  );
+  if (b !== undefined && u !== undefined)
+    console.log(`median import: bundled is ${(u / b).toFixed(1)}x faster`);
 } finally {
   await rm(unbundled.dir, { recursive: true, force: true });
 }

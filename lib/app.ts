@@ -44,7 +44,7 @@ export function createAppParts(env: Record<string, string | undefined>, logger?:
 
   const credential = once(async () => {
     const { createCredential } = await import('./graph/credential.js');
-    return createCredential(config);
+    return createCredential({ managedIdentityClientId: config.managedIdentityClientId, simulator: false });
   });
   const gateway = once(async () => {
     const { graphGatewayFromConfig } = await import('./graph/graph-gateway.js');

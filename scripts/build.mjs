@@ -52,7 +52,9 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-await Promise.all(targets.map((t) => rm(path.join(root, path.dirname(t.outfile)), { recursive: true, force: true })));
+await Promise.all(
+  targets.map((t) => rm(path.join(root, path.dirname(t.outfile)), { recursive: true, force: true })),
+);
 
 try {
   const results = await Promise.all(

@@ -45,7 +45,10 @@ if (args.help) {
   process.exit(0);
 }
 
-const graphBase = (args['graph-url'] ?? process.env.GRAPH_BASE_URL ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
+const graphBase = (args['graph-url'] ?? process.env.GRAPH_BASE_URL ?? 'https://graph.microsoft.com').replace(
+  /\/+$/,
+  '',
+);
 const rulesPath = args.rules ?? process.env.RULES_PATH ?? 'rules.yaml';
 const credential = new DefaultAzureCredential();
 
@@ -81,7 +84,9 @@ async function graph<T>(method: 'GET' | 'POST', pathOrUrl: string, body?: unknow
     } catch {
       // not JSON; keep the raw text
     }
-    throw new GraphCallError(`${method} ${url} failed with ${response.status} ${detail}.${hintFor(response.status)}`);
+    throw new GraphCallError(
+      `${method} ${url} failed with ${response.status} ${detail}.${hintFor(response.status)}`,
+    );
   }
   return (text ? JSON.parse(text) : {}) as T;
 }
@@ -131,7 +136,9 @@ async function main(): Promise<void> {
   try {
     rulesText = await readFile(rulesPath, 'utf8');
   } catch (e) {
-    throw new Error(`Cannot read the rules file ${rulesPath}; pass --rules FILE (or set RULES_PATH)`, { cause: e });
+    throw new Error(`Cannot read the rules file ${rulesPath}; pass --rules FILE (or set RULES_PATH)`, {
+      cause: e,
+    });
   }
   const needs = rulesPermissionNeeds(rulesText, rulesPath);
   const needed = requiredGraphPermissions(needs);
@@ -144,21 +151,28 @@ async function main(): Promise<void> {
   const existing = await listAll<AppRoleAssignment>(`/servicePrincipals/${identity.id}/appRoleAssignments`);
   const plan = planPermissionGrants(needed, graphSp.appRoles, graphSp.id, existing);
 
-  console.log(`Identity: ${identity.displayName} (service principal ${identity.id}, client id ${identity.appId})`);
+  console.log(
+    `Identity: ${identity.displayName} (service principal ${identity.id}, client id ${identity.appId})`,
+  );
   console.log(
     `Rules: ${rulesPath} (defaults.usageLocation ${needs.setsUsageLocation ? 'set' : 'not set'}; memberOf ${needs.usesMemberOf ? 'used' : 'not used'})`,
   );
   console.log('Microsoft Graph application permissions:');
-  for (const g of plan.granted) console.log(`  granted  ${g.permission.value.padEnd(32)} ${g.permission.why}`);
-  for (const g of plan.toGrant) console.log(`  missing  ${g.permission.value.padEnd(32)} ${g.permission.why}`);
-  for (const x of plan.extra) console.log(`  extra    ${x.value.padEnd(32)} granted but not needed by these rules (left alone)`);
+  for (const g of plan.granted)
+    console.log(`  granted  ${g.permission.value.padEnd(32)} ${g.permission.why}`);
+  for (const g of plan.toGrant)
+    console.log(`  missing  ${g.permission.value.padEnd(32)} ${g.permission.why}`);
+  for (const x of plan.extra)
+    console.log(`  extra    ${x.value.padEnd(32)} granted but not needed by these rules (left alone)`);
 
   if (plan.toGrant.length === 0) {
     console.log('Nothing to grant.');
     return;
   }
   if (!args.apply) {
-    console.log(`Dry run: nothing granted. Run again with --apply to grant ${plan.toGrant.length} permission(s).`);
+    console.log(
+      `Dry run: nothing granted. Run again with --apply to grant ${plan.toGrant.length} permission(s).`,
+    );
     return;
   }
   for (const g of plan.toGrant) {

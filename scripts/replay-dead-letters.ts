@@ -32,7 +32,9 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  console.log('Usage: npx tsx scripts/replay-dead-letters.ts [--apply] [--namespace FQDN] [--queue NAME] [--reason TEXT] [--max N]');
+  console.log(
+    'Usage: npx tsx scripts/replay-dead-letters.ts [--apply] [--namespace FQDN] [--queue NAME] [--reason TEXT] [--max N]',
+  );
   process.exit(0);
 }
 
@@ -53,7 +55,9 @@ async function azdValue(name: string): Promise<string | undefined> {
 }
 
 function matches(m: ServiceBusReceivedMessage): boolean {
-  return args.reason === undefined || (m.deadLetterReason ?? '').toLowerCase().includes(args.reason.toLowerCase());
+  return (
+    args.reason === undefined || (m.deadLetterReason ?? '').toLowerCase().includes(args.reason.toLowerCase())
+  );
 }
 
 /** One line per message: ids, why it was dead-lettered, and which job it carries. */
@@ -62,7 +66,8 @@ function describe(m: ServiceBusReceivedMessage): string {
   const job = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined;
   const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '?');
   const user = job?.['user'];
-  const userId = typeof user === 'object' && user !== null ? (user as Record<string, unknown>)['id'] : undefined;
+  const userId =
+    typeof user === 'object' && user !== null ? (user as Record<string, unknown>)['id'] : undefined;
   const jobText = job
     ? `job ${text(job['source'])}/${text(job['action'])} attempt ${text(job['attempt'])} user ${userId === undefined ? '(by upn or employeeId)' : text(userId)}`
     : 'body is not a JSON job';
@@ -94,7 +99,9 @@ async function main(): Promise<void> {
     process.env.ServiceBusConnection__fullyQualifiedNamespace ??
     (await azdValue('SERVICE_BUS_NAMESPACE'));
   if (!namespace) {
-    throw new Error('No namespace: pass --namespace <name>.servicebus.windows.net (or run from the azd project after azd up)');
+    throw new Error(
+      'No namespace: pass --namespace <name>.servicebus.windows.net (or run from the azd project after azd up)',
+    );
   }
   const queue = args.queue ?? process.env.LICENSE_JOBS_QUEUE ?? 'license-jobs';
   const client = new ServiceBusClient(namespace, new DefaultAzureCredential());
@@ -102,7 +109,9 @@ async function main(): Promise<void> {
   const receiver = client.createReceiver(queue, { subQueueType: 'deadLetter', receiveMode: 'peekLock' });
   const sender = client.createSender(queue);
   try {
-    console.log(`Dead letters of ${namespace}/${queue}${args.reason ? ` with reason containing "${args.reason}"` : ''}:`);
+    console.log(
+      `Dead letters of ${namespace}/${queue}${args.reason ? ` with reason containing "${args.reason}"` : ''}:`,
+    );
     if (!args.apply) {
       let seen = 0;
       let listed = 0;
@@ -124,7 +133,9 @@ async function main(): Promise<void> {
     const held: ServiceBusReceivedMessage[] = [];
     try {
       while (replayed < max && held.length < 1_000) {
-        const batch = await receiver.receiveMessages(Math.min(50, max - replayed), { maxWaitTimeInMs: 5_000 });
+        const batch = await receiver.receiveMessages(Math.min(50, max - replayed), {
+          maxWaitTimeInMs: 5_000,
+        });
         if (batch.length === 0) break;
         for (const m of batch) {
           if (!matches(m) || replayed >= max) {

@@ -72,7 +72,10 @@ export async function createCliRuntime(
   const outcomes = async (): Promise<OutcomeStore> => {
     store ??= (async () => {
       if (config.storage) {
-        const storage = createStorage(config.storage, createCredential(config));
+        const storage = createStorage(
+          config.storage,
+          createCredential({ managedIdentityClientId: config.managedIdentityClientId, simulator: false }),
+        );
         await storage.ensureTables();
         return { outcomes: storage.outcomes, stop: async () => undefined };
       }

@@ -26,7 +26,12 @@ export const GRAPH_PERMISSIONS: readonly GraphPermission[] = [
   {
     value: 'LicenseAssignment.ReadWrite.All',
     when: 'always',
-    why: 'assign and remove licenses (POST /users/{id}/assignLicense) and read GET /subscribedSkus',
+    why: 'assign and remove licenses (POST /users/{id}/assignLicense)',
+  },
+  {
+    value: 'LicenseAssignment.Read.All',
+    when: 'always',
+    why: "read the tenant's SKUs, service plans and free seats (GET /subscribedSkus)",
   },
   {
     value: 'User.Read.All',
@@ -132,10 +137,17 @@ export function planPermissionGrants(
 ): PermissionPlan {
   const byValue = new Map(
     graphAppRoles
-      .filter((r) => r.value && r.isEnabled !== false && (r.allowedMemberTypes ?? ['Application']).includes('Application'))
+      .filter(
+        (r) =>
+          r.value &&
+          r.isEnabled !== false &&
+          (r.allowedMemberTypes ?? ['Application']).includes('Application'),
+      )
       .map((r) => [r.value, r.id]),
   );
-  const onGraph = new Set(existing.filter((a) => a.resourceId === graphServicePrincipalId).map((a) => a.appRoleId));
+  const onGraph = new Set(
+    existing.filter((a) => a.resourceId === graphServicePrincipalId).map((a) => a.appRoleId),
+  );
   const plan: PermissionPlan = { granted: [], toGrant: [], extra: [] };
   for (const permission of needed) {
     const appRoleId = byValue.get(permission.value);
@@ -149,7 +161,8 @@ export function planPermissionGrants(
   const neededIds = new Set([...plan.granted, ...plan.toGrant].map((g) => g.appRoleId));
   const valueById = new Map(graphAppRoles.map((r) => [r.id, r.value ?? r.id]));
   for (const appRoleId of onGraph) {
-    if (!neededIds.has(appRoleId)) plan.extra.push({ value: valueById.get(appRoleId) ?? appRoleId, appRoleId });
+    if (!neededIds.has(appRoleId))
+      plan.extra.push({ value: valueById.get(appRoleId) ?? appRoleId, appRoleId });
   }
   return plan;
 }

@@ -52,10 +52,10 @@ async function keeperDeps(parts: AppParts, logger: Logger): Promise<Subscription
 
 export function graphNotificationsHandler(getParts: () => AppParts) {
   return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    if (req.method !== 'POST') return toHttpResponse(methodNotAllowed());
     // The validation handshake must be answered within 10 s: no I/O, not even building clients.
     const token = req.query.get('validationToken');
     if (token !== null) return toHttpResponse(answerValidation(token));
-    if (req.method !== 'POST') return toHttpResponse(methodNotAllowed());
     const parts = getParts();
     const logger = invocationLogger(parts, context);
     const [storage, publisher] = await Promise.all([parts.storage(), parts.publisher()]);

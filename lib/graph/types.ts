@@ -111,7 +111,8 @@ export interface AssignLicenseBody {
 /** A page of /users/delta: users changed since the last token, or `@removed` tombstones. */
 export interface DeltaPage {
   users: GraphUser[];
-  removed: { id: string; reason: 'changed' | 'deleted' | string }[];
+  /** Graph documents the reasons `changed` (soft delete) and `deleted` (hard delete). */
+  removed: { id: string; reason: string }[];
   nextLink?: string;
   deltaLink?: string;
 }

@@ -123,9 +123,9 @@ function sort(items: readonly ChangeNotification[], clientState: string): Sorted
 
 /**
  * Lifecycle work is started and not awaited. Graph wants the 202 first (reauthorization means a
- * Graph call that may be throttled), and losing one call costs nothing: Graph repeats
- * `reauthorizationRequired` until the subscription expires, and the renewal timer extends
- * subscriptions anyway. Failures are logged, never thrown into the response.
+ * Graph call that may be throttled), and losing one call costs little: the renewal timer extends
+ * subscriptions on its own schedule. On a plan that freezes the instance after the response the
+ * call may be delayed or cut short, which the timer covers. Failures are logged, not thrown.
  */
 function startLifecycle(deps: GraphNotificationDeps, events: readonly LifecycleEvent[]): void {
   for (const event of events) {

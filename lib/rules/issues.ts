@@ -240,6 +240,11 @@ function convert(issue: Issue, base: readonly PropertyKey[], root: unknown, out:
       });
       return;
     }
+    case 'invalid_format': {
+      const value = valueAt(root, path);
+      out.push({ path, atKey: false, message: `${keyName(path)} cannot be ${JSON.stringify(value)}`, fix: issue.message });
+      return;
+    }
     case 'custom': {
       const fix: unknown = issue.params?.['fix'];
       out.push({ path, atKey: false, message: issue.message, ...(typeof fix === 'string' ? { fix } : {}) });

@@ -17,7 +17,14 @@
  * - Scheduling and cancelling go to `<queue>/$management` as request/response messages
  *   (`operation` `com.microsoft:schedule-message` with body `{ messages: [{ message, message-id,
  *   session-id }] }`, answered with `{ sequence-numbers: long[] }`;
- *   `com.microsoft:cancel-scheduled-message` with `{ sequence-numbers }`).
+ *   `com.microsoft:cancel-scheduled-message` with `{ sequence-numbers }`). Replies go to the link
+ *   named by the request's `reply_to`.
+ * - A rejected transfer fails the send at once (the SDK retries retryable conditions such as
+ *   `com.microsoft:server-busy`); a link detached under an in-flight send fails it only at the
+ *   SDK's operation timeout (`retryOptions.timeoutInMs`).
+ *
+ * Not served: receivers (messages are read with `messages(queue)`), sessions' state, peeking,
+ * settlement, topics, TLS and Entra ID tokens.
  *
  * Queue behaviour (sessions required, duplicate detection by MessageId) is in amqp-queues.ts.
  */
@@ -116,7 +123,6 @@ export async function startAmqpBroker(options: AmqpBrokerOptions = {}): Promise<
   /** Audiences each connection has presented a valid token for. */
   const claims = new WeakMap<Connection, Set<string>>();
   const sockets = new Set<Socket>();
-  let endpoint = '';
 
   const container = rhea.create_container({ id: 'ems-licensing-test-broker' });
   const server = container.listen({
@@ -133,7 +139,8 @@ export async function startAmqpBroker(options: AmqpBrokerOptions = {}): Promise<
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  endpoint = `sb://127.0.0.1:${port}/`;
+  /** The SDK's token audiences are this plus the entity path. */
+  const endpoint = `sb://127.0.0.1:${port}/`;
 
   const count = (map: Map<string, number>, queue: string) => map.set(queue, (map.get(queue) ?? 0) + 1);
 

@@ -6,12 +6,14 @@ import {
   rulesPermissionNeeds,
   type AppRole,
 } from '../../lib/deploy/graph-permissions.js';
+import { REQUIRED_PERMISSION } from '../../lib/graph/operations.js';
 
 const values = (list: readonly { value: string }[]) => list.map((p) => p.value);
 
 const GRAPH_SP = 'graph-sp-id';
 const roles: AppRole[] = [
   { id: 'r-lic', value: 'LicenseAssignment.ReadWrite.All', allowedMemberTypes: ['Application'] },
+  { id: 'r-skus', value: 'LicenseAssignment.Read.All', allowedMemberTypes: ['Application'] },
   { id: 'r-read', value: 'User.Read.All', allowedMemberTypes: ['Application'] },
   { id: 'r-write', value: 'User.ReadWrite.All', allowedMemberTypes: ['Application'] },
   { id: 'r-group', value: 'GroupMember.Read.All', allowedMemberTypes: ['Application'] },
@@ -56,15 +58,20 @@ rules:
   });
 
   it('names the file when the YAML is broken or not a mapping', () => {
-    expect(() => rulesPermissionNeeds('rules: [', 'my-rules.yaml')).toThrow(/my-rules\.yaml is not valid YAML/);
-    expect(() => rulesPermissionNeeds('- a\n- b\n', 'my-rules.yaml')).toThrow(/my-rules\.yaml must be a YAML mapping/);
+    expect(() => rulesPermissionNeeds('rules: [', 'my-rules.yaml')).toThrow(
+      /my-rules\.yaml is not valid YAML/,
+    );
+    expect(() => rulesPermissionNeeds('- a\n- b\n', 'my-rules.yaml')).toThrow(
+      /my-rules\.yaml must be a YAML mapping/,
+    );
   });
 });
 
 describe('requiredGraphPermissions', () => {
-  it('always needs license assignment and user read', () => {
+  it('always needs license assignment, SKU read and user read', () => {
     expect(values(requiredGraphPermissions({ setsUsageLocation: false, usesMemberOf: false }))).toEqual([
       'LicenseAssignment.ReadWrite.All',
+      'LicenseAssignment.Read.All',
       'User.Read.All',
     ]);
   });
@@ -72,6 +79,7 @@ describe('requiredGraphPermissions', () => {
   it('adds User.ReadWrite.All for a default usage location and GroupMember.Read.All for memberOf', () => {
     expect(values(requiredGraphPermissions({ setsUsageLocation: true, usesMemberOf: true }))).toEqual([
       'LicenseAssignment.ReadWrite.All',
+      'LicenseAssignment.Read.All',
       'User.Read.All',
       'User.ReadWrite.All',
       'GroupMember.Read.All',
@@ -81,6 +89,11 @@ describe('requiredGraphPermissions', () => {
   it('is the single list of permission names, each explained', () => {
     expect(new Set(values(GRAPH_PERMISSIONS)).size).toBe(GRAPH_PERMISSIONS.length);
     for (const p of GRAPH_PERMISSIONS) expect(p.why.length).toBeGreaterThan(10);
+  });
+
+  it('covers every permission the Graph error mapping names (lib/graph/operations.ts)', () => {
+    const named = Object.values(REQUIRED_PERMISSION).map((text) => text.split(' ')[0]);
+    expect(named.filter((p) => !values(GRAPH_PERMISSIONS).includes(p ?? ''))).toEqual([]);
   });
 });
 
@@ -92,6 +105,7 @@ describe('planPermissionGrants', () => {
     expect(plan.granted).toEqual([]);
     expect(plan.toGrant.map((g) => [g.permission.value, g.appRoleId])).toEqual([
       ['LicenseAssignment.ReadWrite.All', 'r-lic'],
+      ['LicenseAssignment.Read.All', 'r-skus'],
       ['User.Read.All', 'r-read'],
       ['User.ReadWrite.All', 'r-write'],
     ]);
@@ -106,12 +120,19 @@ describe('planPermissionGrants', () => {
       { appRoleId: 'r-read', resourceId: 'some-other-api' },
     ]);
     expect(plan.granted.map((g) => g.permission.value)).toEqual(['LicenseAssignment.ReadWrite.All']);
-    expect(plan.toGrant.map((g) => g.permission.value)).toEqual(['User.Read.All', 'User.ReadWrite.All']);
+    expect(plan.toGrant.map((g) => g.permission.value)).toEqual([
+      'LicenseAssignment.Read.All',
+      'User.Read.All',
+      'User.ReadWrite.All',
+    ]);
     expect(plan.extra).toEqual([{ value: 'Directory.Read.All', appRoleId: 'r-dir' }]);
   });
 
   it('has nothing to grant once everything is granted', () => {
-    const all = ['r-lic', 'r-read', 'r-write'].map((appRoleId) => ({ appRoleId, resourceId: GRAPH_SP }));
+    const all = ['r-lic', 'r-skus', 'r-read', 'r-write'].map((appRoleId) => ({
+      appRoleId,
+      resourceId: GRAPH_SP,
+    }));
     expect(planPermissionGrants(needed, roles, GRAPH_SP, all).toGrant).toEqual([]);
   });
 

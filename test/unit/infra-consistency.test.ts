@@ -45,7 +45,11 @@ function child(entries: Map<string, string>, key: string, what: string): Map<str
 
 /** `params` of `module <name> '<ref>' = {`. */
 function moduleParams(text: string, name: string): Map<string, string> {
-  return child(objectAt(text, new RegExp(`module ${name} '[^']+'\\s*=\\s*`), `module ${name}`), 'params', name);
+  return child(
+    objectAt(text, new RegExp(`module ${name} '[^']+'\\s*=\\s*`), `module ${name}`),
+    'params',
+    name,
+  );
 }
 
 /** Default values of `param <name> <type> = <literal>` in main.bicep. */
@@ -70,7 +74,10 @@ const platformSettings = objectAt(apiBicep, /var platformSettings\s*=\s*/, 'var 
 const tunables = objectAt(mainBicep, /param tunables object\s*=\s*/, 'param tunables');
 const infraSettings = new Map([...tunables, ...platformSettings]);
 
-const schemaShape = functionsEnvSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
+const schemaShape = functionsEnvSchema.shape as Record<
+  string,
+  { safeParse(v: unknown): { success: boolean; data?: unknown } }
+>;
 const schemaKeys = Object.keys(schemaShape);
 const requiredSchemaKeys = schemaKeys.filter((k) => !schemaShape[k]?.safeParse(undefined).success);
 const schemaDefault = (key: string): unknown => schemaShape[key]?.safeParse(undefined).data;
@@ -132,7 +139,11 @@ describe('app settings in infra', () => {
   it('uses identity-based connections only', () => {
     expect(stringValue(platformSettings.get('AzureWebJobsStorage__credential'))).toBe('managedidentity');
     expect(stringValue(platformSettings.get('ServiceBusConnection__credential'))).toBe('managedidentity');
-    for (const key of ['AzureWebJobsStorage__clientId', 'ServiceBusConnection__clientId', 'AZURE_CLIENT_ID']) {
+    for (const key of [
+      'AzureWebJobsStorage__clientId',
+      'ServiceBusConnection__clientId',
+      'AZURE_CLIENT_ID',
+    ]) {
       expect(platformSettings.get(key), key).toBe('identityClientId');
     }
     expect(infraSettings.has('AzureWebJobsStorage')).toBe(false);
@@ -144,7 +155,9 @@ describe('app settings in infra', () => {
   it('reads the two secrets through Key Vault references with the user-assigned identity', () => {
     for (const [setting, secret] of Object.entries(KEY_VAULT_SECRETS)) {
       expect(platformSettings.get(setting), setting).toMatch(
-        new RegExp(`^'@Microsoft\\.KeyVault\\(SecretUri=\\$\\{kv\\.properties\\.vaultUri\\}secrets/${secret}\\)'$`),
+        new RegExp(
+          `^'@Microsoft\\.KeyVault\\(SecretUri=\\$\\{kv\\.properties\\.vaultUri\\}secrets/${secret}\\)'$`,
+        ),
       );
     }
     const kv = moduleParams(mainBicep, 'keyVault');
@@ -155,7 +168,9 @@ describe('app settings in infra', () => {
     expect(secretNames.sort()).toEqual(Object.values(KEY_VAULT_SECRETS).sort());
     for (const s of arrayItems(required(kv.get('secrets'), 'keyVault.secrets'))) {
       const param = required(objectEntries(s).get('value'), 'secret value');
-      expect(mainBicep, `${param} must be @secure()`).toMatch(new RegExp(`@secure\\(\\)\\n(@.+\\n)*param ${param} string`));
+      expect(mainBicep, `${param} must be @secure()`).toMatch(
+        new RegExp(`@secure\\(\\)\\n(@.+\\n)*param ${param} string`),
+      );
     }
     expect(moduleParams(apiBicep, 'site').get('keyVaultAccessIdentityResourceId')).toBe('identityId');
   });
@@ -230,10 +245,12 @@ describe('storage account', () => {
   });
 
   it('creates every table the code uses', () => {
-    const declared = arrayItems(required(/var tableNames = (\[.*\])/.exec(mainBicep)?.[1], 'var tableNames')).map(
-      (t) => stringValue(t),
+    const declared = arrayItems(
+      required(/var tableNames = (\[.*\])/.exec(mainBicep)?.[1], 'var tableNames'),
+    ).map((t) => stringValue(t));
+    expect(child(storage, 'tableServices', 'storage').get('tables')).toBe(
+      '[for t in tableNames: { name: t }]',
     );
-    expect(child(storage, 'tableServices', 'storage').get('tables')).toBe('[for t in tableNames: { name: t }]');
     expect(TABLE_NAMES.filter((t) => !declared.includes(t))).toEqual([]);
   });
 
@@ -242,10 +259,18 @@ describe('storage account', () => {
       required(child(storage, 'blobServices', 'storage').get('containers'), 'containers'),
     ).map((c) => resolved(objectEntries(c).get('name')));
     expect(containers).toContain(DEFAULT_SUMMARY_CONTAINER);
-    const deployment = child(child(moduleParams(apiBicep, 'site'), 'functionAppConfig', 'site'), 'deployment', 'fac');
-    expect(child(deployment, 'storage', 'deployment').get('value')).toBe("'${blobEndpoint}${deploymentContainerName}'");
+    const deployment = child(
+      child(moduleParams(apiBicep, 'site'), 'functionAppConfig', 'site'),
+      'deployment',
+      'fac',
+    );
+    expect(child(deployment, 'storage', 'deployment').get('value')).toBe(
+      "'${blobEndpoint}${deploymentContainerName}'",
+    );
     expect(moduleParams(mainBicep, 'api').get('deploymentContainerName')).toBe('deploymentContainerName');
-    expect(containers).toContain(required(stringValue(varValue('deploymentContainerName')), 'var deploymentContainerName'));
+    expect(containers).toContain(
+      required(stringValue(varValue('deploymentContainerName')), 'var deploymentContainerName'),
+    );
   });
 });
 
@@ -284,12 +309,25 @@ describe('role assignments', () => {
     'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
     'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
   };
-  const varGuid = new Map([...rbacBicep.matchAll(/^var (\w+) = '([0-9a-f-]{36})'/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
-  const identityRoles = [...rbacBicep.matchAll(/resource \w+ 'Microsoft\.Authorization\/roleAssignments@[^']+' = (?:if \([^)]*\) )?/g)]
-    .map((m) => objectEntries(required(literalAfter(rbacBicep.slice(m.index), /=\s*(?:if \([^)]*\) )?/), 'role')))
+  const varGuid = new Map(
+    [...rbacBicep.matchAll(/^var (\w+) = '([0-9a-f-]{36})'/gm)].map((m) => [m[1] ?? '', m[2] ?? '']),
+  );
+  const identityRoles = [
+    ...rbacBicep.matchAll(
+      /resource \w+ 'Microsoft\.Authorization\/roleAssignments@[^']+' = (?:if \([^)]*\) )?/g,
+    ),
+  ]
+    .map((m) =>
+      objectEntries(required(literalAfter(rbacBicep.slice(m.index), /=\s*(?:if \([^)]*\) )?/), 'role')),
+    )
     .map((r) => child(r, 'properties', 'roleAssignment'))
     .filter((p) => p.get('principalId') === 'identityPrincipalId')
-    .map((p) => /subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\)/.exec(p.get('roleDefinitionId') ?? '')?.[1])
+    .map(
+      (p) =>
+        /subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\)/.exec(
+          p.get('roleDefinitionId') ?? '',
+        )?.[1],
+    )
     .map((v) => varGuid.get(v ?? ''));
 
   it.each(Object.entries(roles))('gives the identity %s (%s)', (_name, guid) => {
@@ -306,7 +344,10 @@ describe('host.json', () => {
   const seconds = (t: string) => t.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
 
   it('uses extension bundle 4.x', () => {
-    expect(host.extensionBundle).toEqual({ id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' });
+    expect(host.extensionBundle).toEqual({
+      id: 'Microsoft.Azure.Functions.ExtensionBundle',
+      version: '[4.*, 5.0.0)',
+    });
   });
 
   it('configures Service Bus in the extension 5.x form', () => {
@@ -315,17 +356,27 @@ describe('host.json', () => {
       expect(sb, old).not.toHaveProperty(old);
     }
     expect(sb['autoCompleteMessages']).toBe(true);
-    for (const key of ['prefetchCount', 'maxConcurrentCalls', 'maxConcurrentSessions', 'clientRetryOptions']) {
+    for (const key of [
+      'prefetchCount',
+      'maxConcurrentCalls',
+      'maxConcurrentSessions',
+      'clientRetryOptions',
+    ]) {
       expect(sb, key).toHaveProperty(key);
     }
     // The lock is renewed for at least as long as an invocation may run.
-    expect(seconds(String(sb['maxAutoLockRenewalDuration']))).toBeGreaterThanOrEqual(seconds(host.functionTimeout));
+    expect(seconds(String(sb['maxAutoLockRenewalDuration']))).toBeGreaterThanOrEqual(
+      seconds(host.functionTimeout),
+    );
   });
 });
 
 describe('azure.yaml and parameters', () => {
   it('deploys the root folder as a TypeScript function service', () => {
-    const azure = parseYaml(read('azure.yaml')) as { name: string; services: Record<string, Record<string, unknown>> };
+    const azure = parseYaml(read('azure.yaml')) as {
+      name: string;
+      services: Record<string, Record<string, unknown>>;
+    };
     expect(azure.name).toBe('ems-licensing');
     expect(azure.services['api']).toMatchObject({ project: '.', host: 'function', language: 'ts' });
     expect(apiBicep).toMatch(/'azd-service-name': serviceName/);
@@ -358,8 +409,12 @@ describe('functions and infra', () => {
     );
     expect(connections.size).toBeGreaterThan(0);
     for (const name of connections) {
-      expect(infraSettings.has(`${name}__fullyQualifiedNamespace`), `${name}__fullyQualifiedNamespace`).toBe(true);
-      expect(stringValue(platformSettings.get(`${name}__credential`)), `${name}__credential`).toBe('managedidentity');
+      expect(infraSettings.has(`${name}__fullyQualifiedNamespace`), `${name}__fullyQualifiedNamespace`).toBe(
+        true,
+      );
+      expect(stringValue(platformSettings.get(`${name}__credential`)), `${name}__credential`).toBe(
+        'managedidentity',
+      );
     }
   });
 
