@@ -11,7 +11,8 @@
  * and CPU frequency drift affect both alike, and one discarded warm-up run of each comes first.
  * The child imports the entry with the settings of local.settings.example.json (the app validates
  * its settings when loaded) and reports the time the import took; the wall time of the whole
- * process (Node start-up included) is measured by the parent.
+ * process (Node start-up included) is measured by the parent. No --enable-source-maps: with it Node
+ * would parse the bundle's multi-megabyte map at load, a cost the host does not pay by default.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -102,11 +103,7 @@ async function loadOnce(entry: string): Promise<Sample> {
     'process.exit(0);',
   ].join('\n');
   const started = performance.now();
-  const out = await runToEnd(
-    process.execPath,
-    ['--enable-source-maps', '--input-type=module', '-e', script],
-    childEnv,
-  );
+  const out = await runToEnd(process.execPath, ['--input-type=module', '-e', script], childEnv);
   const wallMs = performance.now() - started;
   const { importMs } = JSON.parse(out) as { importMs: number };
   return { importMs, wallMs };

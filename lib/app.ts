@@ -4,6 +4,8 @@
  * for the SDKs it touches: the HR intake never loads the Graph client, the timers never load the
  * intake code. Nothing else builds SDK clients or reads settings.
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TokenCredential } from '@azure/core-auth';
 import { loadFunctionsConfig, type FunctionsConfig } from './config.js';
 import type { LicensingContextCache } from './engine/licensing-context.js';
@@ -18,9 +20,21 @@ export interface AppParts {
   credential(): Promise<TokenCredential>;
   gateway(): Promise<GraphGateway>;
   storage(): Promise<Storage>;
+  /** For the worker and timers: the SDK's default retries. */
   publisher(): Promise<JobPublisher>;
+  /** For the HTTP intake: few, short retries, so a failure still answers 5xx inside Graph's 3 s. */
+  intakePublisher(): Promise<JobPublisher>;
   contexts(): Promise<LicensingContextCache>;
 }
+
+/**
+ * The app root (where host.json and rules.yaml are deployed): lib/ and dist/functions/ both sit
+ * one level below it once bundled, so a relative RULES_PATH never depends on the working folder.
+ */
+const APP_ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  import.meta.url.includes('/dist/') ? '../..' : '..',
+);
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | null = null;
@@ -62,26 +76,35 @@ export function createAppParts(env: Record<string, string | undefined>, logger?:
     await s.ensureTables();
     return s;
   });
-  const publisher = once(async () => {
+  const makePublisher = async (retryOptions?: {
+    maxRetries: number;
+    retryDelayInMs: number;
+    timeoutInMs: number;
+  }) => {
     const { ServiceBusJobPublisher } = await import('./queue/service-bus-publisher.js');
     return ServiceBusJobPublisher.fromConfig(
       config.serviceBus,
       config.serviceBus.connectionString ? undefined : await credential(),
+      retryOptions ? { clientOptions: { retryOptions } } : {},
     );
-  });
+  };
+  const publisher = once(() => makePublisher());
+  const intakePublisher = once(() =>
+    makePublisher({ maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 1_200 }),
+  );
   const contexts = once(async () => {
     const [{ loadRulesFile }, { LicensingContextCache, loadLicensingContext }] = await Promise.all([
       import('./rules/load.js'),
       import('./engine/licensing-context.js'),
     ]);
     // The rules file is read once per instance; a bad file fails here with file:line and the fix.
-    const rules = await loadRulesFile(config.rulesPath);
+    const rules = await loadRulesFile(path.resolve(APP_ROOT, config.rulesPath));
     const g = await gateway();
     const cache = new LicensingContextCache(() => loadLicensingContext(g, rules));
     await cache.get();
     return cache;
   });
-  return { config, logger: log, credential, gateway, storage, publisher, contexts };
+  return { config, logger: log, credential, gateway, storage, publisher, intakePublisher, contexts };
 }
 
 let shared: AppParts | null = null;

@@ -27,7 +27,7 @@ const httpsUrl = z.url().refine((u) => u.startsWith('https://') || isLoopbackUrl
 export const baseEnvSchema = z.object({
   GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
   /** Client id of the user-assigned managed identity; when unset, DefaultAzureCredential is used. */
-  AZURE_CLIENT_ID: z.string().uuid().optional(),
+  AZURE_CLIENT_ID: z.uuid().optional(),
   /** Local development and tests: a full storage connection string (Azurite). */
   STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
   /** In Azure: identity-based endpoints, e.g. https://acct.table.core.windows.net. */

@@ -30,7 +30,8 @@ const chance = (p: number): boolean => rand() < p;
 const hex = (n: number): string => Array.from({ length: n }, () => int(16).toString(16)).join('');
 /** A v4-shaped GUID from the seeded PRNG. */
 const guid = (): string => `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;
-const base64Bytes = (n: number): string => Buffer.from(Array.from({ length: n }, () => int(256))).toString('base64');
+const base64Bytes = (n: number): string =>
+  Buffer.from(Array.from({ length: n }, () => int(256))).toString('base64');
 
 // ---- SKUs and plans (entra-docs licensing-service-plan-reference.md) ----
 
@@ -77,7 +78,14 @@ const SKU = {
 
 /** Plans listed as `appliesTo: Company` in subscribedSkus (Exchange Foundation, communication credits). */
 const COMPANY_PLANS = new Set<PlanName>(['EXCHANGE_S_FOUNDATION', 'MCOPSTNC']);
-const plans = (...names: PlanName[]): { servicePlanId: string; servicePlanName: string; provisioningStatus: string; appliesTo: 'User' | 'Company' }[] =>
+const plans = (
+  ...names: PlanName[]
+): {
+  servicePlanId: string;
+  servicePlanName: string;
+  provisioningStatus: string;
+  appliesTo: 'User' | 'Company';
+}[] =>
   names.map((n) => ({
     servicePlanId: P[n],
     servicePlanName: n,
@@ -87,10 +95,93 @@ const plans = (...names: PlanName[]): { servicePlanId: string; servicePlanName: 
 
 // ---- people ----
 
-const FIRST = ['Adele', 'Alex', 'Ana', 'Ben', 'Carla', 'Chen', 'Dario', 'Diego', 'Elena', 'Emil', 'Fatima', 'Finn', 'Grace', 'Hana', 'Ivan', 'Isla', 'Jonas', 'Julia', 'Kai', 'Keiko', 'Lars', 'Lea', 'Liam', 'Lucia', 'Marta', 'Mateo', 'Mia', 'Nadia', 'Noah', 'Olga', 'Omar', 'Pia', 'Priya', 'Quinn', 'Rafael', 'Rosa', 'Sam', 'Sofia', 'Tariq', 'Theo', 'Uma', 'Victor', 'Wen', 'Yara', 'Zoe'];
-const LAST = ['Andersen', 'Baker', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Meyer', 'Novak', 'Okafor', 'Petrov', 'Quintero', 'Rossi', 'Schmidt', 'Tanaka', 'Usman', 'Varga', 'Weber', 'Xu', 'Yilmaz', 'Zimmer', 'Moreau', 'Nguyen', 'Patel', 'Silva'];
+const FIRST = [
+  'Adele',
+  'Alex',
+  'Ana',
+  'Ben',
+  'Carla',
+  'Chen',
+  'Dario',
+  'Diego',
+  'Elena',
+  'Emil',
+  'Fatima',
+  'Finn',
+  'Grace',
+  'Hana',
+  'Ivan',
+  'Isla',
+  'Jonas',
+  'Julia',
+  'Kai',
+  'Keiko',
+  'Lars',
+  'Lea',
+  'Liam',
+  'Lucia',
+  'Marta',
+  'Mateo',
+  'Mia',
+  'Nadia',
+  'Noah',
+  'Olga',
+  'Omar',
+  'Pia',
+  'Priya',
+  'Quinn',
+  'Rafael',
+  'Rosa',
+  'Sam',
+  'Sofia',
+  'Tariq',
+  'Theo',
+  'Uma',
+  'Victor',
+  'Wen',
+  'Yara',
+  'Zoe',
+];
+const LAST = [
+  'Andersen',
+  'Baker',
+  'Costa',
+  'Dubois',
+  'Eriksen',
+  'Fischer',
+  'Garcia',
+  'Haddad',
+  'Ito',
+  'Jensen',
+  'Kowalski',
+  'Larsen',
+  'Meyer',
+  'Novak',
+  'Okafor',
+  'Petrov',
+  'Quintero',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Usman',
+  'Varga',
+  'Weber',
+  'Xu',
+  'Yilmaz',
+  'Zimmer',
+  'Moreau',
+  'Nguyen',
+  'Patel',
+  'Silva',
+];
 const DEPARTMENTS: Record<string, string[]> = {
-  Engineering: ['Software Engineer', 'Senior Software Engineer', 'Engineering Manager', 'Site Reliability Engineer', 'QA Engineer'],
+  Engineering: [
+    'Software Engineer',
+    'Senior Software Engineer',
+    'Engineering Manager',
+    'Site Reliability Engineer',
+    'QA Engineer',
+  ],
   Sales: ['Account Executive', 'Sales Manager', 'Sales Development Representative'],
   Finance: ['Accountant', 'Financial Analyst', 'Controller'],
   'Human Resources': ['HR Business Partner', 'Recruiter', 'HR Specialist'],
@@ -324,7 +415,10 @@ const pilot = synced
   .filter((u) => withLocation(u) && !(u.directLicenses ?? []).some((l) => l.skuId === SKU.EMS))
   .slice(0, 8)
   .map((u) => u.id);
-const exempt = synced.filter((u) => u.department === 'Support').slice(0, 6).map((u) => u.id);
+const exempt = synced
+  .filter((u) => u.department === 'Support')
+  .slice(0, 6)
+  .map((u) => u.id);
 
 const groups: TenantFileInput['groups'] = [
   { id: groupIds.engineering, displayName: 'SG-Engineering', members: engineers, licenses: [] },
@@ -332,7 +426,10 @@ const groups: TenantFileInput['groups'] = [
   {
     id: groupIds.allStaff,
     displayName: 'SG-All-Staff',
-    members: [groupIds.engineering, ...employees.filter((u) => u.department !== 'Engineering').map((u) => u.id)],
+    members: [
+      groupIds.engineering,
+      ...employees.filter((u) => u.department !== 'Engineering').map((u) => u.id),
+    ],
     licenses: [],
   },
   {
@@ -341,7 +438,12 @@ const groups: TenantFileInput['groups'] = [
     members: m365Members,
     licenses: [{ skuId: SKU.ENTERPRISEPACK, disabledPlans: [P.YAMMER_ENTERPRISE] }],
   },
-  { id: groupIds.emsPilot, displayName: 'SG-EMS-Pilot', members: pilot, licenses: [{ skuId: SKU.EMS, disabledPlans: [] }] },
+  {
+    id: groupIds.emsPilot,
+    displayName: 'SG-EMS-Pilot',
+    members: pilot,
+    licenses: [{ skuId: SKU.EMS, disabledPlans: [] }],
+  },
   { id: groupIds.intuneExempt, displayName: 'SG-Intune-Exempt', members: exempt, licenses: [] },
 ];
 
@@ -356,8 +458,21 @@ const skus: TenantFileInput['skus'] = [
     appliesTo: 'User',
     capabilityStatus: 'Enabled',
     // Enough for every synced user on top of today's holders (the example rules license all of them).
-    prepaidUnits: { enabled: roundUp(emsConsumed + synced.length, 25), suspended: 0, warning: 0, lockedOut: 0 },
-    servicePlans: plans('EXCHANGE_S_FOUNDATION', 'ADALLOM_S_DISCOVERY', 'RMS_S_ENTERPRISE', 'RMS_S_PREMIUM', 'MFA_PREMIUM', 'AAD_PREMIUM', 'INTUNE_A'),
+    prepaidUnits: {
+      enabled: roundUp(emsConsumed + synced.length, 25),
+      suspended: 0,
+      warning: 0,
+      lockedOut: 0,
+    },
+    servicePlans: plans(
+      'EXCHANGE_S_FOUNDATION',
+      'ADALLOM_S_DISCOVERY',
+      'RMS_S_ENTERPRISE',
+      'RMS_S_PREMIUM',
+      'MFA_PREMIUM',
+      'AAD_PREMIUM',
+      'INTUNE_A',
+    ),
   },
   {
     skuId: SKU.EMSPREMIUM,

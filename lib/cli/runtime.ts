@@ -77,7 +77,7 @@ export async function createCliRuntime(
           createCredential({ managedIdentityClientId: config.managedIdentityClientId, simulator: false }),
         );
         await storage.ensureTables();
-        return { outcomes: storage.outcomes, stop: async () => undefined };
+        return { outcomes: storage.outcomes, stop: () => Promise.resolve() };
       }
       const dataDir = path.join(LOCAL_DIR, 'azurite');
       await mkdir(dataDir, { recursive: true });
@@ -87,7 +87,7 @@ export async function createCliRuntime(
       );
       const storage = createStorage({ connectionString: local.connectionString, tablePrefix: '' });
       await storage.ensureTables();
-      return { outcomes: storage.outcomes, stop: local.stop };
+      return { outcomes: storage.outcomes, stop: () => local.stop() };
     })();
     return (await store).outcomes;
   };

@@ -132,7 +132,7 @@ async function redrive(deps: CleanupDeps, context: LicensingContext, now: Date, 
     // Re-drive only as many users as each SKU has free seats now.
     const skus = r.skus
       .map((name) => context.catalog.resolveSku(name))
-      .filter((s) => s !== null && s !== undefined);
+      .filter((s): s is NonNullable<typeof s> => s !== null);
     const ok = skus.every((s) => {
       const left = free.get(s.skuId) ?? context.catalog.freeSeats(s.skuId);
       return left > 0;

@@ -21,5 +21,6 @@ export async function forEachConcurrent<T>(
     if (running.size >= limit) await Promise.race(running);
   }
   await Promise.all(running);
-  if (failure !== null) throw failure instanceof Error ? failure : new Error(String(failure));
+  if (failure !== null)
+    throw failure instanceof Error ? failure : new Error('a concurrent task failed', { cause: failure });
 }

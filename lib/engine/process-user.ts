@@ -57,7 +57,7 @@ export interface ProcessUserResult {
 }
 
 function isGraphUser(u: GraphUser | UserRef): u is GraphUser {
-  return 'assignedLicenses' in u && typeof (u as GraphUser).id === 'string';
+  return 'assignedLicenses' in u && typeof u.id === 'string';
 }
 
 async function readUser(

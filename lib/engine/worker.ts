@@ -106,11 +106,14 @@ export async function runLicenseJob(
   const log = deps.logger.child({ correlationId: job.correlationId, jobId: job.jobId });
 
   // A job that must wait (HR leave with a grace period) goes back on the queue for its time.
+  // The copy must get a new MessageId (attempt + 1): with the same id, duplicate detection would
+  // drop it as a repeat of the message being handled, and the job would be lost.
   if (job.notBefore && new Date(job.notBefore).getTime() > now().getTime()) {
     const at = new Date(job.notBefore);
-    await deps.publisher.schedule(job, at);
+    const copy = nextCopy(job, `not due before ${job.notBefore}`);
+    await deps.publisher.schedule(copy, at);
     log.info({ at: at.toISOString() }, 'job not due yet; scheduled');
-    return { kind: 'rescheduled', record: null, at, attempt: job.attempt };
+    return { kind: 'rescheduled', record: null, at, attempt: copy.attempt };
   }
 
   const context = await deps.contexts.get();

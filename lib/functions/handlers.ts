@@ -58,7 +58,7 @@ export function graphNotificationsHandler(getParts: () => AppParts) {
     if (token !== null) return toHttpResponse(answerValidation(token));
     const parts = getParts();
     const logger = invocationLogger(parts, context);
-    const [storage, publisher] = await Promise.all([parts.storage(), parts.publisher()]);
+    const [storage, publisher] = await Promise.all([parts.storage(), parts.intakePublisher()]);
     const request = await toIntakeRequest(req, GRAPH_MAX_BODY_BYTES, context.invocationId);
     const res = await handleGraphNotification(request, {
       inbox: storage.inbox,
@@ -85,7 +85,7 @@ export function hrWebhookHandler(getParts: () => AppParts) {
     const parts = getParts();
     const logger = invocationLogger(parts, context);
     const request = await toIntakeRequest(req, parts.config.hrMaxBodyBytes, context.invocationId);
-    const [storage, publisher] = await Promise.all([parts.storage(), parts.publisher()]);
+    const [storage, publisher] = await Promise.all([parts.storage(), parts.intakePublisher()]);
     const res = await handleHrWebhook(request, {
       inbox: storage.inbox,
       publisher,

@@ -28,7 +28,8 @@ export interface LicenseNames {
 const ASSIGNABLE_STATUSES = new Set(['enabled', 'warning']);
 
 const STATUS_EXPLANATIONS: Record<string, string> = {
-  suspended: 'the subscription is suspended (cancelled or unpaid); renew or reactivate it in the Microsoft 365 admin center',
+  suspended:
+    'the subscription is suspended (cancelled or unpaid); renew or reactivate it in the Microsoft 365 admin center',
   deleted: 'the subscription has been deleted; buy the product again or use another SKU',
   lockedout: 'the subscription is locked out; contact Microsoft support or your reseller',
 };
@@ -54,7 +55,7 @@ export class Catalog implements LicenseNames {
   }
 
   /** Every SKU of the tenant, as Graph listed them. */
-  get skus(): readonly SubscribedSku[] {
+  skus(): readonly SubscribedSku[] {
     return this.#skus;
   }
 

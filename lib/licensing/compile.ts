@@ -11,6 +11,8 @@ import { sourceOf } from '../rules/source-map.js';
 import type { Catalog } from './catalog.js';
 import type { CompiledRule, CompiledRules, ResolvedLicense } from './types.js';
 
+export type { CompiledRule, CompiledRules } from './types.js';
+
 /** The rules name SKUs or plans the tenant does not have or cannot assign. Lists every problem. */
 export class RulesValidationError extends RulesError {
   override name = 'RulesValidationError';
@@ -56,7 +58,8 @@ export function compileRules(rules: RulesFile, catalog: Catalog): CompiledRules 
     if (sku === null) {
       const assignable = catalog.assignableSkuPartNumbers();
       const near = closest(spec.sku, assignable);
-      const holders = catalog.skus
+      const holders = catalog
+        .skus()
         .filter((s) => catalog.resolvePlan(s.skuId, spec.sku) !== null)
         .map((s) => s.skuPartNumber);
       report(
@@ -143,7 +146,12 @@ export function compileRules(rules: RulesFile, catalog: Catalog): CompiledRules 
       const resolved = resolveLicense(spec, path, rule.name);
       if (resolved === null) continue;
       if (licenses.some((l) => l.skuId === resolved.skuId)) {
-        report([...path, 'sku'], rule.name, `SKU ${resolved.skuPartNumber} is listed twice in this rule`, 'merge the two entries into one');
+        report(
+          [...path, 'sku'],
+          rule.name,
+          `SKU ${resolved.skuPartNumber} is listed twice in this rule`,
+          'merge the two entries into one',
+        );
         continue;
       }
       licenses.push(resolved);

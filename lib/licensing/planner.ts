@@ -141,7 +141,13 @@ export function planLicenses(input: PlanInput): LicensePlan {
 
       if (held?.direct != null) {
         if (!sameSet(held.direct, want))
-          updates.push({ kind: 'updateDisabledPlans', skuId, skuPartNumber: part, before: held.direct, after: want });
+          updates.push({
+            kind: 'updateDisabledPlans',
+            skuId,
+            skuPartNumber: part,
+            before: held.direct,
+            after: want,
+          });
         if (held.groups.length > 0) {
           // Effective plans are the union over assignments: a plan a group enables stays on.
           const groupOff = disabledByAllGroups(held.groups);
@@ -248,8 +254,10 @@ export function assignLicenseBody(plan: LicensePlan): AssignLicenseBody | null {
   if (plan.deferred !== null || plan.blocked !== null) return null;
   const body: AssignLicenseBody = { addLicenses: [], removeLicenses: [] };
   for (const a of plan.actions) {
-    if (a.kind === 'addLicense') body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.disabledPlans] });
-    else if (a.kind === 'updateDisabledPlans') body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.after] });
+    if (a.kind === 'addLicense')
+      body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.disabledPlans] });
+    else if (a.kind === 'updateDisabledPlans')
+      body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.after] });
     else if (a.kind === 'removeLicense') body.removeLicenses.push(a.skuId);
   }
   return body.addLicenses.length === 0 && body.removeLicenses.length === 0 ? null : body;

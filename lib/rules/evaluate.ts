@@ -40,6 +40,8 @@ export interface RuleTrace {
 export interface Evaluation {
   /** The first matching rule, or null when none matched. */
   matched: CompiledRule | null;
+  /** The same rule as `matched` (both names are in use). */
+  rule: CompiledRule | null;
   /** Every rule tried, up to and including the match. */
   trace: RuleTrace[];
 }
@@ -92,7 +94,11 @@ function test(op: AttributeOperator, c: AttributeCondition, actual: string | boo
 }
 
 /** Evaluates one condition tree. Children of all/any are all evaluated so the trace is complete. */
-function evaluateCondition(condition: Condition, user: GraphUser, groups: ReadonlySet<string>): ConditionTrace {
+function evaluateCondition(
+  condition: Condition,
+  user: GraphUser,
+  groups: ReadonlySet<string>,
+): ConditionTrace {
   if ('attribute' in condition) {
     const operator = ATTRIBUTE_OPERATORS.find((op) => condition[op] !== undefined) ?? 'equals';
     const actual = attributeValue(user, condition.attribute);
@@ -139,7 +145,7 @@ export function evaluateRules(
   for (const rule of rules.rules) {
     const condition = evaluateCondition(rule.when, user, groups);
     trace.push({ rule: rule.name, index: rule.index, matched: condition.result, condition });
-    if (condition.result) return { matched: rule, trace };
+    if (condition.result) return { matched: rule, rule, trace };
   }
-  return { matched: null, trace };
+  return { matched: null, rule: null, trace };
 }

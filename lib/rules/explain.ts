@@ -26,7 +26,8 @@ const show = (v: unknown): string =>
   Array.isArray(v) ? `[${v.map((x) => show(x)).join(', ')}]` : typeof v === 'string' ? `"${v}"` : String(v);
 
 function leafText(t: Extract<ConditionTrace, { kind: 'attribute' | 'memberOf' }>): string {
-  if (t.kind === 'memberOf') return `member of group ${t.groupId} (${t.result ? 'is a member' : 'not a member'})`;
+  if (t.kind === 'memberOf')
+    return `member of group ${t.groupId} (${t.result ? 'is a member' : 'not a member'})`;
   const seen = t.actual === null || t.actual === '' ? 'unset' : show(t.actual);
   const test =
     t.operator === 'exists'
@@ -49,7 +50,8 @@ function conditionLines(t: ConditionTrace, indent: string, whyNot: boolean): str
       return [`${indent}${mark} not:`, ...conditionLines(t.inner, `${indent}    `, false)];
     case 'all':
     case 'any': {
-      const children = whyNot && t.kind === 'all' && !t.result ? t.children.filter((c) => !c.result) : t.children;
+      const children =
+        whyNot && t.kind === 'all' && !t.result ? t.children.filter((c) => !c.result) : t.children;
       const head =
         t.kind === 'all'
           ? `${indent}${mark} all of${children.length < t.children.length ? ` (failed ${children.length} of ${t.children.length})` : ''}:`
@@ -68,7 +70,11 @@ export function licenseText(l: ResolvedLicense, names?: LicenseNames): string {
 }
 
 /** Readable lines explaining `evaluation` for `user`. */
-export function explainEvaluation(evaluation: Evaluation, user: GraphUser, options: ExplainOptions = {}): string[] {
+export function explainEvaluation(
+  evaluation: Evaluation,
+  user: GraphUser,
+  options: ExplainOptions = {},
+): string[] {
   const who = `${user.userPrincipalName} (${user.id})`;
   const lines: string[] = [];
   const matched = evaluation.matched;

@@ -47,7 +47,9 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 function isConditionPath(path: readonly PropertyKey[]): boolean {
   const last = path.at(-1);
   const parent = path.at(-2);
-  return last === 'when' || last === 'not' || (typeof last === 'number' && (parent === 'all' || parent === 'any'));
+  return (
+    last === 'when' || last === 'not' || (typeof last === 'number' && (parent === 'all' || parent === 'any'))
+  );
 }
 
 function isLicensePath(path: readonly PropertyKey[]): boolean {
@@ -108,7 +110,11 @@ function describeValue(v: unknown): string {
 
 const keyName = (path: readonly PropertyKey[]): string => {
   const last = path.at(-1);
-  return last === undefined ? 'the file' : typeof last === 'number' ? `item ${last + 1}` : `"${String(last)}"`;
+  return last === undefined
+    ? 'the file'
+    : typeof last === 'number'
+      ? `item ${last + 1}`
+      : `"${String(last)}"`;
 };
 
 function expectedText(expected: string, path: readonly PropertyKey[]): string {
@@ -121,7 +127,8 @@ function expectedText(expected: string, path: readonly PropertyKey[]): string {
 /** A required key is absent; said only when no misspelt key next to it already explains why. */
 function missingKey(root: unknown, path: PropertyKey[], key: string, what: string, out: PathProblem[]): void {
   const parent = valueAt(root, path.slice(0, -1));
-  const misspelt = isPlainObject(parent) && Object.keys(parent).some((k) => k !== key && closest(k, [key]) !== null);
+  const misspelt =
+    isPlainObject(parent) && Object.keys(parent).some((k) => k !== key && closest(k, [key]) !== null);
   if (!misspelt) out.push({ path, atKey: false, message: `missing "${key}"`, fix: `add ${key}: ${what}` });
 }
 
@@ -222,7 +229,10 @@ function convert(issue: Issue, base: readonly PropertyKey[], root: unknown, out:
         path,
         atKey: false,
         message: `${keyName(path)} cannot be ${value === null ? 'empty' : JSON.stringify(value)}`,
-        fix: typeof value === 'string' ? suggestion(value, allowed, 'allowed values') : `use one of ${allowed.join(', ')}`,
+        fix:
+          typeof value === 'string'
+            ? suggestion(value, allowed, 'allowed values')
+            : `use one of ${allowed.join(', ')}`,
       });
       return;
     }
@@ -242,7 +252,12 @@ function convert(issue: Issue, base: readonly PropertyKey[], root: unknown, out:
     }
     case 'invalid_format': {
       const value = valueAt(root, path);
-      out.push({ path, atKey: false, message: `${keyName(path)} cannot be ${JSON.stringify(value)}`, fix: issue.message });
+      out.push({
+        path,
+        atKey: false,
+        message: `${keyName(path)} cannot be ${JSON.stringify(value)}`,
+        fix: issue.message,
+      });
       return;
     }
     case 'custom': {

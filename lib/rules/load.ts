@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { problemsFromIssues, valueAt } from './issues.js';
 import { RulesError, formatPath, type RulesProblem } from './rules-error.js';
+
+export { RulesError, type RulesProblem } from './rules-error.js';
 import { duplicateRuleNames, rulesFileSchema, type RulesFile } from './schema.js';
 import { rememberSource, yamlSource, type RulesSource } from './source-map.js';
 
@@ -55,7 +57,10 @@ export function parseRules(text: string, sourceName: string): RulesFile {
           column: col,
           path: '',
           message: `not valid YAML: ${e.message.split('\n')[0] ?? e.message}`,
-          fix: e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the two keys' : 'correct the YAML syntax here',
+          fix:
+            e.code === 'DUPLICATE_KEY'
+              ? 'remove or rename one of the two keys'
+              : 'correct the YAML syntax here',
         };
       }),
     );
@@ -64,7 +69,11 @@ export function parseRules(text: string, sourceName: string): RulesFile {
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
   if (raw === null || raw === undefined) {
     throw new RulesError(sourceName, [
-      { path: '', message: 'the rules file is empty', fix: 'start from examples/rules.yaml (version: 1, rules: [...])' },
+      {
+        path: '',
+        message: 'the rules file is empty',
+        fix: 'start from examples/rules.yaml (version: 1, rules: [...])',
+      },
     ]);
   }
 

@@ -29,7 +29,9 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** `rules.yaml:7:9: rule "contractors": unknown key "atribute" (at rules[0].when); fix: did you mean "attribute"?` */
 export function formatProblem(sourceName: string, p: RulesProblem): string {
   const where =
-    p.line === undefined ? sourceName : `${sourceName}:${p.line}${p.column === undefined ? '' : `:${p.column}`}`;
+    p.line === undefined
+      ? sourceName
+      : `${sourceName}:${p.line}${p.column === undefined ? '' : `:${p.column}`}`;
   const rule = p.rule === undefined ? '' : `rule "${p.rule}": `;
   const at = p.path === '' ? '' : ` (at ${p.path})`;
   const fix = p.fix === undefined ? '' : `; fix: ${p.fix}`;
@@ -43,7 +45,11 @@ export class RulesError extends Error {
   readonly problems: readonly RulesProblem[];
 
   /** `options.what` words the headline (default: "in the rules file"). */
-  constructor(sourceName: string, problems: readonly RulesProblem[], options?: ErrorOptions & { what?: string }) {
+  constructor(
+    sourceName: string,
+    problems: readonly RulesProblem[],
+    options?: ErrorOptions & { what?: string },
+  ) {
     super(RulesError.describe(sourceName, problems, options?.what ?? 'in the rules file'), options);
     this.sourceName = sourceName;
     this.problems = problems;
@@ -52,8 +58,9 @@ export class RulesError extends Error {
   /** The readable message: a headline and one line per problem. */
   static describe(sourceName: string, problems: readonly RulesProblem[], what: string): string {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    return [`${sourceName}: ${count} ${what}:`, ...problems.map((p) => `  - ${formatProblem(sourceName, p)}`)].join(
-      '\n',
-    );
+    return [
+      `${sourceName}: ${count} ${what}:`,
+      ...problems.map((p) => `  - ${formatProblem(sourceName, p)}`),
+    ].join('\n');
   }
 }

@@ -83,10 +83,12 @@ const textValue = z.union([z.string(), z.number()]);
 
 const attributeConditionSchema = z
   .strictObject({
-    attribute: z.enum(CONDITION_ATTRIBUTES).describe(
-      'The user attribute to test. upnDomain is the part of userPrincipalName after "@"; ' +
-        'extensionAttribute1..15 come from onPremisesExtensionAttributes.',
-    ),
+    attribute: z
+      .enum(CONDITION_ATTRIBUTES)
+      .describe(
+        'The user attribute to test. upnDomain is the part of userPrincipalName after "@"; ' +
+          'extensionAttribute1..15 come from onPremisesExtensionAttributes.',
+      ),
     equals: z
       .union([z.string(), z.number(), z.boolean()])
       .optional()
@@ -144,7 +146,8 @@ const attributeConditionSchema = z
     // attribute + exactly one operator, which JSON Schema can say as "exactly two properties".
     minProperties: 2,
     maxProperties: 2,
-    description: 'Test one user attribute with exactly one operator: equals, in, startsWith, endsWith, exists.',
+    description:
+      'Test one user attribute with exactly one operator: equals, in, startsWith, endsWith, exists.',
   });
 
 // Recursive: the getters let zod build the cycle lazily (and name it `condition` in JSON Schema).
@@ -261,7 +264,9 @@ export const ruleSchema = z
         code: 'custom',
         path: r.license === undefined ? [] : ['licenses'],
         message:
-          r.license === undefined ? 'the rule has neither license nor licenses' : 'the rule has both license and licenses',
+          r.license === undefined
+            ? 'the rule has neither license nor licenses'
+            : 'the rule has both license and licenses',
         params: { fix: 'give exactly one: license: {...} (or none), or licenses: [...]' },
       });
     }
@@ -312,7 +317,9 @@ export type RulesDefaults = z.infer<typeof defaultsSchema>;
  * Rules whose name repeats an earlier one (case-insensitively). Takes the raw document too, so
  * the loader can report duplicates even when other problems stop zod before its refinements.
  */
-export function duplicateRuleNames(file: unknown): { path: (string | number)[]; message: string; fix: string }[] {
+export function duplicateRuleNames(
+  file: unknown,
+): { path: (string | number)[]; message: string; fix: string }[] {
   const rules = typeof file === 'object' && file !== null ? (file as { rules?: unknown }).rules : undefined;
   if (!Array.isArray(rules)) return [];
   const first = new Map<string, number>();

@@ -2,7 +2,7 @@
  * Remembers where each parsed rules file came from, so later checks (compileRules, against the
  * tenant's SKUs) can still point at `file:line:column`.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
 
 export interface SourcePosition {
   line: number;

@@ -43,7 +43,8 @@ export class DeltaHandlers {
   handle(ctx: RequestContext): Reply {
     for (const key of Object.keys(ctx.query)) {
       // user-delta: only $select (and a limited $filter on id, not simulated) are supported.
-      if (key.startsWith('$') && !ALLOWED.has(key)) throw unsupportedQuery(`Query option '${key}' is not supported with delta.`);
+      if (key.startsWith('$') && !ALLOWED.has(key))
+        throw unsupportedQuery(`Query option '${key}' is not supported with delta.`);
     }
     const now = ctx.dir.now().getTime();
     const pageSize = maxPageSize(ctx.headers['prefer']);
@@ -74,14 +75,29 @@ export class DeltaHandlers {
     const value = slice.map((e) => this.#render(ctx, e, state.select));
     const nextOffset = round.offset + round.pageSize;
     const headers: Record<string, string> =
-      ctx.headers['prefer'] !== undefined ? { 'preference-applied': `odata.maxpagesize=${round.pageSize}` } : {};
+      ctx.headers['prefer'] !== undefined
+        ? { 'preference-applied': `odata.maxpagesize=${round.pageSize}` }
+        : {};
     if (nextOffset < round.entries.length) {
       const token = this.#tokens.issue({ ...state, issuedAt: now, round: { ...round, offset: nextOffset } });
       const nextLink = buildLink(ctx.baseUrl, '/v1.0/users/delta', { $skiptoken: token });
-      return { status: 200, body: page(ctx.baseUrl, state.select, value, { '@odata.nextLink': nextLink }), headers };
+      return {
+        status: 200,
+        body: page(ctx.baseUrl, state.select, value, { '@odata.nextLink': nextLink }),
+        headers,
+      };
     }
-    const deltaLink = this.#deltaLink(ctx.baseUrl, { issuedAt: now, select: state.select, expired: false, seq: round.endSeq });
-    return { status: 200, body: page(ctx.baseUrl, state.select, value, { '@odata.deltaLink': deltaLink }), headers };
+    const deltaLink = this.#deltaLink(ctx.baseUrl, {
+      issuedAt: now,
+      select: state.select,
+      expired: false,
+      seq: round.endSeq,
+    });
+    return {
+      status: 200,
+      body: page(ctx.baseUrl, state.select, value, { '@odata.deltaLink': deltaLink }),
+      headers,
+    };
   }
 
   #fullSync(ctx: RequestContext, select: string[] | undefined, pageSize: number): TokenState {
@@ -97,9 +113,13 @@ export class DeltaHandlers {
   }
 
   #newRound(ctx: RequestContext, since: number, select: string[] | undefined, pageSize: number): TokenState {
-    const changed = [...ctx.dir.users.values()].filter((u) => u.changedSeq > since).sort((a, b) => a.changedSeq - b.changedSeq);
+    const changed = [...ctx.dir.users.values()]
+      .filter((u) => u.changedSeq > since)
+      .sort((a, b) => a.changedSeq - b.changedSeq);
     const entries: Entry[] = changed.map((u) =>
-      u.deleted === null ? { id: u.props.id } : { id: u.props.id, removed: u.deleted.permanent ? 'deleted' : 'changed' },
+      u.deleted === null
+        ? { id: u.props.id }
+        : { id: u.props.id, removed: u.deleted.permanent ? 'deleted' : 'changed' },
     );
     return {
       issuedAt: ctx.dir.now().getTime(),
@@ -145,7 +165,11 @@ function maxPageSize(prefer: string | undefined): number {
   return Math.max(1, Math.min(n, 999));
 }
 
-function expiredError(mode: 'syncStateNotFound' | 'gone', ctx: RequestContext, select?: string[]): GraphHttpError {
+function expiredError(
+  mode: 'syncStateNotFound' | 'gone',
+  ctx: RequestContext,
+  select?: string[],
+): GraphHttpError {
   if (mode === 'gone') {
     // delta-query-overview: 410 Gone means the token can no longer be used and a full resync is needed;
     // the Location header points at a fresh delta query. The error code here is *unconfirmed*.

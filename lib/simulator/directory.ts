@@ -63,7 +63,10 @@ export class Directory {
     this.countryLetterCode = tenant.countryLetterCode;
     this.constraints = structuredClone(tenant.planConstraints);
     for (const sku of tenant.skus) {
-      this.skusById.set(sku.skuId.toLowerCase(), { sku: structuredClone(sku), prepaidEnabled: sku.prepaidUnits.enabled });
+      this.skusById.set(sku.skuId.toLowerCase(), {
+        sku: structuredClone(sku),
+        prepaidEnabled: sku.prepaidUnits.enabled,
+      });
     }
     for (const g of tenant.groups) {
       this.groups.set(g.id.toLowerCase(), {
@@ -99,7 +102,9 @@ export class Directory {
   }
 
   nowIso(): string {
-    return this.#now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.#now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
   }
 
   get seq(): number {
@@ -176,7 +181,10 @@ export class Directory {
     for (const p of this.activePaths(rec)) {
       const key = p.skuId.toLowerCase();
       const current = result.get(key);
-      result.set(key, current === undefined ? [...p.disabledPlans] : current.filter((id) => p.disabledPlans.includes(id)));
+      result.set(
+        key,
+        current === undefined ? [...p.disabledPlans] : current.filter((id) => p.disabledPlans.includes(id)),
+      );
     }
     return result;
   }
@@ -189,7 +197,8 @@ export class Directory {
       if (sku === undefined) continue;
       const off = new Set(disabled.map((d) => d.toLowerCase()));
       for (const plan of sku.sku.servicePlans) {
-        if (plan.appliesTo === 'User' && !off.has(plan.servicePlanId.toLowerCase())) enabled.add(plan.servicePlanId.toLowerCase());
+        if (plan.appliesTo === 'User' && !off.has(plan.servicePlanId.toLowerCase()))
+          enabled.add(plan.servicePlanId.toLowerCase());
       }
     }
     return enabled;
@@ -252,7 +261,10 @@ export class Directory {
       const sameSku = existing !== undefined && sameSet(existing.disabledPlans, w.disabledPlans);
       if (existing !== undefined && existing.state === 'Active' && sameSku) continue;
       const seatOk =
-        options.initial === true || existing?.state === 'Active' || this.holdsActive(rec, w.skuId) || this.freeSeats(w.skuId) > 0;
+        options.initial === true ||
+        existing?.state === 'Active' ||
+        this.holdsActive(rec, w.skuId) ||
+        this.freeSeats(w.skuId) > 0;
       rec.inherited.set(key, {
         skuId: w.skuId,
         disabledPlans: [...w.disabledPlans],
@@ -261,7 +273,8 @@ export class Directory {
         error: seatOk ? 'None' : 'CountViolation',
         lastUpdatedDateTime: stamp,
       });
-      if (existing === undefined || existing.state !== (seatOk ? 'Active' : 'Error') || !sameSku) changed = true;
+      if (existing === undefined || existing.state !== (seatOk ? 'Active' : 'Error') || !sameSku)
+        changed = true;
     }
     return changed;
   }
@@ -275,16 +288,17 @@ export class Directory {
       skuId: this.skusById.get(skuKey)?.sku.skuId ?? skuKey,
       disabledPlans,
     }));
-    const licenseAssignmentStates: LicenseAssignmentState[] = [...rec.direct.values(), ...rec.inherited.values()].map(
-      (p) => ({
-        assignedByGroup: p.assignedByGroup,
-        disabledPlans: [...p.disabledPlans],
-        error: p.error,
-        lastUpdatedDateTime: p.lastUpdatedDateTime,
-        skuId: p.skuId,
-        state: p.state,
-      }),
-    );
+    const licenseAssignmentStates: LicenseAssignmentState[] = [
+      ...rec.direct.values(),
+      ...rec.inherited.values(),
+    ].map((p) => ({
+      assignedByGroup: p.assignedByGroup,
+      disabledPlans: [...p.disabledPlans],
+      error: p.error,
+      lastUpdatedDateTime: p.lastUpdatedDateTime,
+      skuId: p.skuId,
+      state: p.state,
+    }));
     return {
       ...(structuredClone(rec.props) as GraphUser & Record<string, unknown>),
       assignedLicenses,

@@ -15,9 +15,13 @@ const FAULT_CODES: Record<FaultSpec['status'], { code: string; message: string }
   502: { code: 'badGateway', message: 'The server received an invalid response from an upstream server.' },
   503: {
     code: 'serviceNotAvailable',
-    message: 'The service is temporarily unavailable for maintenance or is overloaded. Please try again later.',
+    message:
+      'The service is temporarily unavailable for maintenance or is overloaded. Please try again later.',
   },
-  504: { code: 'gatewayTimeout', message: 'The server did not receive a timely response from an upstream server.' },
+  504: {
+    code: 'gatewayTimeout',
+    message: 'The server did not receive a timely response from an upstream server.',
+  },
 };
 
 export class Faults implements SimulatorFaults {

@@ -24,7 +24,9 @@ export function parseJsonBody(text: string): unknown {
     return JSON.parse(text) as unknown;
   } catch {
     // learn.microsoft.com/graph/errors: malformed payloads are 400 BadRequest.
-    throw badRequest('Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+    throw badRequest(
+      'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+    );
   }
 }
 
@@ -64,7 +66,8 @@ export function sendJson(
   const text = JSON.stringify(body);
   writeHead(res, status, meta, {
     // Graph answers JSON with odata.metadata=minimal (learn.microsoft.com/graph/use-the-api).
-    'content-type': 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8',
+    'content-type':
+      'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
     ...headers,
   });

@@ -39,7 +39,10 @@ export const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const now = options.now ?? (() => new Date());
   const dir = new Directory(options.tenant, now);
-  const subscriptions = new Subscriptions(dir, options.notificationTimeoutMs ?? DEFAULT_NOTIFICATION_TIMEOUT_MS);
+  const subscriptions = new Subscriptions(
+    dir,
+    options.notificationTimeoutMs ?? DEFAULT_NOTIFICATION_TIMEOUT_MS,
+  );
   const delta = new DeltaHandlers();
   const counters = new Counters();
   const faults = new Faults();

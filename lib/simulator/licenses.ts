@@ -30,7 +30,8 @@ export function assignLicense(ctx: RequestContext, idOrUpn: string): Reply {
   for (const skuId of [...add.map((a) => a.skuId), ...remove]) {
     const sku = dir.skusById.get(skuId.toLowerCase());
     // GRAPH-FACTS.md: an unknown SKU is "not a valid company License".
-    if (sku === undefined) throw badRequest(`License ${skuId} does not correspond to a valid company License.`);
+    if (sku === undefined)
+      throw badRequest(`License ${skuId} does not correspond to a valid company License.`);
   }
   for (const a of add) {
     const sku = dir.skusById.get(a.skuId.toLowerCase());
@@ -58,7 +59,9 @@ export function assignLicense(ctx: RequestContext, idOrUpn: string): Reply {
     const inherited = [...rec.inherited.values()].some((p) => p.skuId.toLowerCase() === key);
     // entra-docs licensing-groups-assign.md: an inherited license cannot be removed per user.
     if (inherited) {
-      throw badRequest('User license is inherited from a group membership and it cannot be removed directly from the user.');
+      throw badRequest(
+        'User license is inherited from a group membership and it cannot be removed directly from the user.',
+      );
     }
     throw badRequest(`User does not have a corresponding license for SKU ${skuId}.`);
   }
@@ -87,7 +90,10 @@ export function assignLicense(ctx: RequestContext, idOrUpn: string): Reply {
   // user-assignlicense: "If successful, this method returns 200 OK response code and a user object in the response body."
   return {
     status: 200,
-    body: { '@odata.context': `${contextUrl(ctx.baseUrl, undefined)}/$entity`, ...projectUser(dir.renderUser(rec), undefined) },
+    body: {
+      '@odata.context': `${contextUrl(ctx.baseUrl, undefined)}/$entity`,
+      ...projectUser(dir.renderUser(rec), undefined),
+    },
   };
 }
 
@@ -146,7 +152,8 @@ function checkConstraints(dir: Directory, before: Set<string>, after: Set<string
   }
   for (const dep of dir.constraints.dependencies) {
     const p = dep.plan.toLowerCase();
-    const satisfied = (set: Set<string>): boolean => !set.has(p) || dep.requiresAnyOf.some((r) => set.has(r.toLowerCase()));
+    const satisfied = (set: Set<string>): boolean =>
+      !set.has(p) || dep.requiresAnyOf.some((r) => set.has(r.toLowerCase()));
     if (!satisfied(after) && satisfied(before)) {
       throw badRequest(
         `License assignment failed because service plan ${dep.plan} depends on the service plan(s) ${dep.requiresAnyOf.join(', ')}.`,
@@ -170,7 +177,8 @@ export function listSubscribedSkus(ctx: RequestContext): Reply {
       .filter((s) => s !== '');
     const known = new Set(Object.keys(skus[0] ?? {}));
     for (const n of names) {
-      if (!known.has(n)) throw badRequest(`Could not find a property named '${n}' on type 'microsoft.graph.subscribedSku'.`);
+      if (!known.has(n))
+        throw badRequest(`Could not find a property named '${n}' on type 'microsoft.graph.subscribedSku'.`);
     }
     value = skus.map((s) => Object.fromEntries(['id', ...names].map((n) => [n, s[n]])));
   }

@@ -36,7 +36,11 @@ interface Route {
 const DELTA_SEGMENTS = new Set(['delta', 'delta()', 'microsoft.graph.delta', 'microsoft.graph.delta()']);
 
 /** Matches method + segments (after /v1.0) to a handler; `undefined` for paths Graph would not know. */
-function route(deps: RouterDeps, method: string, seg: string[]): Route | { kind: RequestKind; error: GraphHttpError } {
+function route(
+  deps: RouterDeps,
+  method: string,
+  seg: string[],
+): Route | { kind: RequestKind; error: GraphHttpError } {
   const [a, b, c, ...rest] = seg;
   const lowerC = c?.toLowerCase();
   if (a === 'users' && rest.length === 0) {
@@ -68,14 +72,18 @@ function route(deps: RouterDeps, method: string, seg: string[]): Route | { kind:
   }
   if (a === 'subscriptions' && rest.length === 0) {
     if (b === undefined) {
-      if (method === 'POST') return { kind: 'createSubscription', run: (ctx) => deps.subscriptions.create(ctx) };
+      if (method === 'POST')
+        return { kind: 'createSubscription', run: (ctx) => deps.subscriptions.create(ctx) };
       // subscription-list: GET /subscriptions lists the app's subscriptions (counted as getSubscription).
       if (method === 'GET') {
         return {
           kind: 'getSubscription',
           run: (ctx) => ({
             status: 200,
-            body: { '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions`, value: deps.subscriptions.list() },
+            body: {
+              '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions`,
+              value: deps.subscriptions.list(),
+            },
           }),
         };
       }
@@ -83,22 +91,31 @@ function route(deps: RouterDeps, method: string, seg: string[]): Route | { kind:
     }
     if (c === undefined) {
       if (method === 'GET') return { kind: 'getSubscription', run: (ctx) => deps.subscriptions.get(ctx, b) };
-      if (method === 'PATCH') return { kind: 'renewSubscription', run: (ctx) => deps.subscriptions.renew(ctx, b) };
+      if (method === 'PATCH')
+        return { kind: 'renewSubscription', run: (ctx) => deps.subscriptions.renew(ctx, b) };
       if (method === 'DELETE') return { kind: 'deleteSubscription', run: () => deps.subscriptions.delete(b) };
       return { kind: 'unknown', error: methodNotAllowed(method) };
     }
     if (lowerC === 'reauthorize' || lowerC === 'microsoft.graph.reauthorize') {
-      if (method === 'POST') return { kind: 'reauthorizeSubscription', run: () => deps.subscriptions.reauthorize(b) };
+      if (method === 'POST')
+        return { kind: 'reauthorizeSubscription', run: () => deps.subscriptions.reauthorize(b) };
       return { kind: 'reauthorizeSubscription', error: methodNotAllowed(method) };
     }
   }
   // The OData router's answer to an unknown path segment.
   const last = seg[seg.length - 1] ?? '';
-  return { kind: 'unknown', error: new GraphHttpError(400, 'BadRequest', `Resource not found for the segment '${last}'.`) };
+  return {
+    kind: 'unknown',
+    error: new GraphHttpError(400, 'BadRequest', `Resource not found for the segment '${last}'.`),
+  };
 }
 
 function methodNotAllowed(method: string): GraphHttpError {
-  return new GraphHttpError(405, 'Request_BadRequest', `The HTTP method '${method}' is not allowed for this resource.`);
+  return new GraphHttpError(
+    405,
+    'Request_BadRequest',
+    `The HTTP method '${method}' is not allowed for this resource.`,
+  );
 }
 
 export function createRequestListener(deps: RouterDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -134,7 +151,11 @@ async function handle(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
       ? route(deps, method, segments)
       : {
           kind: 'unknown' as const,
-          error: new GraphHttpError(400, 'BadRequest', `Invalid version: '${version ?? ''}'. The simulator serves v1.0 only.`),
+          error: new GraphHttpError(
+            400,
+            'BadRequest',
+            `Invalid version: '${version ?? ''}'. The simulator serves v1.0 only.`,
+          ),
         };
   deps.counters.increment(matched.kind);
 
@@ -151,9 +172,18 @@ async function handle(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
   let reply: Reply;
   try {
     const bodyText = await readBody(req);
-    const body = method === 'POST' || method === 'PATCH' ? parseJsonBodyLenient(bodyText, matched.kind) : undefined;
+    const body =
+      method === 'POST' || method === 'PATCH' ? parseJsonBodyLenient(bodyText, matched.kind) : undefined;
     if (body !== undefined) record.body = body;
-    reply = await run(deps, matched, { method, segments, query, headers, body, baseUrl: deps.baseUrl(), dir: deps.dir });
+    reply = await run(deps, matched, {
+      method,
+      segments,
+      query,
+      headers,
+      body,
+      baseUrl: deps.baseUrl(),
+      dir: deps.dir,
+    });
   } catch (error) {
     reply = errorReply(error, meta);
   }

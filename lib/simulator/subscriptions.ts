@@ -54,20 +54,26 @@ export class Subscriptions {
     const resource = String(body['resource']);
     // subscription-post-subscriptions: users are subscribed to as "users" (or "/users").
     if (resource.replace(/^\//, '').toLowerCase() !== 'users') {
-      throw invalidRequest(`Resource '${resource}' is not supported by this simulator; subscribe to 'users'.`);
+      throw invalidRequest(
+        `Resource '${resource}' is not supported by this simulator; subscribe to 'users'.`,
+      );
     }
     const changeType = parseChangeType(String(body['changeType']));
     const expiration = parseExpiration(body['expirationDateTime'], this.#dir.now());
     const clientState = body['clientState'];
     if (clientState !== undefined && clientState !== null) {
       if (typeof clientState !== 'string' || clientState.length > MAX_CLIENT_STATE) {
-        throw invalidRequest(`The 'clientState' property must be a string of at most ${MAX_CLIENT_STATE} characters.`);
+        throw invalidRequest(
+          `The 'clientState' property must be a string of at most ${MAX_CLIENT_STATE} characters.`,
+        );
       }
     }
     const notificationUrl = parseUrl(body['notificationUrl'], 'notificationUrl');
     const lifecycleRaw = body['lifecycleNotificationUrl'];
     const lifecycleNotificationUrl =
-      lifecycleRaw === undefined || lifecycleRaw === null ? null : parseUrl(lifecycleRaw, 'lifecycleNotificationUrl');
+      lifecycleRaw === undefined || lifecycleRaw === null
+        ? null
+        : parseUrl(lifecycleRaw, 'lifecycleNotificationUrl');
 
     // change-notifications-delivery-webhooks, "Notification endpoint validation": both URLs are validated.
     await this.#validateEndpoint(notificationUrl);
@@ -87,12 +93,18 @@ export class Subscriptions {
     };
     this.#subs.set(sub.id, { sub, lost: false });
     // subscription-post-subscriptions: "201 Created" with the subscription.
-    return { status: 201, body: { '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions/$entity`, ...sub } };
+    return {
+      status: 201,
+      body: { '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions/$entity`, ...sub },
+    };
   }
 
   get(ctx: RequestContext, id: string): Reply {
     const rec = this.#live(id);
-    return { status: 200, body: { '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions/$entity`, ...rec.sub } };
+    return {
+      status: 200,
+      body: { '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions/$entity`, ...rec.sub },
+    };
   }
 
   renew(ctx: RequestContext, id: string): Reply {
@@ -103,7 +115,10 @@ export class Subscriptions {
     }
     // subscription-update: only expirationDateTime (and notificationUrl) may change; same limits as on create.
     rec.sub.expirationDateTime = parseExpiration(body['expirationDateTime'], this.#dir.now()).toISOString();
-    return { status: 200, body: { '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions/$entity`, ...rec.sub } };
+    return {
+      status: 200,
+      body: { '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#subscriptions/$entity`, ...rec.sub },
+    };
   }
 
   delete(id: string): Reply {
@@ -172,7 +187,9 @@ export class Subscriptions {
     if (rec === undefined || rec.lost) throw new Error(`No subscription ${subscriptionId}`);
     const url = rec.sub.lifecycleNotificationUrl;
     if (url === null || url === undefined) {
-      throw new Error(`Subscription ${subscriptionId} has no lifecycleNotificationUrl; Graph sends lifecycle events only there`);
+      throw new Error(
+        `Subscription ${subscriptionId} has no lifecycleNotificationUrl; Graph sends lifecycle events only there`,
+      );
     }
     const item = {
       subscriptionId,
@@ -190,8 +207,16 @@ export class Subscriptions {
   #live(id: string): SubscriptionRecord {
     const rec = this.#subs.get(id);
     // Expired subscriptions are removed by Graph (api/resources/subscription); lost ones are simply gone.
-    if (rec === undefined || rec.lost || Date.parse(rec.sub.expirationDateTime) <= this.#dir.now().getTime()) {
-      throw new GraphHttpError(404, 'ResourceNotFound', `The object was not found. Subscription '${id}' does not exist.`);
+    if (
+      rec === undefined ||
+      rec.lost ||
+      Date.parse(rec.sub.expirationDateTime) <= this.#dir.now().getTime()
+    ) {
+      throw new GraphHttpError(
+        404,
+        'ResourceNotFound',
+        `The object was not found. Subscription '${id}' does not exist.`,
+      );
     }
     return rec;
   }
@@ -303,7 +328,9 @@ function parseExpiration(raw: unknown, now: Date): Date {
   if (ms <= now.getTime()) throw invalidRequest('Subscription expiration must be in the future.');
   if (ms > now.getTime() + USER_SUBSCRIPTION_MAX_MINUTES * 60_000) {
     // The wording Graph uses for an over-long subscription (api/resources/subscription, maximum length).
-    throw invalidRequest(`Subscription expiration can only be ${USER_SUBSCRIPTION_MAX_MINUTES} minutes in the future.`);
+    throw invalidRequest(
+      `Subscription expiration can only be ${USER_SUBSCRIPTION_MAX_MINUTES} minutes in the future.`,
+    );
   }
   return new Date(ms);
 }

@@ -47,7 +47,9 @@ export class LiveTenant implements TenantState {
       input.id === undefined ? dir.findUser(input.userPrincipalName) : dir.users.get(input.id.toLowerCase());
     const sameUpn = dir.findUser(input.userPrincipalName);
     if (sameUpn !== undefined && sameUpn !== rec) {
-      throw new Error(`upsertUser: userPrincipalName ${input.userPrincipalName} already belongs to user ${sameUpn.props.id}`);
+      throw new Error(
+        `upsertUser: userPrincipalName ${input.userPrincipalName} already belongs to user ${sameUpn.props.id}`,
+      );
     }
     if (rec === undefined) {
       const id = input.id ?? dir.newId();
@@ -88,7 +90,10 @@ export class LiveTenant implements TenantState {
     if (rec.deleted !== null && (rec.deleted.permanent || !permanent)) return;
     rec.deleted = { permanent };
     rec.props['deletedDateTime'] = this.#dir.nowIso();
-    this.#dir.touch(rec, 'deleted');
+    // A soft delete arrives as changeType `updated` (the user moves to deleted items); only a
+    // permanent delete is `deleted` (learn.microsoft.com/graph/change-notifications-overview,
+    // "Supported resources": users support updated and deleted; GRAPH-FACTS.md).
+    this.#dir.touch(rec, permanent ? 'deleted' : 'updated');
     // Seats held by the user are free again; inherited paths in error may now get one.
     this.#reconcileAll();
   }
@@ -96,7 +101,8 @@ export class LiveTenant implements TenantState {
   setPrepaidUnits(skuPartNumberOrId: string, enabled: number): void {
     const rec = this.#dir.findSku(skuPartNumberOrId);
     if (rec === undefined) throw new Error(`setPrepaidUnits: no SKU ${skuPartNumberOrId}`);
-    if (!Number.isInteger(enabled) || enabled < 0) throw new Error(`setPrepaidUnits: ${enabled} is not a seat count`);
+    if (!Number.isInteger(enabled) || enabled < 0)
+      throw new Error(`setPrepaidUnits: ${enabled} is not a seat count`);
     rec.prepaidEnabled = enabled;
     this.#reconcileAll();
   }
@@ -132,7 +138,10 @@ export class LiveTenant implements TenantState {
     return this.#subs.pending();
   }
 
-  sendLifecycleEvent(subscriptionId: string, event: 'reauthorizationRequired'): Promise<NotificationDelivery> {
+  sendLifecycleEvent(
+    subscriptionId: string,
+    event: 'reauthorizationRequired',
+  ): Promise<NotificationDelivery> {
     return this.#subs.lifecycle(subscriptionId, event);
   }
 
@@ -170,7 +179,10 @@ export class LiveTenant implements TenantState {
       })),
       users: dir.liveUsers().map((u) => ({
         ...(structuredClone(u.props) as TenantFile['users'][number]),
-        directLicenses: [...u.direct.values()].map((p) => ({ skuId: p.skuId, disabledPlans: [...p.disabledPlans] })),
+        directLicenses: [...u.direct.values()].map((p) => ({
+          skuId: p.skuId,
+          disabledPlans: [...p.disabledPlans],
+        })),
       })),
     };
   }

@@ -32,7 +32,7 @@ export const IDS = {
 /**
  * Five users: alice (synced employee, EMS direct), bob (synced contractor, no usageLocation),
  * carol (EMS only through a group), dave (cloud-only, Exchange Plan 1), erin (guest, disabled).
- * EMS has 5 seats (2 used), EMSPREMIUM 1 seat (0 free).
+ * EMS has 5 seats (2 used), EMSPREMIUM 1 seat (unused), Company SKU MCOPSTNC.
  */
 export function smallTenant(): TenantFile {
   return parseTenantFile({
@@ -46,7 +46,11 @@ export function smallTenant(): TenantFile {
         servicePlans: [
           { servicePlanId: IDS.AAD_PREMIUM, servicePlanName: 'AAD_PREMIUM' },
           { servicePlanId: IDS.INTUNE_A, servicePlanName: 'INTUNE_A' },
-          { servicePlanId: '113feb6c-3fe4-4440-bddc-54d774bf0318', servicePlanName: 'EXCHANGE_S_FOUNDATION', appliesTo: 'Company' },
+          {
+            servicePlanId: '113feb6c-3fe4-4440-bddc-54d774bf0318',
+            servicePlanName: 'EXCHANGE_S_FOUNDATION',
+            appliesTo: 'Company',
+          },
         ],
       },
       {
@@ -76,7 +80,13 @@ export function smallTenant(): TenantFile {
         skuPartNumber: 'MCOPSTNC',
         appliesTo: 'Company',
         prepaidUnits: { enabled: 1000 },
-        servicePlans: [{ servicePlanId: '505e180f-f7e0-4b65-91d4-00d670bbd18c', servicePlanName: 'MCOPSTNC', appliesTo: 'Company' }],
+        servicePlans: [
+          {
+            servicePlanId: '505e180f-f7e0-4b65-91d4-00d670bbd18c',
+            servicePlanName: 'MCOPSTNC',
+            appliesTo: 'Company',
+          },
+        ],
       },
     ],
     planConstraints: {
@@ -109,7 +119,12 @@ export function smallTenant(): TenantFile {
         employeeType: 'Contractor',
         onPremisesSyncEnabled: true,
       },
-      { id: IDS.carol, userPrincipalName: 'carol@fabrikam.com', displayName: 'Carol Chen', usageLocation: 'US' },
+      {
+        id: IDS.carol,
+        userPrincipalName: 'carol@fabrikam.com',
+        displayName: 'Carol Chen',
+        usageLocation: 'US',
+      },
       {
         id: IDS.dave,
         userPrincipalName: 'dave@fabrikam.onmicrosoft.com',
@@ -152,7 +167,11 @@ export async function call(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 }
 
 export function errorOf(res: Json): { code: string; message: string; innerError: Record<string, string> } {
@@ -172,7 +191,11 @@ export interface Receiver {
 
 /** A notification endpoint for subscription tests (node:http on loopback). */
 export async function startReceiver(): Promise<Receiver> {
-  const receiver: Omit<Receiver, 'url' | 'close'> = { received: [], validation: 'echo', notificationStatus: 202 };
+  const receiver: Omit<Receiver, 'url' | 'close'> = {
+    received: [],
+    validation: 'echo',
+    notificationStatus: 202,
+  };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

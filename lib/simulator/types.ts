@@ -91,7 +91,9 @@ export interface TenantGroupLicense {
   disabledPlans: string[];
 }
 
-export interface UpsertUserInput extends Partial<Omit<GraphUser, 'assignedLicenses' | 'licenseAssignmentStates'>> {
+export interface UpsertUserInput extends Partial<
+  Omit<GraphUser, 'assignedLicenses' | 'licenseAssignmentStates'>
+> {
   id?: string;
   userPrincipalName: string;
   [property: string]: unknown;

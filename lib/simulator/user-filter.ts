@@ -118,7 +118,8 @@ class Parser {
   }
 
   expectEnd(): void {
-    if (this.#pos < this.tokens.length) throw badRequest('Invalid filter clause: unexpected tokens at the end.');
+    if (this.#pos < this.tokens.length)
+      throw badRequest('Invalid filter clause: unexpected tokens at the end.');
   }
 
   #parseAnd(): Node {
@@ -150,7 +151,8 @@ class Parser {
       this.#expectPunct(',');
       const value = this.#literal();
       this.#expectPunct(')');
-      if (typeof value !== 'string') throw badRequest(`Invalid filter clause: ${word} needs a string literal.`);
+      if (typeof value !== 'string')
+        throw badRequest(`Invalid filter clause: ${word} needs a string literal.`);
       if (lower === 'endswith') this.#requireAdvanced(path);
       return { op: lower, path, value };
     }
@@ -171,7 +173,9 @@ class Parser {
       this.#expectPunct(')');
       return { op: 'in', path, values };
     }
-    throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${path}' of resource 'User'.`);
+    throw unsupportedQuery(
+      `Unsupported or invalid query filter clause specified for property '${path}' of resource 'User'.`,
+    );
   }
 
   /** `assignedLicenses/any(x:x/skuId eq {guid})` (learn.microsoft.com/graph/filter-query-parameter, lambda operators). */
@@ -193,7 +197,9 @@ class Parser {
     if (lower.startsWith('onpremisesextensionattributes/')) {
       const attr = word.slice('onPremisesExtensionAttributes/'.length);
       if (!/^extensionAttribute([1-9]|1[0-5])$/i.test(attr)) {
-        throw badRequest(`Could not find a property named '${attr}' on type 'microsoft.graph.onPremisesExtensionAttributes'.`);
+        throw badRequest(
+          `Could not find a property named '${attr}' on type 'microsoft.graph.onPremisesExtensionAttributes'.`,
+        );
       }
       this.#requireAdvanced(word);
       return `onPremisesExtensionAttributes/extensionAttribute${attr.slice('extensionAttribute'.length)}`;
@@ -203,14 +209,18 @@ class Parser {
       throw badRequest(`Could not find a property named '${word}' on type 'microsoft.graph.user'.`);
     }
     if (!FILTERABLE.has(lower)) {
-      throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${canonical}' of resource 'User'.`);
+      throw unsupportedQuery(
+        `Unsupported or invalid query filter clause specified for property '${canonical}' of resource 'User'.`,
+      );
     }
     return canonical;
   }
 
   #requireAdvanced(what: string): void {
     if (!this.advanced) {
-      throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${what}' of resource 'User'.`);
+      throw unsupportedQuery(
+        `Unsupported or invalid query filter clause specified for property '${what}' of resource 'User'.`,
+      );
     }
   }
 
@@ -292,7 +302,12 @@ function evaluate(node: Node, u: Record<string, unknown>): boolean {
       const licenses = u['assignedLicenses'];
       return (
         Array.isArray(licenses) &&
-        licenses.some((l) => typeof l === 'object' && l !== null && String((l as { skuId?: unknown }).skuId).toLowerCase() === node.skuId)
+        licenses.some(
+          (l) =>
+            typeof l === 'object' &&
+            l !== null &&
+            String((l as { skuId?: unknown }).skuId).toLowerCase() === node.skuId,
+        )
       );
     }
   }

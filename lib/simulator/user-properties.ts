@@ -118,7 +118,10 @@ export function parseUserSelect(raw: string | undefined): string[] | undefined {
 }
 
 /** Projects a full user onto the selected (or default) properties; unset ones are null or []. */
-export function projectUser(full: Record<string, unknown>, select: readonly string[] | undefined): Record<string, unknown> {
+export function projectUser(
+  full: Record<string, unknown>,
+  select: readonly string[] | undefined,
+): Record<string, unknown> {
   const names = select ?? DEFAULT_USER_PROPERTIES;
   const out: Record<string, unknown> = {};
   for (const name of names) {

@@ -69,7 +69,8 @@ export class UserHandlers {
     const countRequested = ctx.query['$count']?.toLowerCase() === 'true';
     const filterText = ctx.query['$filter'];
     // learn.microsoft.com/graph/aad-advanced-queries: advanced queries need ConsistencyLevel: eventual AND $count=true.
-    const filter = filterText === undefined ? undefined : compileUserFilter(filterText, advanced && countRequested);
+    const filter =
+      filterText === undefined ? undefined : compileUserFilter(filterText, advanced && countRequested);
     let users = ctx.dir.liveUsers();
     if (filter !== undefined) users = users.filter((u) => filter.test(ctx.dir.renderUser(u)));
     const orderby = ctx.query['$orderby'];
@@ -100,7 +101,10 @@ export class UserHandlers {
     const select = parseUserSelect(ctx.query['$select']);
     return {
       status: 200,
-      body: { '@odata.context': `${contextUrl(ctx.baseUrl, select)}/$entity`, ...projectUser(ctx.dir.renderUser(rec), select) },
+      body: {
+        '@odata.context': `${contextUrl(ctx.baseUrl, select)}/$entity`,
+        ...projectUser(ctx.dir.renderUser(rec), select),
+      },
     };
   }
 
@@ -121,7 +125,9 @@ function parseTop(raw: string | undefined): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_USER_PAGE) {
     // The directory's answer to an out-of-range page size (learn.microsoft.com/graph/paging: 1 to 999 for users).
-    throw unsupportedQuery(`Invalid page size specified: '${raw}'. Must be between 1 and ${MAX_USER_PAGE} inclusive.`);
+    throw unsupportedQuery(
+      `Invalid page size specified: '${raw}'. Must be between 1 and ${MAX_USER_PAGE} inclusive.`,
+    );
   }
   return n;
 }
@@ -132,7 +138,11 @@ function orderUsers(users: UserRecord[], orderby: string): UserRecord[] {
   if (m === null) throw unsupportedQuery(`Unsupported $orderby '${orderby}'.`);
   const prop = m[1]?.toLowerCase() === 'displayname' ? 'displayName' : 'userPrincipalName';
   const dir = m[2]?.toLowerCase() === 'desc' ? -1 : 1;
-  return [...users].sort((a, b) => dir * String(a.props[prop] ?? '').localeCompare(String(b.props[prop] ?? '')));
+  const text = (u: UserRecord): string => {
+    const v = u.props[prop];
+    return typeof v === 'string' ? v : '';
+  };
+  return [...users].sort((a, b) => dir * text(a).localeCompare(text(b)));
 }
 
 export function contextUrl(baseUrl: string, select: readonly string[] | undefined): string {
@@ -189,7 +199,11 @@ const AD_MASTERED = new Set([
   'onPremisesExtensionAttributes',
 ]);
 
-function validatePatch(dir: Directory, rec: UserRecord, body: Record<string, unknown>): Record<string, unknown> {
+function validatePatch(
+  dir: Directory,
+  rec: UserRecord,
+  body: Record<string, unknown>,
+): Record<string, unknown> {
   const updates: Record<string, unknown> = {};
   const synced = rec.props['onPremisesSyncEnabled'] === true;
   for (const [key, value] of Object.entries(body)) {

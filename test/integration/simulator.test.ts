@@ -2,8 +2,17 @@
  * The Graph simulator over real HTTP: users, paging, $select/$filter, errors and headers, auth,
  * faults, counters, subscribedSkus, checkMemberGroups, and the bundled sample tenant.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSampleTenant, startSimulator, type Simulator } from '../../lib/simulator/index.js';
+import {
+  loadSampleTenant,
+  parseTenantFile,
+  startSimulator,
+  type Simulator,
+} from '../../lib/simulator/index.js';
+import { loadSampleState, saveSampleState } from '../../lib/simulator/sample-state.js';
 import { call, errorOf, IDS, smallTenant } from '../../lib/simulator/test-support.js';
 
 let sim: Simulator;
@@ -26,7 +35,11 @@ describe('GET /users', () => {
     const users = res.body['value'] as Record<string, unknown>[];
     expect(users).toHaveLength(5);
     const alice = users.find((u) => u['id'] === IDS.alice);
-    expect(alice).toMatchObject({ userPrincipalName: 'alice@fabrikam.com', displayName: 'Alice Adams', businessPhones: [] });
+    expect(alice).toMatchObject({
+      userPrincipalName: 'alice@fabrikam.com',
+      displayName: 'Alice Adams',
+      businessPhones: [],
+    });
     expect(alice).not.toHaveProperty('assignedLicenses');
     expect(alice).not.toHaveProperty('usageLocation');
     expect(alice).not.toHaveProperty('accountEnabled');
@@ -37,7 +50,9 @@ describe('GET /users', () => {
     const alice = (res.body['value'] as Record<string, unknown>[]).find((u) => u['id'] === IDS.alice);
     expect(Object.keys(alice ?? {}).sort()).toEqual(['assignedLicenses', 'id', 'usageLocation']);
     expect(alice?.['assignedLicenses']).toEqual([{ skuId: IDS.EMS, disabledPlans: [] }]);
-    expect(res.body['@odata.context']).toBe(`${sim.url}/v1.0/$metadata#users(id,usageLocation,assignedLicenses)`);
+    expect(res.body['@odata.context']).toBe(
+      `${sim.url}/v1.0/$metadata#users(id,usageLocation,assignedLicenses)`,
+    );
   });
 
   it('rejects an unknown $select property with the directory message', async () => {
@@ -77,7 +92,11 @@ describe('GET /users', () => {
   });
 
   it('filters by employeeId, userPrincipalName and accountEnabled', async () => {
-    const byEmployee = await call(sim.url, 'GET', `/v1.0/users?$select=id&$filter=${encodeURIComponent("employeeId eq 'C2001'")}`);
+    const byEmployee = await call(
+      sim.url,
+      'GET',
+      `/v1.0/users?$select=id&$filter=${encodeURIComponent("employeeId eq 'C2001'")}`,
+    );
     expect((byEmployee.body['value'] as { id: string }[]).map((u) => u.id)).toEqual([IDS.bob]);
     const byUpn = await call(
       sim.url,
@@ -85,7 +104,11 @@ describe('GET /users', () => {
       `/v1.0/users?$select=id&$filter=${encodeURIComponent("userPrincipalName eq 'CAROL@fabrikam.com'")}`,
     );
     expect((byUpn.body['value'] as { id: string }[]).map((u) => u.id)).toEqual([IDS.carol]);
-    const disabled = await call(sim.url, 'GET', `/v1.0/users?$select=id&$filter=${encodeURIComponent('accountEnabled eq false')}`);
+    const disabled = await call(
+      sim.url,
+      'GET',
+      `/v1.0/users?$select=id&$filter=${encodeURIComponent('accountEnabled eq false')}`,
+    );
     expect((disabled.body['value'] as { id: string }[]).map((u) => u.id)).toEqual([IDS.erin]);
   });
 
@@ -95,12 +118,16 @@ describe('GET /users', () => {
       'GET',
       `/v1.0/users?$select=id&$filter=${encodeURIComponent(`assignedLicenses/any(x:x/skuId eq ${IDS.EMS})`)}`,
     );
-    expect((anyEms.body['value'] as { id: string }[]).map((u) => u.id).sort()).toEqual([IDS.alice, IDS.carol].sort());
+    expect((anyEms.body['value'] as { id: string }[]).map((u) => u.id).sort()).toEqual(
+      [IDS.alice, IDS.carol].sort(),
+    );
     const ne = `/v1.0/users?$select=id&$filter=${encodeURIComponent("employeeType ne 'Contractor'")}`;
     const refused = await call(sim.url, 'GET', ne);
     expect(refused.status).toBe(400);
     expect(errorOf(refused).code).toBe('Request_UnsupportedQuery');
-    const advanced = await call(sim.url, 'GET', `${ne}&$count=true`, undefined, { ConsistencyLevel: 'eventual' });
+    const advanced = await call(sim.url, 'GET', `${ne}&$count=true`, undefined, {
+      ConsistencyLevel: 'eventual',
+    });
     expect(advanced.status).toBe(200);
     expect(advanced.body['@odata.count']).toBe(4);
   });
@@ -111,14 +138,20 @@ describe('GET /users/{id}', () => {
     const byId = await call(sim.url, 'GET', `/v1.0/users/${IDS.bob}?$select=employeeType,usageLocation`);
     expect(byId.status).toBe(200);
     expect(byId.body).toMatchObject({ id: IDS.bob, employeeType: 'Contractor', usageLocation: null });
-    const guest = await call(sim.url, 'GET', `/v1.0/users/${encodeURIComponent('erin_contoso.com#EXT#@fabrikam.onmicrosoft.com')}`);
+    const guest = await call(
+      sim.url,
+      'GET',
+      `/v1.0/users/${encodeURIComponent('erin_contoso.com#EXT#@fabrikam.onmicrosoft.com')}`,
+    );
     expect(guest.status).toBe(200);
     expect(guest.body['id']).toBe(IDS.erin);
   });
 
   it('answers 404 Request_ResourceNotFound with Graph headers and innerError', async () => {
     const missing = '99999999-9999-4999-8999-999999999999';
-    const res = await call(sim.url, 'GET', `/v1.0/users/${missing}`, undefined, { 'client-request-id': 'corr-123' });
+    const res = await call(sim.url, 'GET', `/v1.0/users/${missing}`, undefined, {
+      'client-request-id': 'corr-123',
+    });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('client-request-id')).toBe('corr-123');
@@ -197,7 +230,10 @@ describe('auth, unknown paths, faults and counters', () => {
   it('counts writes as assignLicense + patchUser and snapshots every kind', async () => {
     sim.counters.reset();
     await call(sim.url, 'PATCH', `/v1.0/users/${IDS.carol}`, { usageLocation: 'FR' });
-    await call(sim.url, 'POST', `/v1.0/users/${IDS.carol}/assignLicense`, { addLicenses: [], removeLicenses: [] });
+    await call(sim.url, 'POST', `/v1.0/users/${IDS.carol}/assignLicense`, {
+      addLicenses: [],
+      removeLicenses: [],
+    });
     await call(sim.url, 'GET', '/v1.0/subscribedSkus');
     expect(sim.counters.writes()).toBe(2);
     const snap = sim.counters.snapshot();
@@ -223,8 +259,15 @@ describe('GET /subscribedSkus', () => {
 
   it('supports $select and refuses $filter', async () => {
     const selected = await call(sim.url, 'GET', '/v1.0/subscribedSkus?$select=skuPartNumber');
-    expect((selected.body['value'] as Record<string, unknown>[])[0]).toEqual({ id: `${IDS.tenant}_${IDS.EMS}`, skuPartNumber: 'EMS' });
-    const filtered = await call(sim.url, 'GET', `/v1.0/subscribedSkus?$filter=${encodeURIComponent("skuPartNumber eq 'EMS'")}`);
+    expect((selected.body['value'] as Record<string, unknown>[])[0]).toEqual({
+      id: `${IDS.tenant}_${IDS.EMS}`,
+      skuPartNumber: 'EMS',
+    });
+    const filtered = await call(
+      sim.url,
+      'GET',
+      `/v1.0/subscribedSkus?$filter=${encodeURIComponent("skuPartNumber eq 'EMS'")}`,
+    );
     expect(filtered.status).toBe(400);
   });
 });
@@ -239,7 +282,10 @@ describe('POST /users/{id}/checkMemberGroups', () => {
   });
 
   it('refuses more than 20 group ids', async () => {
-    const groupIds = Array.from({ length: 21 }, (_, i) => `c0000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const groupIds = Array.from(
+      { length: 21 },
+      (_, i) => `c0000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
     const res = await call(sim.url, 'POST', `/v1.0/users/${IDS.alice}/checkMemberGroups`, { groupIds });
     expect(res.status).toBe(400);
   });
@@ -263,7 +309,9 @@ describe('the bundled sample tenant', () => {
 
   it('has group-inherited licenses and users already compliant with EMS', () => {
     const users = sample.tenant.users();
-    const inherited = users.filter((u) => u.licenseAssignmentStates.some((s) => typeof s.assignedByGroup === 'string'));
+    const inherited = users.filter((u) =>
+      u.licenseAssignmentStates.some((s) => typeof s.assignedByGroup === 'string'),
+    );
     expect(inherited.length).toBeGreaterThan(5);
     const contractorsWithoutIntune = users.filter(
       (u) =>
@@ -282,7 +330,15 @@ describe('the bundled sample tenant', () => {
     expect(premium?.prepaidUnits.enabled).toBe(premium?.consumedUnits);
     expect(sample.tenant.skus().some((s) => s.appliesTo === 'Company')).toBe(true);
     expect(ems?.servicePlans.map((p) => p.servicePlanName).sort()).toEqual(
-      ['AAD_PREMIUM', 'ADALLOM_S_DISCOVERY', 'EXCHANGE_S_FOUNDATION', 'INTUNE_A', 'MFA_PREMIUM', 'RMS_S_ENTERPRISE', 'RMS_S_PREMIUM'].sort(),
+      [
+        'AAD_PREMIUM',
+        'ADALLOM_S_DISCOVERY',
+        'EXCHANGE_S_FOUNDATION',
+        'INTUNE_A',
+        'MFA_PREMIUM',
+        'RMS_S_ENTERPRISE',
+        'RMS_S_PREMIUM',
+      ].sort(),
     );
   });
 
@@ -293,5 +349,43 @@ describe('the bundled sample tenant', () => {
     const first = await call(sample.url, 'GET', '/v1.0/users?$select=id');
     expect((first.body['value'] as unknown[]).length).toBe(100);
     expect(typeof first.body['@odata.nextLink']).toBe('string');
+  });
+});
+
+describe('exporting and persisting the tenant', () => {
+  it('round-trips the live state through exportTenant and the sample-state file', async () => {
+    const fresh = await startSimulator({ tenant: smallTenant() });
+    const dir = await mkdtemp(path.join(tmpdir(), 'sim-state-'));
+    try {
+      await call(fresh.url, 'PATCH', `/v1.0/users/${IDS.bob}`, { usageLocation: 'NL' });
+      await call(fresh.url, 'POST', `/v1.0/users/${IDS.bob}/assignLicense`, {
+        addLicenses: [{ skuId: IDS.EMS, disabledPlans: [IDS.INTUNE_A] }],
+        removeLicenses: [],
+      });
+      const exported = parseTenantFile(fresh.tenant.exportTenant());
+      expect(exported.users.find((u) => u.id === IDS.bob)?.directLicenses).toEqual([
+        { skuId: IDS.EMS, disabledPlans: [IDS.INTUNE_A] },
+      ]);
+      const statePath = path.join(dir, 'nested', 'sample-tenant.json');
+      await saveSampleState(statePath, fresh);
+      const loaded = await loadSampleState(statePath);
+      expect(loaded.fromSaved).toBe(true);
+      const again = await startSimulator({ tenant: loaded.tenant });
+      try {
+        expect(again.tenant.user(IDS.bob)?.assignedLicenses).toEqual([
+          { skuId: IDS.EMS, disabledPlans: [IDS.INTUNE_A] },
+        ]);
+        expect(again.tenant.user(IDS.carol)?.licenseAssignmentStates[0]?.assignedByGroup).toBe(IDS.groupEms);
+        expect(again.tenant.sku('EMS')?.consumedUnits).toBe(3);
+      } finally {
+        await again.close();
+      }
+      const reset = await loadSampleState(statePath, { reset: true });
+      expect(reset.fromSaved).toBe(false);
+      expect(reset.tenant.users).toHaveLength(300);
+    } finally {
+      await fresh.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,6 +17,7 @@ import {
   scalarValue,
   stringValue,
 } from '../../lib/deploy/bicep-scan.js';
+import { GRAPH_PERMISSIONS } from '../../lib/deploy/graph-permissions.js';
 import { KEY_VAULT_SECRETS, LOCAL_ONLY_SETTINGS, RUNTIME_SETTINGS } from '../../lib/deploy/settings.js';
 import { DEFAULT_SUMMARY_CONTAINER, TABLE_NAMES } from '../../lib/store/table-clients.js';
 
@@ -433,5 +434,20 @@ describe('functions and infra', () => {
   it('registers graph-notifications on the route NOTIFICATION_URL points at', () => {
     const http = sources.filter((s) => /route:\s*['"]graph-notifications['"]/.test(s.text));
     expect(http.map((s) => s.file)).not.toEqual([]);
+  });
+});
+
+describe('docs/operations.md', () => {
+  const doc = read('docs/operations.md');
+
+  it('explains every setting of local.settings.example.json and every infra setting', () => {
+    const names = new Set([...Object.keys(localSettings.Values), ...infraSettings.keys()]);
+    expect([...names].filter((n) => !doc.includes(n.split('__')[0] ?? n))).toEqual([]);
+    const rows = [...doc.matchAll(/^\| `([A-Za-z_]+)`\s+\|/gm)].map((m) => m[1]);
+    expect(Object.keys(localSettings.Values).filter((k) => !rows.includes(k))).toEqual([]);
+  });
+
+  it('cites every Graph permission of lib/deploy/graph-permissions.ts', () => {
+    expect(GRAPH_PERMISSIONS.map((p) => p.value).filter((v) => !doc.includes(`\`${v}\``))).toEqual([]);
   });
 });

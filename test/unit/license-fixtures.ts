@@ -69,11 +69,10 @@ const EMS_PLANS: PlanName[] = [
 export function tenantSkus(): SubscribedSku[] {
   return [
     sku('EMS', EMS_PLANS, { enabled: 100, consumed: 40 }),
-    sku(
-      'EMSPREMIUM',
-      [...EMS_PLANS, 'AAD_PREMIUM_P2', 'RMS_S_PREMIUM2', 'ADALLOM_S_STANDALONE', 'ATA'],
-      { enabled: 10, consumed: 10 },
-    ),
+    sku('EMSPREMIUM', [...EMS_PLANS, 'AAD_PREMIUM_P2', 'RMS_S_PREMIUM2', 'ADALLOM_S_STANDALONE', 'ATA'], {
+      enabled: 10,
+      consumed: 10,
+    }),
     sku('INTUNE_A', ['INTUNE_A'], { enabled: 5, consumed: 1 }),
     sku('SPE_E3', ['TEAMS1', 'INTUNE_A', 'AAD_PREMIUM'], { enabled: 50, consumed: 50 }),
     sku('AAD_PREMIUM', ['AAD_PREMIUM', 'MFA_PREMIUM', 'ADALLOM_S_DISCOVERY'], { enabled: 20, consumed: 25 }),
@@ -99,17 +98,23 @@ export function user(overrides: Partial<GraphUser> = {}): GraphUser {
 }
 
 /** A direct assignment as Graph reports it in both assignedLicenses and licenseAssignmentStates. */
-export function direct(skuId: string, disabledPlans: string[] = []): Pick<
-  GraphUser,
-  'assignedLicenses' | 'licenseAssignmentStates'
-> {
+export function direct(
+  skuId: string,
+  disabledPlans: string[] = [],
+): Pick<GraphUser, 'assignedLicenses' | 'licenseAssignmentStates'> {
   return {
     assignedLicenses: [{ skuId, disabledPlans }],
-    licenseAssignmentStates: [{ skuId, disabledPlans, assignedByGroup: null, state: 'Active', error: 'None' }],
+    licenseAssignmentStates: [
+      { skuId, disabledPlans, assignedByGroup: null, state: 'Active', error: 'None' },
+    ],
   };
 }
 
 /** A group assignment state. */
-export function viaGroup(skuId: string, groupId: string, disabledPlans: string[] = []): LicenseAssignmentState {
+export function viaGroup(
+  skuId: string,
+  groupId: string,
+  disabledPlans: string[] = [],
+): LicenseAssignmentState {
   return { skuId, disabledPlans, assignedByGroup: groupId, state: 'Active', error: 'None' };
 }
