@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { parseCliArgs, UsageError } from '../../lib/cli/args.js';
+import { backoffMs, MAX_BACKOFF_MS } from '../../lib/engine/backoff.js';
+import { forEachConcurrent } from '../../lib/engine/concurrency.js';
+import { LicensingContextCache, type LicensingContext } from '../../lib/engine/licensing-context.js';
+import { predictLicenses } from '../../lib/engine/predict-licenses.js';
+import { renderSummaryMarkdown, type DailySummary } from '../../lib/engine/summary.js';
+import { OUTCOME_KINDS } from '../../lib/licensing/types.js';
+
+const EMS = 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e';
+const E3 = '6fd2c87f-b296-42f0-b197-1e91e994b900';
+const INTUNE_A = 'c1ec4a95-1f05-45b3-a911-aa3fa01094f5';
+
+describe('backoffMs', () => {
+  it('grows with the attempt between half and all of the exponential ceiling', () => {
+    expect(backoffMs(0, 1_000, () => 0)).toBe(500);
+    expect(backoffMs(0, 1_000, () => 1)).toBe(1_000);
+    expect(backoffMs(3, 1_000, () => 0)).toBe(4_000);
+    expect(backoffMs(3, 1_000, () => 1)).toBe(8_000);
+  });
+
+  it('is capped at six hours, however many attempts', () => {
+    expect(backoffMs(60, 60_000, () => 1)).toBe(MAX_BACKOFF_MS);
+  });
+});
+
+describe('forEachConcurrent', () => {
+  it('never runs more than the limit at once, and runs everything', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const done: number[] = [];
+    // An async source, as a reconcile's paged user list is.
+    async function* items() {
+      for (let i = 0; i < 20; i++) yield await Promise.resolve(i);
+    }
+    await forEachConcurrent(items(), 3, async (i) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setImmediate(r));
+      done.push(i);
+      inFlight--;
+    });
+    expect(peak).toBe(3);
+    expect(done.sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+  });
+
+  it('stops taking new items after a failure and rethrows it', async () => {
+    const started: number[] = [];
+    await expect(
+      forEachConcurrent([1, 2, 3, 4, 5, 6], 1, async (i) => {
+        started.push(i);
+        if (i === 2) throw new Error('boom');
+        await Promise.resolve();
+      }),
+    ).rejects.toThrow('boom');
+    expect(started).toEqual([1, 2]);
+  });
+
+  it('refuses a limit below 1', async () => {
+    await expect(forEachConcurrent([1], 0, () => Promise.resolve())).rejects.toThrow(RangeError);
+  });
+});
+
+describe('LicensingContextCache', () => {
+  const ctx = (at: Date) => ({ loadedAt: at }) as unknown as LicensingContext;
+
+  it('reuses a fresh context, reloads a stale one, and shares one reload between callers', async () => {
+    let now = new Date('2026-11-24T00:00:00Z');
+    let loads = 0;
+    const cache = new LicensingContextCache(
+      async () => {
+        loads++;
+        await Promise.resolve();
+        return ctx(now);
+      },
+      { maxAgeMs: 60_000, now: () => now },
+    );
+    await Promise.all([cache.get(), cache.get(), cache.get()]);
+    expect(loads).toBe(1);
+    now = new Date(now.getTime() + 30_000);
+    await cache.get();
+    expect(loads).toBe(1);
+    now = new Date(now.getTime() + 31_000);
+    await cache.get();
+    expect(loads).toBe(2);
+    cache.invalidate();
+    await cache.get();
+    expect(loads).toBe(3);
+  });
+
+  it('does not keep a failed load', async () => {
+    let fail = true;
+    const cache = new LicensingContextCache(() =>
+      fail ? Promise.reject(new Error('graph down')) : Promise.resolve(ctx(new Date())),
+    );
+    await expect(cache.get()).rejects.toThrow('graph down');
+    fail = false;
+    await expect(cache.get()).resolves.toBeDefined();
+  });
+});
+
+describe('predictLicenses', () => {
+  it('applies adds, plan changes and removals, leaving other SKUs alone', () => {
+    const before = [
+      { skuId: E3, disabledPlans: ['p1'] },
+      { skuId: EMS, disabledPlans: [] },
+    ];
+    const after = predictLicenses(before, [
+      { kind: 'setUsageLocation', from: null, to: 'GB' },
+      { kind: 'updateDisabledPlans', skuId: EMS, skuPartNumber: 'EMS', before: [], after: [INTUNE_A] },
+    ]);
+    expect(after).toEqual([
+      { skuId: E3, disabledPlans: ['p1'] },
+      { skuId: EMS, disabledPlans: [INTUNE_A] },
+    ]);
+    expect(predictLicenses(after, [{ kind: 'removeLicense', skuId: EMS, skuPartNumber: 'EMS' }])).toEqual([
+      { skuId: E3, disabledPlans: ['p1'] },
+    ]);
+    // The input is not modified.
+    expect(before[1]?.disabledPlans).toEqual([]);
+  });
+});
+
+describe('parseCliArgs', () => {
+  it('defaults to plan and reads every flag', () => {
+    expect(parseCliArgs([]).command).toBe('plan');
+    const a = parseCliArgs([
+      'apply',
+      '--rules',
+      'r.yaml',
+      '--graph-url',
+      'http://127.0.0.1:1',
+      '--json',
+      '--concurrency',
+      '4',
+    ]);
+    expect(a).toMatchObject({
+      command: 'apply',
+      rules: 'r.yaml',
+      graphUrl: 'http://127.0.0.1:1',
+      json: true,
+      concurrency: 4,
+    });
+  });
+
+  it('takes the user of explain and refuses explain without one', () => {
+    expect(parseCliArgs(['explain', 'ada@contoso.com']).user).toBe('ada@contoso.com');
+    expect(() => parseCliArgs(['explain'])).toThrow(UsageError);
+  });
+
+  it('refuses unknown commands, flags, stray arguments and bad concurrency', () => {
+    expect(() => parseCliArgs(['reconcile'])).toThrow(/Unknown command/);
+    expect(() => parseCliArgs(['plan', '--force'])).toThrow(UsageError);
+    expect(() => parseCliArgs(['plan', 'extra'])).toThrow(/Unexpected argument/);
+    expect(() => parseCliArgs(['plan', '--concurrency', '0'])).toThrow(/1 to 64/);
+    expect(() => parseCliArgs(['plan', '--concurrency', 'many'])).toThrow(/1 to 64/);
+  });
+});
+
+describe('renderSummaryMarkdown', () => {
+  it('lists outcomes, failures by code, seats and housekeeping', () => {
+    const outcomes = Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as DailySummary['outcomes'];
+    outcomes.ASSIGNED = 12;
+    outcomes.FAILED = 2;
+    const md = renderSummaryMarkdown({
+      date: '2026-11-24',
+      generatedAt: '2026-11-24T02:30:00.000Z',
+      outcomes,
+      failures: { invalidUsageLocation: 2 },
+      seats: [{ sku: 'EMS', managed: true, enabled: 100, consumed: 90, free: 10 }],
+      reclaimQueued: 1,
+      disabledWithLicense: 3,
+      redriveQueued: 4,
+      outcomesPruned: 5,
+      inboxPruned: 6,
+    });
+    expect(md).toContain('| ASSIGNED | 12 |');
+    expect(md).toContain('| invalidUsageLocation | 2 |');
+    expect(md).toContain('| EMS | yes | 100 | 90 | 10 |');
+    expect(md).toContain('Jobs re-driven after seats freed up: 4');
+  });
+});
