@@ -4,12 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadLicensingContext, type LicensingContext } from '../engine/licensing-context.js';
-import { processUser } from '../engine/process-user.js';
+import { processUser, type ProcessUserResult } from '../engine/process-user.js';
 import { reconcile } from '../engine/reconcile.js';
 import { RulesValidationError } from '../licensing/compile.js';
+import { desiredStateFor } from '../licensing/desired.js';
 import { describeAction, formatLicenses } from '../licensing/planner.js';
 import type { Logger } from '../log.js';
-import { explainEvaluation } from '../rules/explain.js';
+import { explainEvaluation, licenseText } from '../rules/explain.js';
 import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
 import { humanLine, ProgressBar, summaryTable, toJsonResult, type Writer } from './output.js';
@@ -90,11 +91,15 @@ export async function runExplain(
     },
     { gateway: runtime.gateway, context: ctx, logger },
   );
+  // Plan names rather than GUIDs, and what happens to unmatched users under these rules.
+  const explainOptions = { names: ctx.catalog, unmatched: ctx.rules.defaults.unmatched };
+  const explanation =
+    result.evaluation && result.user ? explainEvaluation(result.evaluation, result.user, explainOptions) : [];
+  // A user that cannot be read cannot be explained: exit 1 with or without --json.
+  const exitCode = !result.user || result.record.outcome === 'FAILED' ? 1 : 0;
   if (args.json) {
-    io.stdout.write(
-      `${JSON.stringify({ ...toJsonResult(result, ctx.catalog), explanation: result.evaluation && result.user ? explainEvaluation(result.evaluation, result.user) : [] })}\n`,
-    );
-    return result.record.outcome === 'FAILED' ? 1 : 0;
+    io.stdout.write(`${JSON.stringify({ ...toJsonResult(result, ctx.catalog), explanation })}\n`);
+    return exitCode;
   }
   if (!result.user || !result.evaluation || !result.plan) {
     io.stdout.write(`${result.record.error?.message ?? 'User not found.'}\n`);
@@ -110,17 +115,34 @@ export async function runExplain(
       .map((s) => `  inherited: ${ctx.catalog.skuPartNumber(s.skuId)} from group ${s.assignedByGroup ?? ''}`),
     '',
     'Rules:',
-    ...explainEvaluation(result.evaluation, u).map((l) => `  ${l}`),
+    ...explanation.map((l) => `  ${l}`),
     '',
-    `Desired:     ${result.record.licensesAfter.join(', ') || '(no managed licenses)'}`,
+    `Desired:     ${desiredText(ctx, result.evaluation)}`,
     `Actions:     ${result.plan.actions.map((a) => describeAction(a, ctx.catalog)).join('; ') || '(none)'}`,
+    `After:       ${result.record.licensesAfter.join(', ') || '(no licenses)'}`,
     `Outcome:     ${result.record.outcome} (dry run)`,
   ];
   for (const c of result.plan.conflicts) out.push(`Conflict:    ${c.reason}`);
   if (result.record.error)
     out.push(`Problem:     ${result.record.error.message}`, `Fix:         ${result.record.error.fix}`);
   io.stdout.write(`${out.join('\n')}\n`);
-  return result.record.outcome === 'FAILED' ? 1 : 0;
+  return exitCode;
+}
+
+/** What the rules want for the user's managed SKUs (not what the user would be left with). */
+function desiredText(
+  ctx: LicensingContext,
+  evaluation: NonNullable<ProcessUserResult['evaluation']>,
+): string {
+  const desired = desiredStateFor(evaluation, ctx.rules, 'reconcile');
+  switch (desired.kind) {
+    case 'licenses':
+      return desired.licenses.map((l) => licenseText(l, ctx.catalog)).join('; ');
+    case 'removeManaged':
+      return `none of the managed SKUs (${[...ctx.rules.managedSkuIds].map((id) => ctx.catalog.skuPartNumber(id)).join(', ')})`;
+    case 'leave':
+      return '(no rule matched: licenses left as they are)';
+  }
 }
 
 export async function runValidate(args: CliArgs, runtime: CliRuntime, io: CliIo): Promise<number> {

@@ -252,8 +252,8 @@ export async function processUser(
       0,
     );
   }
-  if (req.dryRun || plan.actions.length === 0) {
-    return done(
+  const asPlanned = () =>
+    done(
       {
         outcome: plan.outcome,
         licensesAfter: formatLicenses(predictLicenses(user.assignedLicenses, plan.actions), catalog),
@@ -262,9 +262,11 @@ export async function processUser(
       null,
       0,
     );
-  }
+  if (plan.actions.length === 0) return asPlanned();
 
-  // 4. Apply: seats are reserved first so concurrent users cannot overshoot the free count.
+  // 4. Seats are reserved first so concurrent users cannot overshoot the free count. A dry run
+  // reserves too (and keeps them): its context lives for one CLI run, and the plan must show the
+  // users that `apply` would defer once the seats run out, not promise every one of them a seat.
   const adds = plan.actions.filter(
     (a): a is Extract<PlanAction, { kind: 'addLicense' }> => a.kind === 'addLicense',
   );
@@ -288,7 +290,9 @@ export async function processUser(
     }
     reserved.push(add.skuId);
   }
+  if (req.dryRun) return asPlanned();
 
+  // 5. Apply.
   let writes = 0;
   const applied: PlanAction[] = [];
   try {
@@ -313,8 +317,21 @@ export async function processUser(
     );
     const fields = { actions: applied, error: { code: e.code || e.kind, message: e.message, fix: e.fix } };
     if (e.kind === 'seatsExhausted') {
-      const sku = adds[0]?.skuPartNumber ?? 'the SKU';
-      return done({ outcome: 'DEFERRED', ...fields }, { reason: 'noSeats', skuPartNumber: sku }, writes);
+      // Graph's message names the SKU ("Subscription with SKU {skuId} does not have any available licenses.").
+      const message = e.message.toLowerCase();
+      const full = adds.find((a) => message.includes(a.skuId.toLowerCase())) ?? adds[0];
+      if (full) catalog.markExhausted(full.skuId);
+      const sku = full?.skuPartNumber ?? 'the SKU';
+      return done(
+        {
+          outcome: 'DEFERRED',
+          actions: applied,
+          // The same code as a seat shortage seen before calling Graph, so the cleanup re-drives both.
+          error: { code: 'NoFreeSeats', message: e.message, fix: e.fix },
+        },
+        { reason: 'noSeats', skuPartNumber: sku },
+        writes,
+      );
     }
     if (e.transient) {
       return done(
@@ -326,7 +343,7 @@ export async function processUser(
     return done({ outcome: 'FAILED', ...fields }, null, writes);
   }
 
-  // 5. Verify: read the user back and check the rules would now ask for nothing.
+  // 6. Verify: read the user back and check the rules would now ask for nothing.
   let after: GraphUser | null = null;
   try {
     after = await gateway.getUser(user.id, context.select, { correlationId: req.correlationId });

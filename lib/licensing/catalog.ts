@@ -41,6 +41,8 @@ export class Catalog implements LicenseNames {
   readonly #byPartNumber = new Map<string, SubscribedSku>();
   readonly #planNames = new Map<string, string>();
   readonly #reserved = new Map<string, number>();
+  /** SKUs Graph said are out of seats in this run, whatever the counts read earlier say. */
+  readonly #exhausted = new Set<string>();
 
   constructor(skus: readonly SubscribedSku[]) {
     this.#skus = skus;
@@ -133,6 +135,7 @@ export class Catalog implements LicenseNames {
   readonly freeSeats = (skuId: string): number => {
     const sku = this.sku(skuId);
     if (sku === null) return 0;
+    if (this.#exhausted.has(skuId.toLowerCase())) return 0;
     const reserved = this.#reserved.get(skuId.toLowerCase()) ?? 0;
     return Math.max(0, sku.prepaidUnits.enabled - sku.consumedUnits - reserved);
   };
@@ -155,6 +158,15 @@ export class Catalog implements LicenseNames {
     const held = this.#reserved.get(key) ?? 0;
     if (held <= 1) this.#reserved.delete(key);
     else this.#reserved.set(key, held - 1);
+  }
+
+  /**
+   * Graph refused an add for lack of seats (someone else took them since the catalog was read):
+   * no more seats of this SKU for the life of this catalog, so later users are deferred without
+   * asking Graph again.
+   */
+  markExhausted(skuId: string): void {
+    this.#exhausted.add(skuId.toLowerCase());
   }
 
   /** Seats reserved and not yet released, for diagnostics. */

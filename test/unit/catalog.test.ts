@@ -102,3 +102,23 @@ describe('Catalog: seats', () => {
     expect(c.reserveSeat(SKU.EMSPREMIUM)).toBe(false);
   });
 });
+
+describe('Catalog.markExhausted', () => {
+  it('reports no free seat for a SKU Graph said is full, whatever the counts said', () => {
+    const catalog = new Catalog([
+      {
+        skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e',
+        skuPartNumber: 'EMS',
+        appliesTo: 'User',
+        capabilityStatus: 'Enabled',
+        consumedUnits: 1,
+        prepaidUnits: { enabled: 10, suspended: 0, warning: 0, lockedOut: 0 },
+        servicePlans: [],
+      },
+    ]);
+    expect(catalog.freeSeats('efccb6f7-5641-4e0e-bd10-b4976e1bf68e')).toBe(9);
+    catalog.markExhausted('EFCCB6F7-5641-4E0E-BD10-B4976E1BF68E');
+    expect(catalog.freeSeats('efccb6f7-5641-4e0e-bd10-b4976e1bf68e')).toBe(0);
+    expect(catalog.reserveSeat('efccb6f7-5641-4e0e-bd10-b4976e1bf68e')).toBe(false);
+  });
+});

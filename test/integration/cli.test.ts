@@ -1,0 +1,348 @@
+/**
+ * The `ems-licensing` command, run in-process through `main(argv, env, io)` against the Graph
+ * simulator (GRAPH_BASE_URL) and Azurite (STORAGE_CONNECTION_STRING, a random table prefix).
+ */
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { main } from '../../lib/cli/main.js';
+import type { OutcomeRecord } from '../../lib/licensing/types.js';
+import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
+import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { createStorage } from '../../lib/store/table-clients.js';
+import { cliEnv, randomTablePrefix, recordingIo, tempFile } from '../support/engine-harness.js';
+
+const connectionString = inject('storageConnectionString');
+const EXAMPLE_RULES = new URL('../../examples/rules.yaml', import.meta.url).pathname;
+const USER_IDS = [IDS.alice, IDS.bob, IDS.carol, IDS.dave, IDS.erin];
+
+let sim: Simulator;
+let prefix: string;
+let env: Record<string, string>;
+
+beforeEach(async () => {
+  sim = await startSimulator({ tenant: smallTenant() });
+  prefix = randomTablePrefix();
+  env = cliEnv(sim, connectionString, prefix);
+});
+
+afterEach(async () => {
+  await sim.close();
+});
+
+async function run(...argv: string[]) {
+  const io = recordingIo();
+  const code = await main(argv, env, io);
+  return { code, io };
+}
+
+interface JsonLine {
+  id: string;
+  upn: string | null;
+  rule: string | null;
+  actions: string[];
+  outcome: string;
+  error: { code: string; message: string; fix: string } | null;
+}
+
+function jsonLines(stdout: string[]): JsonLine[] {
+  return stdout.map((line) => JSON.parse(line) as JsonLine);
+}
+
+function outcomeStore() {
+  return createStorage({ connectionString, tablePrefix: prefix }).outcomes;
+}
+
+async function collect(records: AsyncIterable<OutcomeRecord>): Promise<OutcomeRecord[]> {
+  const out: OutcomeRecord[] = [];
+  for await (const r of records) out.push(r);
+  return out;
+}
+
+describe('validate', () => {
+  it('exits 0 for rules that fit the tenant', async () => {
+    const { code, io } = await run('validate', '--rules', EXAMPLE_RULES);
+    expect(code).toBe(0);
+    expect(io.stdoutText()).toMatch(/valid\. 2 rule\(s\); managed SKUs: EMS/);
+  });
+
+  it('exits non-zero for an unknown SKU, naming the rule and listing the valid SKU names', async () => {
+    const rules = await tempFile(
+      'rules.yaml',
+      [
+        'version: 1',
+        'rules:',
+        '  - name: staff',
+        '    when: { attribute: onPremisesSyncEnabled, equals: true }',
+        '    license: { sku: EMSS }',
+        '',
+      ].join('\n'),
+    );
+
+    const { code, io } = await run('validate', '--rules', rules);
+
+    expect(code).toBe(1);
+    const text = io.stdoutText();
+    expect(text).toContain(`${rules}:5:`);
+    expect(text).toContain('rule "staff"');
+    expect(text).toContain('unknown SKU "EMSS"');
+    // Every assignable SKU of the tenant is listed; the Company-level one is not.
+    for (const name of ['EMS', 'EMSPREMIUM', 'ENTERPRISEPACK', 'EXCHANGESTANDARD']) {
+      expect(text).toMatch(new RegExp(`assignable SKUs in this tenant: .*\\b${name}\\b`));
+    }
+    expect(text).not.toMatch(/assignable SKUs in this tenant: .*MCOPSTNC/);
+    // validate reads the catalog only.
+    expect(sim.counters.get('listUsers')).toBe(0);
+  });
+});
+
+describe('a malformed rules file', () => {
+  it('exits 2 with file:line:column and changes nothing', async () => {
+    const rules = await tempFile(
+      'rules.yaml',
+      [
+        'version: 1',
+        'rules:',
+        '  - name: contractors',
+        '    when:',
+        '      atribute: employeeType',
+        '      equals: Contractor',
+        '    license: { sku: EMS, intune: off }',
+        '',
+      ].join('\n'),
+    );
+
+    for (const command of ['validate', 'plan', 'apply']) {
+      const { code, io } = await run(command, '--rules', rules);
+      expect(code, command).toBe(2);
+      expect(io.stderrText(), command).toMatch(new RegExp(`${rules.replace(/[.\\/]/g, '\\$&')}:5:\\d+: `));
+      expect(io.stderrText(), command).toContain('atribute');
+    }
+    expect(sim.counters.get('listUsers')).toBe(0);
+    expect(sim.counters.writes()).toBe(0);
+  });
+
+  it('exits 2 for a YAML syntax error, with its line', async () => {
+    const rules = await tempFile('rules.yaml', 'version: 1\nrules:\n  - name: [unclosed\n');
+    const { code, io } = await run('plan', '--rules', rules);
+    expect(code).toBe(2);
+    expect(io.stderrText()).toMatch(/rules\.yaml:\d+:\d+: not valid YAML/);
+  });
+});
+
+describe('plan --json', () => {
+  it('prints one parseable object per user with id, upn, rule, actions, outcome and error', async () => {
+    const { code, io } = await run('plan', '--rules', EXAMPLE_RULES, '--json');
+
+    expect(code).toBe(0);
+    const lines = jsonLines(io.stdoutLines());
+    expect(lines.map((l) => l.id).sort()).toEqual([...USER_IDS].sort());
+    for (const line of lines) {
+      expect(Object.keys(line)).toEqual(
+        expect.arrayContaining(['id', 'upn', 'rule', 'actions', 'outcome', 'error']),
+      );
+    }
+    const bob = lines.find((l) => l.id === IDS.bob);
+    expect(bob).toMatchObject({
+      upn: 'bob@fabrikam.com',
+      rule: 'contractors',
+      outcome: 'ASSIGNED',
+      error: null,
+    });
+    expect(bob?.actions).toHaveLength(2);
+    expect(bob?.actions[0]).toMatch(/usage ?location/i);
+    expect(bob?.actions[1]).toMatch(/EMS/);
+    expect(lines.find((l) => l.id === IDS.alice)).toMatchObject({
+      rule: 'synced-staff',
+      outcome: 'UNCHANGED',
+    });
+    expect(lines.find((l) => l.id === IDS.dave)).toMatchObject({ rule: null, outcome: 'NO_RULE' });
+    // The summary goes to stderr; a plan writes nothing to Graph.
+    expect(io.stderrText()).toContain('plan (dry run)');
+    expect(sim.counters.writes()).toBe(0);
+    // Five users are one page of the paged list; no user is read on its own.
+    expect(sim.counters.get('listUsers')).toBe(1);
+    expect(sim.counters.get('getUser')).toBe(0);
+  });
+});
+
+describe('apply', () => {
+  it('records exactly one outcome per processed user, readable by user and by time', async () => {
+    const from = new Date(Date.now() - 1_000);
+
+    const { code, io } = await run('apply', '--rules', EXAMPLE_RULES, '--json');
+
+    expect(code).toBe(0);
+    const processed = jsonLines(io.stdoutLines()).map((l) => l.id);
+    expect(processed.sort()).toEqual([...USER_IDS].sort());
+    const store = outcomeStore();
+    for (const id of USER_IDS) {
+      const records = await store.listByUser(id);
+      expect(records, id).toHaveLength(1);
+      expect(records[0]?.dryRun).toBe(false);
+      expect(records[0]?.source).toBe('cli');
+    }
+    expect((await store.listByUser(IDS.bob))[0]).toMatchObject({ outcome: 'ASSIGNED', rule: 'contractors' });
+    const inRun = await collect(store.listBetween(from));
+    expect(inRun).toHaveLength(USER_IDS.length);
+    expect(new Set(inRun.map((r) => r.userId)).size).toBe(USER_IDS.length);
+    // One run: every record carries the run id as its event id.
+    expect(new Set(inRun.map((r) => r.eventId)).size).toBe(1);
+  });
+
+  it('makes zero Graph writes when run a second time', async () => {
+    const first = await run('apply', '--rules', EXAMPLE_RULES);
+    expect(first.code).toBe(0);
+    expect(sim.counters.writes()).toBeGreaterThan(0);
+    sim.counters.reset();
+
+    const second = await run('apply', '--rules', EXAMPLE_RULES);
+
+    expect(second.code).toBe(0);
+    expect(sim.counters.writes()).toBe(0);
+    expect(sim.counters.get('assignLicense')).toBe(0);
+    expect(second.io.stdoutText()).toMatch(/\| Graph writes\s+\|\s+0 \|/);
+    expect(second.io.stdoutText()).not.toMatch(/^(ASSIGNED|UPDATED|REMOVED)/m);
+  });
+
+  it('exits 1 when a user FAILED, with Graph’s reason in the JSON line', async () => {
+    // dave holds EXCHANGESTANDARD; ENTERPRISEPACK's Exchange plan is mutually exclusive with it.
+    const rules = await tempFile(
+      'rules.yaml',
+      [
+        'version: 1',
+        'rules:',
+        '  - name: cloud-members-e3',
+        '    when:',
+        '      all:',
+        '        - { attribute: upnDomain, equals: fabrikam.onmicrosoft.com }',
+        '        - { attribute: userType, equals: Member }',
+        '    license: { sku: ENTERPRISEPACK }',
+        '',
+      ].join('\n'),
+    );
+
+    const { code, io } = await run('apply', '--rules', rules, '--json');
+
+    expect(code).toBe(1);
+    const lines = jsonLines(io.stdoutLines());
+    const dave = lines.find((l) => l.id === IDS.dave);
+    expect(dave?.outcome).toBe('FAILED');
+    expect(dave?.rule).toBe('cloud-members-e3');
+    expect(dave?.error?.message).toMatch(/mutually exclusive/);
+    expect(dave?.error?.fix).toBeTruthy();
+    expect(lines.filter((l) => l.outcome === 'FAILED')).toHaveLength(1);
+    // Graph refused: dave's licenses are as they were, and the failure is recorded.
+    expect(sim.tenant.user(IDS.dave)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).toEqual([
+      IDS.EXCHANGESTANDARD,
+    ]);
+    const recorded = await outcomeStore().listByUser(IDS.dave);
+    expect(recorded.map((r) => r.outcome)).toEqual(['FAILED']);
+  });
+
+  it('exits 0 when nobody FAILED, even with CONFLICT and DEFERRED users', async () => {
+    sim.tenant.setPrepaidUnits('EMS', 2);
+    sim.tenant.upsertUser({
+      id: IDS.carol,
+      userPrincipalName: 'carol@fabrikam.com',
+      onPremisesSyncEnabled: true,
+      employeeType: 'Contractor',
+    });
+
+    const { code, io } = await run('apply', '--rules', EXAMPLE_RULES, '--json');
+
+    expect(code).toBe(0);
+    const byId = new Map(jsonLines(io.stdoutLines()).map((l) => [l.id, l.outcome]));
+    expect(byId.get(IDS.bob)).toBe('DEFERRED');
+    expect(byId.get(IDS.carol)).toBe('CONFLICT');
+    expect(sim.counters.writes()).toBe(0);
+  });
+});
+
+describe('explain', () => {
+  it('names the matched rule and the condition an earlier rule failed on', async () => {
+    const { code, io } = await run('explain', IDS.alice, '--rules', EXAMPLE_RULES);
+
+    expect(code).toBe(0);
+    const text = io.stdoutText();
+    expect(text).toContain('rule "synced-staff" matched (rule 2)');
+    expect(text).toMatch(
+      /rule 1 "contractors": no match\n\s+✗ all of \(failed 1 of 2\):\n\s+✗ employeeType equals "Contractor" \(value: "Employee"\)/,
+    );
+    expect(text).toMatch(/Outcome:\s+UNCHANGED/);
+    expect(sim.counters.writes()).toBe(0);
+  });
+
+  it('finds a user by UPN and shows the actions it would take', async () => {
+    const { code, io } = await run('explain', 'bob@fabrikam.com', '--rules', EXAMPLE_RULES);
+
+    expect(code).toBe(0);
+    const text = io.stdoutText();
+    expect(text).toContain('rule "contractors" matched (rule 1)');
+    // Plans by name, not GUID, in what the rule wants and in the desired state.
+    expect(text).toContain('→ wants: EMS (disabled: INTUNE_A)');
+    expect(text).toMatch(/Desired:\s+EMS \(disabled: INTUNE_A\)\n/);
+    expect(text).not.toContain(IDS.INTUNE_A);
+    expect(text).toMatch(/Actions:.*usageLocation none → GB; add EMS \(disabled: INTUNE_A\)/);
+    expect(sim.counters.writes()).toBe(0);
+  });
+
+  it('shows the desired licenses and the conflict for a group-inherited license', async () => {
+    sim.tenant.upsertUser({
+      id: IDS.carol,
+      userPrincipalName: 'carol@fabrikam.com',
+      onPremisesSyncEnabled: true,
+      employeeType: 'Contractor',
+    });
+
+    const { code, io } = await run('explain', IDS.carol, '--rules', EXAMPLE_RULES);
+
+    expect(code).toBe(0);
+    const text = io.stdoutText();
+    expect(text).toMatch(/Current:\s+EMS\n\s+inherited: EMS from group b0000000-0000-4000-8000-000000000001/);
+    // What the rule wants, not what the user would be left with.
+    expect(text).toMatch(/Desired:\s+EMS \(disabled: INTUNE_A\)\n/);
+    expect(text).toMatch(/Actions:\s+\(none\)/);
+    expect(text).toMatch(/Outcome:\s+CONFLICT/);
+    expect(text).toMatch(/Conflict:\s+EMS is inherited from group/);
+  });
+
+  it('says what happens to an unmatched user under defaults.unmatched: remove', async () => {
+    const rules = await tempFile(
+      'rules.yaml',
+      [
+        'version: 1',
+        'defaults: { unmatched: remove }',
+        'rules:',
+        '  - name: engineering',
+        '    when: { attribute: department, equals: Engineering }',
+        '    license: { sku: EMS }',
+        '',
+      ].join('\n'),
+    );
+
+    const { code, io } = await run('explain', IDS.carol, '--rules', rules);
+
+    expect(code).toBe(0);
+    const text = io.stdoutText();
+    expect(text).toContain('✗ department equals "Engineering" (value: unset)');
+    expect(text).toContain('defaults.unmatched is remove');
+    expect(text).not.toContain('defaults.unmatched is leave');
+  });
+
+  it.each([{ flags: [] as string[] }, { flags: ['--json'] }])(
+    'exits 1 for a user that does not exist (flags: $flags)',
+    async ({ flags }) => {
+      const { code, io } = await run('explain', 'nobody@fabrikam.com', '--rules', EXAMPLE_RULES, ...flags);
+
+      expect(code).toBe(1);
+      expect(io.stdoutText()).toContain('No user matches');
+    },
+  );
+});
+
+describe('usage', () => {
+  it('exits 2 for a bad --concurrency', async () => {
+    const { code, io } = await run('plan', '--concurrency', '0');
+    expect(code).toBe(2);
+    expect(io.stderrText()).toContain('--concurrency must be a whole number');
+  });
+});
