@@ -123,8 +123,12 @@ export async function runExplain(
     `Outcome:     ${result.record.outcome} (dry run)`,
   ];
   for (const c of result.plan.conflicts) out.push(`Conflict:    ${c.reason}`);
-  if (result.record.error)
-    out.push(`Problem:     ${result.record.error.message}`, `Fix:         ${result.record.error.fix}`);
+  const error = result.record.error;
+  if (error) {
+    // A conflict's text is already printed above; say it once.
+    if (error.code !== 'GroupInheritedLicense') out.push(`Problem:     ${error.message}`);
+    out.push(`Fix:         ${error.fix}`);
+  }
   io.stdout.write(`${out.join('\n')}\n`);
   return exitCode;
 }
