@@ -238,6 +238,9 @@ module appServicePlan 'br/public:avm/res/web/serverfarm:0.1.1' = {
 module api './app/api.bicep' = {
   name: 'api'
   scope: rg
+  // The Key Vault references and identity-based connections resolve only once the identity holds
+  // its roles; deploying the app first can leave a reference unresolved at its first start.
+  dependsOn: [rbac]
   params: {
     name: functionAppName
     location: location

@@ -16,6 +16,22 @@ export function isLoopbackUrl(url: string): boolean {
   }
 }
 
+/**
+ * A secret setting whose Key Vault reference did not resolve arrives as the literal reference
+ * text (learn.microsoft.com/azure/app-service/app-service-key-vault-references: "If a reference
+ * isn't resolved properly, the reference string is used instead"). That text would pass a length
+ * check and silently become the secret, so it is refused by name.
+ */
+const secretSetting = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((v) => !v.trimStart().startsWith('@Microsoft.KeyVault('), {
+      message:
+        'is an unresolved Key Vault reference: grant the app identity "Key Vault Secrets User" on the vault and check the secret name (Portal > Function App > Environment variables shows the reference status)',
+    });
+
 const intSetting = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
@@ -28,6 +44,8 @@ export const baseEnvSchema = z.object({
   GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
   /** Client id of the user-assigned managed identity; when unset, DefaultAzureCredential is used. */
   AZURE_CLIENT_ID: z.uuid().optional(),
+  /** The tenant to sign in to (CLI runs with `az login`); also tells the CLI a tenant is configured. */
+  AZURE_TENANT_ID: z.uuid().optional(),
   /** Local development and tests: a full storage connection string (Azurite). */
   STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
   /** In Azure: identity-based endpoints, e.g. https://acct.table.core.windows.net. */
@@ -56,9 +74,9 @@ export const functionsEnvSchema = baseEnvSchema.extend({
   /** Public https URL of the graph-notifications function (subscriptions point here). */
   NOTIFICATION_URL: httpsUrl,
   /** Secret Graph echoes in every notification; 16 to 128 characters (Key Vault reference). */
-  GRAPH_CLIENT_STATE: z.string().min(16).max(128),
+  GRAPH_CLIENT_STATE: secretSetting(16, 128),
   /** HR webhook secrets in `whsec_<base64>` form, separated by spaces or commas (rotation). */
-  HR_WEBHOOK_SECRETS: z.string().min(1),
+  HR_WEBHOOK_SECRETS: secretSetting(1, 8_192),
   HR_MAX_BODY_BYTES: intSetting(262_144, 1_024, 4_194_304),
   /** Hours between an HR `leave` and the removal of managed licenses (0 = at once). */
   HR_LEAVE_GRACE_HOURS: intSetting(0, 0, 24 * 90),
@@ -94,6 +112,7 @@ export interface BaseConfig {
   graph: { baseUrl: string; maxRetries: number; simulator: boolean };
   /** Managed identity client id, or undefined for DefaultAzureCredential. */
   managedIdentityClientId: string | undefined;
+  tenantId: string | undefined;
   storage: StorageConfig | null;
   rulesPath: string;
   logLevel: BaseEnv['LOG_LEVEL'];
@@ -162,6 +181,7 @@ function baseOf(e: BaseEnv): BaseConfig {
       simulator: isLoopbackUrl(e.GRAPH_BASE_URL),
     },
     managedIdentityClientId: e.AZURE_CLIENT_ID,
+    tenantId: e.AZURE_TENANT_ID,
     storage: storageOf(e),
     rulesPath: e.RULES_PATH,
     logLevel: e.LOG_LEVEL,

@@ -22,8 +22,6 @@ var serviceBusDataReceiver = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 // Monitoring Metrics Publisher: Application Insights ingestion with Entra ID (local auth is off).
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
-// Storage Table Data Reader: the operator queries outcomes (az storage entity query --auth-mode login).
-var storageTableDataReader = '76199698-9eea-4c19-bc75-cec21354c6b6'
 // Storage Blob Data Reader: the operator reads run summaries.
 var storageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 
@@ -103,12 +101,14 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// Operator access: read outcomes and summaries, replay dead letters (receive + send).
-resource operatorTableReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
-  name: guid(storageAccount.id, operatorPrincipalId, storageTableDataReader)
+// Operator access: read outcomes and summaries, replay dead letters (receive + send). Table data
+// *Contributor*, not Reader: the operator also resets the delta checkpoint after a rules change,
+// removes a stale subscription record, and records outcomes of a CLI `apply` against this account.
+resource operatorTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(storageAccount.id, operatorPrincipalId, storageTableDataContributor)
   scope: storageAccount
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataReader)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
     principalId: operatorPrincipalId
     principalType: operatorPrincipalType
   }

@@ -74,7 +74,11 @@ export async function createCliRuntime(
       if (config.storage) {
         const storage = createStorage(
           config.storage,
-          createCredential({ managedIdentityClientId: config.managedIdentityClientId, simulator: false }),
+          createCredential({
+            managedIdentityClientId: config.managedIdentityClientId,
+            simulator: false,
+            tenantId: config.tenantId,
+          }),
         );
         await storage.ensureTables();
         return { outcomes: storage.outcomes, stop: () => Promise.resolve() };

@@ -4,7 +4,7 @@
  * is the one source of truth for the permission names; docs cite {@link GRAPH_PERMISSIONS}.
  *
  * Least privilege per GRAPH-FACTS.md (learn.microsoft.com/graph/api/user-assignlicense,
- * user-update, subscribedsku-list, group-list-transitivemembers, subscription-post-subscriptions).
+ * user-update, subscribedsku-list, directoryobject-checkmembergroups, subscription-post-subscriptions).
  */
 import { parse as parseYaml } from 'yaml';
 

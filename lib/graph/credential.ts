@@ -39,6 +39,8 @@ export interface CredentialOptions {
   simulator: boolean;
   /** GRAPH_BASE_URL; when given, the simulator credential is refused unless it is loopback. */
   baseUrl?: string;
+  /** AZURE_TENANT_ID: which tenant DefaultAzureCredential (Azure CLI, VS Code…) asks for a token. */
+  tenantId?: string | undefined;
 }
 
 /**
@@ -58,5 +60,7 @@ export function createCredential(options: CredentialOptions): TokenCredential {
   if (options.managedIdentityClientId !== undefined) {
     return new ManagedIdentityCredential({ clientId: options.managedIdentityClientId });
   }
-  return new DefaultAzureCredential();
+  return options.tenantId !== undefined
+    ? new DefaultAzureCredential({ tenantId: options.tenantId })
+    : new DefaultAzureCredential();
 }

@@ -199,7 +199,7 @@ function classify(facts: FailureFacts, operation: GraphOperation): Classified {
   if (status === 403) {
     return {
       kind: 'forbidden',
-      fix: `The app lacks the application permission ${REQUIRED_PERMISSION[operation]} for ${operation}: grant it to the managed identity (admin consent, e.g. with New-MgServicePrincipalAppRoleAssignment) and retry.`,
+      fix: `The app lacks the application permission ${REQUIRED_PERMISSION[operation]} for ${operation}: grant it to the managed identity with "npm run grant-graph-permissions -- --apply" (docs/operations.md) and retry.`,
     };
   }
   if (status === 404) {
@@ -217,7 +217,7 @@ function classify(facts: FailureFacts, operation: GraphOperation): Classified {
   if (status === 429) {
     return {
       kind: 'throttled',
-      fix: 'Graph kept throttling after the client’s retries: the job is retried after Retry-After; if frequent, lower RECONCILE_CONCURRENCY (Graph allows about 20 writes/s per app and tenant).',
+      fix: 'Graph kept throttling after the client’s retries: the job is retried after Retry-After; if frequent, lower the concurrency (host.json maxConcurrentSessions for the Functions app, --concurrency for the CLI); Graph allows about 20 writes/s per app and tenant.',
     };
   }
   if (status >= 500) {

@@ -131,6 +131,7 @@ class GraphGatewayAdapter implements GraphGateway {
           code: mapped.code,
           requestId: mapped.requestId,
           retryAfterMs: mapped.retryAfterMs,
+          fix: mapped.fix,
         },
         `Graph call failed: ${mapped.message}`,
       );
@@ -387,6 +388,7 @@ export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): Grap
     managedIdentityClientId: config.managedIdentityClientId,
     simulator: config.graph.simulator,
     baseUrl: config.graph.baseUrl,
+    tenantId: config.tenantId,
   });
   const graphLogger = logger.child({ component: 'graph' });
   const client = createGraphClient({

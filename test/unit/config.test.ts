@@ -68,3 +68,22 @@ describe('config', () => {
     );
   });
 });
+
+describe('config: secrets from Key Vault', () => {
+  it('refuses a Key Vault reference that did not resolve, naming the setting and the fix', () => {
+    const unresolved =
+      '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/graph-client-state/)';
+    expect(() => loadFunctionsConfig({ ...functionsEnv, GRAPH_CLIENT_STATE: unresolved })).toThrow(
+      /GRAPH_CLIENT_STATE: is an unresolved Key Vault reference.*Key Vault Secrets User/,
+    );
+    expect(() => loadFunctionsConfig({ ...functionsEnv, HR_WEBHOOK_SECRETS: unresolved })).toThrow(
+      /HR_WEBHOOK_SECRETS: is an unresolved Key Vault reference/,
+    );
+  });
+
+  it('reads the tenant id for CLI sign-in', () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    expect(loadBaseConfig({ AZURE_TENANT_ID: tenant }).tenantId).toBe(tenant);
+    expect(() => loadBaseConfig({ AZURE_TENANT_ID: 'contoso' })).toThrow(/AZURE_TENANT_ID/);
+  });
+});

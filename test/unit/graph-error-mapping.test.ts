@@ -189,7 +189,7 @@ const rows: Row[] = [
     name: '429 after retries',
     error: sdkError(429, 'TooManyRequests', 'Too many requests'),
     kind: 'throttled',
-    fixIncludes: 'RECONCILE_CONCURRENCY',
+    fixIncludes: 'maxConcurrentSessions',
   },
   {
     name: '503',

@@ -334,6 +334,19 @@ describe('role assignments', () => {
   it.each(Object.entries(roles))('gives the identity %s (%s)', (_name, guid) => {
     expect(identityRoles).toContain(guid);
   });
+
+  it('gives the operator table write access (checkpoint reset, CLI apply), with the principal type from azd', () => {
+    const operator =
+      /resource \w+ 'Microsoft\.Authorization\/roleAssignments@[^']+' = if \(!empty\(operatorPrincipalId\)\) \{[^}]*?roleDefinitions', (\w+)\)/g;
+    const operatorRoles = [...rbacBicep.matchAll(operator)].map((m) => varGuid.get(m[1] ?? ''));
+    expect(operatorRoles).toContain(roles['Storage Table Data Contributor']);
+    expect(read('infra/main.parameters.json')).toContain('${AZURE_PRINCIPAL_TYPE=User}');
+  });
+
+  it('deploys the Function App only after its roles exist (Key Vault references resolve at first start)', () => {
+    const api = mainBicep.slice(mainBicep.indexOf("module api './app/api.bicep'"));
+    expect(api.slice(0, api.indexOf('params:'))).toMatch(/dependsOn: \[[^\]]*\brbac\b/);
+  });
 });
 
 describe('host.json', () => {
