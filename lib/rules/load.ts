@@ -2,6 +2,7 @@
  * Reading a rules file (YAML, or JSON, which YAML 1.2 reads too) into a checked RulesFile.
  * Every problem names file:line:column, the rule it is in, what is wrong and how to fix it.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { problemsFromIssues, valueAt } from './issues.js';
@@ -104,21 +105,40 @@ export async function loadRulesFile(path: string): Promise<RulesFile> {
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new RulesError(
-      path,
-      [
-        {
-          path: '',
-          message: `cannot read the rules file (${code})`,
-          fix:
-            code === 'ENOENT'
-              ? 'create it (examples/rules.yaml is a start) or point RULES_PATH at it'
-              : 'check the path and the file permissions',
-        },
-      ],
-      { cause },
-    );
+    throw unreadable(path, cause);
   }
   return parseRules(text, path);
+}
+
+/**
+ * {@link loadRulesFile}, synchronously: for the Functions app's entry point, which checks the
+ * file while the host loads it, so a bad file stops start-up instead of failing every job.
+ * @throws RulesError when it cannot be read or has problems.
+ */
+export function loadRulesFileSync(path: string): RulesFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw unreadable(path, cause);
+  }
+  return parseRules(text, path);
+}
+
+function unreadable(path: string, cause: unknown): RulesError {
+  const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
+  return new RulesError(
+    path,
+    [
+      {
+        path: '',
+        message: `cannot read the rules file (${code})`,
+        fix:
+          code === 'ENOENT'
+            ? 'create it (examples/rules.yaml is a start) or point RULES_PATH at it'
+            : 'check the path and the file permissions',
+      },
+    ],
+    { cause },
+  );
 }
