@@ -17,6 +17,8 @@ import type { Storage } from './store/table-clients.js';
 export interface AppParts {
   config: FunctionsConfig;
   logger: Logger;
+  /** The app's clock: every handler reads the time here (tests inject one; STYLE.md principle 9). */
+  now: () => Date;
   credential(): Promise<TokenCredential>;
   gateway(): Promise<GraphGateway>;
   storage(): Promise<Storage>;
@@ -48,13 +50,24 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/** What tests may inject beyond the environment. */
+export interface AppPartsOptions {
+  /** The clock handlers use (intake, worker, timers); default `() => new Date()`. */
+  now?: () => Date;
+}
+
 /**
  * Builds the app's parts from an environment. The config is parsed here, synchronously, so a bad
  * setting fails the first invocation with the setting's name and the fix.
  */
-export function createAppParts(env: Record<string, string | undefined>, logger?: Logger): AppParts {
+export function createAppParts(
+  env: Record<string, string | undefined>,
+  logger?: Logger,
+  options: AppPartsOptions = {},
+): AppParts {
   const config = loadFunctionsConfig(env);
   const log = logger ?? createLogger({ level: config.logLevel });
+  const now = options.now ?? (() => new Date());
 
   const credential = once(async () => {
     const { createCredential } = await import('./graph/credential.js');
@@ -100,11 +113,11 @@ export function createAppParts(env: Record<string, string | undefined>, logger?:
     // The rules file is read once per instance; a bad file fails here with file:line and the fix.
     const rules = await loadRulesFile(path.resolve(APP_ROOT, config.rulesPath));
     const g = await gateway();
-    const cache = new LicensingContextCache(() => loadLicensingContext(g, rules));
+    const cache = new LicensingContextCache(() => loadLicensingContext(g, rules, { now }), { now });
     await cache.get();
     return cache;
   });
-  return { config, logger: log, credential, gateway, storage, publisher, intakePublisher, contexts };
+  return { config, logger: log, now, credential, gateway, storage, publisher, intakePublisher, contexts };
 }
 
 let shared: AppParts | null = null;

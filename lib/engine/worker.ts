@@ -56,8 +56,18 @@ export class PoisonMessageError extends Error {
   override readonly name = 'PoisonMessageError';
 }
 
-function nextCopy(job: LicenseJob, reason: string): LicenseJob {
-  return { ...job, attempt: job.attempt + 1, lastDeferral: reason };
+/**
+ * The copy scheduled for the next attempt. Once the user has been found, the copy names them by
+ * object id: it then sessions with every other job for that user (Graph notifications and delta
+ * jobs carry the id), and a UPN renamed by AD sync between attempts cannot lose it.
+ */
+function nextCopy(job: LicenseJob, reason: string, resolvedUserId?: string): LicenseJob {
+  return {
+    ...job,
+    ...(resolvedUserId === undefined ? {} : { user: { ...job.user, id: resolvedUserId } }),
+    attempt: job.attempt + 1,
+    lastDeferral: reason,
+  };
 }
 
 /** Processes one queue message body. Throws only when the message must be redelivered. */
@@ -156,7 +166,10 @@ export async function runLicenseJob(
     if (job.attempt < limit) {
       const at = new Date(now().getTime() + delay);
       record = { ...record, outcome: 'DEFERRED', retryAt: at.toISOString() };
-      await deps.publisher.schedule(nextCopy(job, `${retry.reason}: ${record.error?.message ?? ''}`), at);
+      await deps.publisher.schedule(
+        nextCopy(job, `${retry.reason}: ${record.error?.message ?? ''}`, result.user?.id),
+        at,
+      );
       await deps.outcomes.record(record);
       log.info({ reason: retry.reason, attempt: job.attempt + 1, at: at.toISOString() }, 'job deferred');
       return { kind: 'rescheduled', record, at, attempt: job.attempt + 1 };

@@ -47,6 +47,7 @@ async function keeperDeps(parts: AppParts, logger: Logger): Promise<Subscription
     clientState: parts.config.clientState,
     clientStateRef: CLIENT_STATE_SETTING,
     logger,
+    now: parts.now,
   };
 }
 
@@ -64,7 +65,7 @@ export function graphNotificationsHandler(getParts: () => AppParts) {
       inbox: storage.inbox,
       publisher,
       logger,
-      now: () => new Date(),
+      now: parts.now,
       newId: randomUUID,
       clientState: parts.config.clientState,
       lifecycle: async (event) => {
@@ -90,7 +91,7 @@ export function hrWebhookHandler(getParts: () => AppParts) {
       inbox: storage.inbox,
       publisher,
       logger,
-      now: () => new Date(),
+      now: parts.now,
       newId: randomUUID,
       secrets: parts.config.hrSecrets,
       maxBodyBytes: parts.config.hrMaxBodyBytes,
@@ -123,6 +124,7 @@ export function licenseWorkerHandler(getParts: () => AppParts) {
         outcomes: storage.outcomes,
         publisher,
         logger,
+        now: parts.now,
         settings: {
           hireRetryLimit: parts.config.hireRetryLimit,
           transientRetryLimit: TRANSIENT_RETRY_LIMIT,
@@ -157,6 +159,7 @@ export function deltaCatchupHandler(getParts: () => AppParts) {
       publisher,
       contexts,
       logger: invocationLogger(parts, context),
+      now: parts.now,
     });
   };
 }
@@ -179,6 +182,7 @@ export function cleanupHandler(getParts: () => AppParts) {
       publisher,
       summaries: storage.summaries,
       logger: invocationLogger(parts, context),
+      now: parts.now,
       settings: {
         disabledReclaimDays: parts.config.disabledReclaimDays,
         outcomeRetentionDays: parts.config.outcomeRetentionDays,

@@ -1,0 +1,242 @@
+/**
+ * End to end through the hr-webhook handler (Standard Webhooks signatures over real HttpRequests)
+ * and the worker: a hire before AD sync is retried with a scheduled copy and licensed once the
+ * user appears; a leave removes only managed SKUs (now, or at its effective date); every refusal
+ * answers the right status and enqueues nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseTenantFile } from '../../lib/simulator/index.js';
+import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import {
+  type FunctionsHarness,
+  jsonBody,
+  like,
+  matching,
+  startFunctionsHarness,
+} from '../support/functions-harness.js';
+
+const MONA = 'a0000000-0000-4000-8000-0000000000a1';
+const NILS = 'a0000000-0000-4000-8000-0000000000a2';
+
+/** Plus two synced contractors holding EMS (Intune off) and Office 365 E3 with Office for the web off. */
+function tenant() {
+  const base = smallTenant();
+  const leaver = (id: string, upn: string) => ({
+    id,
+    userPrincipalName: upn,
+    usageLocation: 'GB',
+    onPremisesSyncEnabled: true,
+    employeeType: 'Contractor',
+    directLicenses: [
+      { skuId: IDS.EMS, disabledPlans: [IDS.INTUNE_A] },
+      { skuId: IDS.ENTERPRISEPACK, disabledPlans: [IDS.SHAREPOINTWAC] },
+    ],
+  });
+  return parseTenantFile({
+    ...base,
+    users: [...base.users, leaver(MONA, 'mona@fabrikam.com'), leaver(NILS, 'nils@fabrikam.com')],
+  });
+}
+
+const KEPT = { skuId: IDS.ENTERPRISEPACK, disabledPlans: [IDS.SHAREPOINTWAC] };
+
+let h: FunctionsHarness;
+
+beforeAll(async () => {
+  h = await startFunctionsHarness({
+    storageConnectionString: inject('storageConnectionString'),
+    tenant: tenant(),
+  });
+  // EMS seats for everyone here (the small tenant has 5, four of them taken by now).
+  h.sim.tenant.setPrepaidUnits('EMS', 20);
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+describe('an HR hire before the user is synced', () => {
+  it('is deferred with a scheduled retry (attempt 1), then licensed once the user appears', async () => {
+    const res = await h.postHr({ body: { type: 'hire', user: { userPrincipalName: 'lena@fabrikam.com' } } });
+    expect(res.status).toBe(202);
+    const jobId = jsonBody(res)['jobId'];
+    expect(h.jobs()).toEqual([
+      expect.objectContaining({
+        jobId,
+        source: 'hr',
+        action: 'reconcile',
+        user: { userPrincipalName: 'lena@fabrikam.com' },
+        attempt: 0,
+      }),
+    ]);
+
+    const now = h.clock.now().getTime();
+    const first = await h.work(h.pending()[0]!);
+
+    expect(first.kind).toBe('rescheduled');
+    if (first.kind !== 'rescheduled') return;
+    expect(first.attempt).toBe(1);
+    // RETRY_BASE_SECONDS=1: the first retry comes after 0.5 to 1 s (jittered), by the app's clock.
+    expect(first.at.getTime()).toBeGreaterThanOrEqual(now + 500);
+    expect(first.at.getTime()).toBeLessThanOrEqual(h.clock.now().getTime() + 1_000);
+    const [scheduled, ...more] = h.broker.scheduled(h.queue);
+    expect(more).toHaveLength(0);
+    expect(scheduled?.scheduledEnqueueTime?.getTime()).toBe(first.at.getTime());
+    expect(scheduled?.applicationProperties['attempt']).toBe(1);
+    expect(JSON.parse(String(scheduled?.body))).toMatchObject({
+      jobId,
+      attempt: 1,
+      lastDeferral: matching(/^userNotFound/),
+    });
+    expect(scheduled?.messageId).not.toBe(h.messages()[0]?.messageId);
+
+    const deferred = await h.outcomesOfJob(String(jobId));
+    expect(deferred).toEqual([
+      expect.objectContaining({
+        outcome: 'DEFERRED',
+        userPrincipalName: 'lena@fabrikam.com',
+        retryAt: first.at.toISOString(),
+        error: like({ code: 'UserNotFound' }),
+      }),
+    ]);
+
+    // Not visible before its time.
+    expect(h.releaseScheduled(new Date(first.at.getTime() - 1))).toBe(0);
+    expect(h.pending()).toHaveLength(0);
+
+    // AD sync creates the account; the scheduled copy comes due.
+    const lena = h.sim.tenant.upsertUser({
+      userPrincipalName: 'lena@fabrikam.com',
+      onPremisesSyncEnabled: true,
+      employeeType: 'Contractor',
+    });
+    h.clock.advance(first.at.getTime() - h.clock.now().getTime() + 1);
+    expect(h.releaseScheduled()).toBe(1);
+    const second = await h.work(h.pending()[0]!);
+
+    expect(second.kind === 'recorded' && second.record.outcome).toBe('ASSIGNED');
+    expect(h.sim.tenant.user(lena.id)?.assignedLicenses).toEqual([
+      { skuId: IDS.EMS, disabledPlans: [IDS.INTUNE_A] },
+    ]);
+    expect((await h.outcomesOfJob(String(jobId))).map((o) => o.outcome)).toEqual(['DEFERRED', 'ASSIGNED']);
+  });
+
+  it('a SCIM User naming only the employee number finds the synced account by employeeId', async () => {
+    const res = await h.postHr({
+      contentType: 'application/scim+json',
+      body: {
+        schemas: [
+          'urn:ietf:params:scim:schemas:core:2.0:User',
+          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+        ],
+        userName: 'bbrown',
+        active: true,
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: 'C2001' },
+      },
+    });
+    expect(res.status).toBe(202);
+    const [message] = h.pending();
+    expect(h.jobs().at(-1)).toMatchObject({ action: 'reconcile', user: { employeeId: 'C2001' } });
+
+    const result = await h.work(message!);
+
+    expect(result.kind === 'recorded' && result.record).toMatchObject({
+      userId: IDS.bob,
+      outcome: 'ASSIGNED',
+    });
+    expect(h.sim.tenant.user(IDS.bob)?.assignedLicenses).toEqual([
+      { skuId: IDS.EMS, disabledPlans: [IDS.INTUNE_A] },
+    ]);
+  });
+});
+
+describe('an HR leave', () => {
+  it('removes the managed SKU only; Office 365 E3 stays with its disabled plan', async () => {
+    const res = await h.postHr({ body: { type: 'leave', user: { userPrincipalName: 'mona@fabrikam.com' } } });
+    expect(res.status).toBe(202);
+    expect(h.jobs().at(-1)).toMatchObject({ action: 'leave', source: 'hr' });
+
+    const result = await h.work(h.pending()[0]!);
+
+    expect(result.kind === 'recorded' && result.record).toMatchObject({
+      outcome: 'REMOVED',
+      userId: MONA,
+      skus: ['EMS'],
+      actions: [expect.objectContaining({ kind: 'removeLicense', skuPartNumber: 'EMS' })],
+    });
+    expect(h.sim.tenant.user(MONA)?.assignedLicenses).toEqual([KEPT]);
+    const [assign] = h.sim.requests.filter((r) => r.kind === 'assignLicense' && r.path.includes(MONA));
+    expect(assign?.body).toEqual({ addLicenses: [], removeLicenses: [IDS.EMS] });
+  });
+
+  it('with an effective date in the future waits for it on the queue, then removes', async () => {
+    const effective = new Date(h.clock.now().getTime() + 2 * 60 * 60_000);
+    const res = await h.postHr({
+      body: {
+        type: 'leave',
+        user: { userPrincipalName: 'nils@fabrikam.com' },
+        effectiveAt: effective.toISOString(),
+      },
+    });
+    expect(res.status).toBe(202);
+
+    const early = await h.work(h.pending()[0]!);
+
+    expect(early).toMatchObject({ kind: 'rescheduled', record: null, attempt: 1 });
+    expect(early.kind === 'rescheduled' && early.at.toISOString()).toBe(effective.toISOString());
+    expect(h.sim.tenant.user(NILS)?.assignedLicenses).toHaveLength(2);
+    expect(await h.outcomes(NILS)).toHaveLength(0);
+
+    h.clock.advance(effective.getTime() - h.clock.now().getTime() + 1);
+    expect(h.releaseScheduled()).toBe(1);
+    const due = await h.work(h.pending()[0]!);
+
+    expect(due.kind === 'recorded' && due.record.outcome).toBe('REMOVED');
+    expect(h.sim.tenant.user(NILS)?.assignedLicenses).toEqual([KEPT]);
+  });
+});
+
+describe('refusals: the right status and nothing enqueued', () => {
+  const hire = { type: 'hire', user: { userPrincipalName: 'olga@fabrikam.com' } };
+
+  async function refused(post: Parameters<FunctionsHarness['postHr']>[0], status: number) {
+    const before = { messages: h.messages().length, transfers: h.broker.stats(h.queue).transfers };
+    const res = await h.postHr(post);
+    expect(res.status).toBe(status);
+    expect(h.messages()).toHaveLength(before.messages);
+    expect(h.broker.stats(h.queue).transfers).toBe(before.transfers);
+    return res;
+  }
+
+  it('a signature by another secret: 401 without detail', async () => {
+    const res = await refused({ body: hire, secret: `whsec_${randomBytes(32).toString('base64')}` }, 401);
+    expect(jsonBody(res)).toEqual({ error: 'unauthorized' });
+  });
+
+  it('a timestamp more than 5 minutes old, or ahead: 401', async () => {
+    const now = Math.floor(h.clock.now().getTime() / 1000);
+    await refused({ body: hire, timestamp: now - 301 }, 401);
+    await refused({ body: hire, timestamp: now + 301 }, 401);
+  });
+
+  it('a replayed webhook-id: 200 and no second job', async () => {
+    const id = 'msg_replayed_once';
+    const first = await h.postHr({ body: hire, id });
+    expect(first.status).toBe(202);
+    const res = await refused({ body: hire, id }, 200);
+    expect(jsonBody(res)).toEqual({ status: 'duplicate' });
+  });
+
+  it('a signed body that is not JSON, or not an HR event: 400', async () => {
+    await refused({ body: '{"type": "hire", ' }, 400);
+    await refused({ body: { type: 'promote', user: { userPrincipalName: 'olga@fabrikam.com' } } }, 400);
+    await refused({ body: { type: 'hire', user: {} } }, 400);
+  });
+
+  it('a body over HR_MAX_BODY_BYTES: 413; a body that is not JSON: 415', async () => {
+    const big = { ...hire, attributes: { notes: 'x'.repeat(h.parts.config.hrMaxBodyBytes) } };
+    await refused({ body: big }, 413);
+    await refused({ body: hire, contentType: 'text/plain' }, 415);
+  });
+});

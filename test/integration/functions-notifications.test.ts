@@ -1,0 +1,312 @@
+/**
+ * End to end through the graph-notifications handler: the subscription keeper subscribes (the
+ * simulator's validation handshake reaches the handler over HTTP), a user created as AD sync would
+ * create one is notified, queued once and licensed by one worker pass; duplicates, refusals, a
+ * broker outage and lifecycle events; then the keeper renews and recreates the subscription.
+ * Tests in this file run in order and share one tenant.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { IDS } from '../../lib/simulator/test-support.js';
+import { startFunctionsHarness, jsonBody, type FunctionsHarness } from '../support/functions-harness.js';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+let h: FunctionsHarness;
+let subscriptionId: string;
+
+beforeAll(async () => {
+  h = await startFunctionsHarness({ storageConnectionString: inject('storageConnectionString') });
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+/** A change notification item as Graph sends it for a user. */
+function item(userId: string, clientState: string | null = h.clientState) {
+  return {
+    subscriptionId,
+    changeType: 'updated',
+    resource: `Users/${userId}`,
+    resourceData: { '@odata.type': '#Microsoft.Graph.User', '@odata.id': `Users/${userId}`, id: userId },
+    clientState,
+    tenantId: IDS.tenant,
+  };
+}
+
+describe('subscription keeper (timer) and the validation handshake', () => {
+  it('creates the /users subscription; the simulator validates both URLs against the handler', async () => {
+    const result = await h.keeper();
+
+    expect(result.action).toBe('created');
+    subscriptionId = result.subscriptionId;
+    const [live, ...others] = h.sim.tenant.subscriptions();
+    expect(others).toHaveLength(0);
+    expect(live).toMatchObject({
+      id: subscriptionId,
+      resource: '/users',
+      changeType: 'updated,deleted',
+      notificationUrl: h.env.NOTIFICATION_URL,
+      lifecycleNotificationUrl: h.env.NOTIFICATION_URL,
+      clientState: h.clientState,
+    });
+    // notificationUrl and lifecycleNotificationUrl are both validated, each answered 200 by the handler.
+    expect(h.served.filter((s) => s.validation)).toEqual([
+      expect.objectContaining({ status: 200 }),
+      expect.objectContaining({ status: 200 }),
+    ]);
+    const stored = await (await h.parts.storage()).subscriptions.list();
+    expect(stored.map((s) => s.id)).toEqual([subscriptionId]);
+    expect(stored[0]?.clientStateRef).toBe('GRAPH_CLIENT_STATE');
+  });
+
+  it('keeps a subscription far from expiry without calling Graph to renew it', async () => {
+    const result = await h.keeper();
+    expect(result).toMatchObject({ action: 'kept', subscriptionId });
+    expect(h.sim.counters.get('renewSubscription')).toBe(0);
+    expect(h.sim.counters.get('createSubscription')).toBe(1);
+  });
+});
+
+describe('a user synced from AD', () => {
+  let userId: string;
+  let notificationBody: string;
+
+  it('is notified, queued exactly once, and gets EMS without Intune in one worker pass', async () => {
+    const created = h.sim.tenant.upsertUser({
+      userPrincipalName: 'frank@fabrikam.com',
+      displayName: 'Frank Fischer',
+      onPremisesSyncEnabled: true,
+      employeeType: 'Contractor',
+    });
+    userId = created.id;
+    expect(created.assignedLicenses).toEqual([]);
+
+    const deliveries = await h.sim.tenant.flushNotifications();
+    expect(deliveries).toEqual([expect.objectContaining({ subscriptionId, status: 202, count: 1 })]);
+    const served = h.served.filter((s) => !s.validation);
+    expect(served).toHaveLength(1);
+    notificationBody = served[0]!.body;
+
+    const pending = h.pending();
+    expect(pending).toHaveLength(1);
+    expect(h.jobs()).toEqual([
+      expect.objectContaining({ source: 'graph', action: 'reconcile', user: { id: userId }, attempt: 0 }),
+    ]);
+    expect(pending[0]?.sessionId).toBe(userId);
+
+    const result = await h.work(pending[0]!);
+
+    expect(result.kind).toBe('recorded');
+    const user = h.sim.tenant.user(userId)!;
+    expect(user.usageLocation).toBe('GB');
+    expect(user.assignedLicenses).toEqual([{ skuId: IDS.EMS, disabledPlans: [IDS.INTUNE_A] }]);
+    const outcomes = await h.outcomes(userId);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({
+      outcome: 'ASSIGNED',
+      rule: 'contractors',
+      source: 'graph',
+      skus: ['EMS'],
+      licensesAfter: ['EMS:-INTUNE_A'],
+      error: null,
+    });
+  });
+
+  it('the same notification delivered again makes no second job and no second outcome', async () => {
+    const transfers = h.broker.stats(h.queue).transfers;
+
+    const again = await h.postGraph(Buffer.from(notificationBody, 'utf8'));
+    expect(again.status).toBe(202);
+    expect(jsonBody(again)).toMatchObject({ jobs: 0 });
+
+    // The worker's own writes notify too (Graph does the same); within the window they are repeats.
+    expect(h.sim.tenant.pendingNotifications()).toBeGreaterThan(0);
+    const deliveries = await h.sim.tenant.flushNotifications();
+    expect(deliveries).toEqual([expect.objectContaining({ status: 202 })]);
+
+    expect(h.broker.stats(h.queue).transfers).toBe(transfers);
+    expect(h.pending()).toHaveLength(0);
+    expect(await h.outcomes(userId)).toHaveLength(1);
+  });
+});
+
+describe('refusals: nothing is enqueued', () => {
+  it('a wrong clientState is answered 202 and dropped', async () => {
+    const before = h.broker.stats(h.queue).transfers;
+    const res = await h.postGraph({ value: [item(IDS.bob, 'not-the-client-state-at-all')] });
+    expect(res.status).toBe(202);
+    expect(jsonBody(res)).toMatchObject({ jobs: 0 });
+    const missing = await h.postGraph({ value: [item(IDS.bob, null)] });
+    expect(missing.status).toBe(202);
+    expect(h.broker.stats(h.queue).transfers).toBe(before);
+    expect(h.pending()).toHaveLength(0);
+  });
+
+  it('a body that is not a notification collection is 400; one over 1 MiB is 413', async () => {
+    const before = h.broker.stats(h.queue).transfers;
+    expect((await h.postGraph('{"value": [')).status).toBe(400);
+    expect((await h.postGraph({ value: [{ changeType: 'updated' }] })).status).toBe(400);
+    expect((await h.postGraph({ notValue: true })).status).toBe(400);
+    const huge = { value: [item(IDS.bob)], padding: 'x'.repeat(1_048_576) };
+    expect((await h.postGraph(huge)).status).toBe(413);
+    expect(h.broker.stats(h.queue).transfers).toBe(before);
+  });
+
+  it('refuses anything but POST with 405', async () => {
+    const res = await fetch(h.env.NOTIFICATION_URL!, { method: 'GET' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  it('refuses a validation token outside the safe character set (reflected XSS) and sends nosniff', async () => {
+    const bad = await fetch(
+      `${h.env.NOTIFICATION_URL!}?validationToken=${encodeURIComponent('<script>x</script>')}`,
+      {
+        method: 'POST',
+      },
+    );
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).not.toContain('<script>');
+    const good = await fetch(
+      `${h.env.NOTIFICATION_URL!}?validationToken=${encodeURIComponent('Validation: ok 1')}`,
+      {
+        method: 'POST',
+      },
+    );
+    expect(good.status).toBe(200);
+    expect(good.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(good.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await good.text()).toBe('Validation: ok 1');
+  });
+});
+
+describe('the broker refusing a send', () => {
+  it('answers 503 so Graph retries, forgets the inbox entry, and accepts the redelivery', async () => {
+    const created = h.sim.tenant.upsertUser({
+      userPrincipalName: 'gail@fabrikam.com',
+      onPremisesSyncEnabled: true,
+      employeeType: 'Employee',
+      usageLocation: 'FR',
+    });
+    const before = h.broker.messages(h.queue).length;
+
+    // More failures than the intake publisher's one retry.
+    h.broker.failNextSends(5);
+    const failed = await h.sim.tenant.flushNotifications();
+    h.broker.failNextSends(0);
+
+    expect(failed).toEqual([expect.objectContaining({ status: 503, count: 1 })]);
+    expect(h.broker.stats(h.queue).injectedFailures).toBeGreaterThanOrEqual(2);
+    expect(h.broker.messages(h.queue)).toHaveLength(before);
+    // The simulator keeps undelivered items, as Graph retries them.
+    expect(h.sim.tenant.pendingNotifications()).toBe(1);
+
+    const retried = await h.sim.tenant.flushNotifications();
+    expect(retried).toEqual([expect.objectContaining({ status: 202, count: 1 })]);
+    const pending = h.pending();
+    expect(pending).toHaveLength(1);
+    expect(h.jobs().at(-1)).toMatchObject({ user: { id: created.id }, source: 'graph' });
+
+    const result = await h.work(pending[0]!);
+    expect(result.kind === 'recorded' && result.record.outcome).toBe('ASSIGNED');
+    expect(h.sim.tenant.user(created.id)?.assignedLicenses).toEqual([{ skuId: IDS.EMS, disabledPlans: [] }]);
+    await h.sim.tenant.flushNotifications();
+  });
+});
+
+describe('lifecycle notifications', () => {
+  it('reauthorizationRequired is answered 202 without a job and leads to a reauthorize call', async () => {
+    const transfers = h.broker.stats(h.queue).transfers;
+    const renewalsBefore = h.sim.counters.get('renewSubscription');
+
+    const delivery = await h.sim.tenant.sendLifecycleEvent(subscriptionId, 'reauthorizationRequired');
+
+    expect(delivery.status).toBe(202);
+    // The handler answers first and reauthorizes in the background.
+    await vi.waitFor(() => {
+      expect(h.sim.counters.get('reauthorizeSubscription')).toBe(1);
+      expect(h.sim.counters.get('renewSubscription')).toBe(renewalsBefore + 1);
+    });
+    expect(h.sim.requests.find((r) => r.kind === 'reauthorizeSubscription')?.path).toBe(
+      `/v1.0/subscriptions/${subscriptionId}/reauthorize`,
+    );
+    expect(h.broker.stats(h.queue).transfers).toBe(transfers);
+  });
+
+  it('a lifecycle event with a wrong clientState is ignored', async () => {
+    const res = await h.postGraph({
+      value: [
+        { subscriptionId, lifecycleEvent: 'reauthorizationRequired', clientState: 'forged-client-state' },
+      ],
+    });
+    expect(res.status).toBe(202);
+    // Give a background call, if one were started, the chance to reach the simulator.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(h.sim.counters.get('reauthorizeSubscription')).toBe(1);
+  });
+});
+
+describe('known gap (see the report): a leave is not remembered', () => {
+  // The HR leave removes EMS; the notification of that very write brings a `reconcile` job, and the
+  // rules (synced contractor) want EMS again, so it is re-assigned within seconds. Fixing it needs
+  // leaver state the reconcile path consults (process-user / desired state), outside the handlers.
+  // `it.fails` keeps this as the acceptance test for that fix: it starts failing once fixed.
+  it.fails('an HR leave stays applied after the notification of its own write', async () => {
+    expect(
+      (await h.postHr({ body: { type: 'leave', user: { userPrincipalName: 'frank@fabrikam.com' } } })).status,
+    ).toBe(202);
+    const left = await h.drain();
+    expect(left.map((r) => r.kind === 'recorded' && r.record.outcome)).toEqual(['REMOVED']);
+    // Past the re-accept window of frank's earlier notification (leavers leave long after joining).
+    h.clock.advance(3 * 60_000);
+    await h.sim.tenant.flushNotifications();
+    await h.drain();
+    expect(h.sim.tenant.user('frank@fabrikam.com')?.assignedLicenses).toEqual([]);
+  });
+});
+
+describe('subscription keeper over time', () => {
+  it('renews the subscription when less than three days are left', async () => {
+    const expiresBefore = Date.parse(h.sim.tenant.subscriptions()[0]!.expirationDateTime);
+    h.clock.advance(27 * DAY_MS);
+
+    const result = await h.keeper();
+
+    expect(result).toMatchObject({ action: 'renewed', subscriptionId });
+    const expires = Date.parse(result.expirationDateTime);
+    expect(expires).toBeGreaterThan(expiresBefore);
+    expect(expires).toBeGreaterThan(h.clock.now().getTime() + 28 * DAY_MS);
+    expect(h.sim.tenant.subscriptions()[0]?.expirationDateTime).toBe(result.expirationDateTime);
+    const stored = await (await h.parts.storage()).subscriptions.list();
+    expect(stored).toEqual([
+      expect.objectContaining({ id: subscriptionId, expirationDateTime: result.expirationDateTime }),
+    ]);
+  });
+
+  it('recreates a subscription Graph lost, through a new validation handshake', async () => {
+    const validations = h.served.filter((s) => s.validation).length;
+    h.sim.tenant.loseSubscription(subscriptionId);
+
+    const result = await h.keeper();
+
+    expect(result.action).toBe('recreated');
+    expect(result.subscriptionId).not.toBe(subscriptionId);
+    expect(h.sim.tenant.subscriptions().map((s) => s.id)).toEqual([result.subscriptionId]);
+    expect(h.served.filter((s) => s.validation).length).toBe(validations + 2);
+    const stored = await (await h.parts.storage()).subscriptions.list();
+    expect(stored.map((s) => s.id)).toEqual([result.subscriptionId]);
+
+    // Notifications flow through the new subscription.
+    const created = h.sim.tenant.upsertUser({
+      userPrincipalName: 'hugo@fabrikam.com',
+      onPremisesSyncEnabled: true,
+      employeeType: 'Contractor',
+    });
+    const deliveries = await h.sim.tenant.flushNotifications();
+    expect(deliveries).toEqual([
+      expect.objectContaining({ subscriptionId: result.subscriptionId, status: 202, count: 1 }),
+    ]);
+    expect(h.pending().map((m) => m.sessionId)).toEqual([created.id]);
+  });
+});
