@@ -58,12 +58,13 @@ export function summaryTable(summary: ReconcileSummary, dryRun: boolean): string
   for (const [kind, n] of Object.entries(summary.actions))
     rows.push([`${dryRun ? 'planned ' : ''}${kind}`, String(n)]);
   rows.push(['Graph writes', String(summary.writes)]);
-  const w = Math.max(...rows.map(([k]) => k.length));
+  const title = dryRun ? 'plan (dry run)' : 'apply';
+  const w = Math.max(title.length, ...rows.map(([k]) => k.length));
   const v = Math.max(...rows.map(([, n]) => n.length));
   const line = `+${'-'.repeat(w + 2)}+${'-'.repeat(v + 2)}+`;
   return [
     line,
-    `| ${(dryRun ? 'plan (dry run)' : 'apply').padEnd(w)} | ${''.padStart(v)} |`,
+    `| ${title.padEnd(w)} | ${''.padStart(v)} |`,
     line,
     ...rows.map(([k, n]) => `| ${k.padEnd(w)} | ${n.padStart(v)} |`),
     line,

@@ -10,7 +10,7 @@ import { desiredStateFor } from '../licensing/desired.js';
 import { assignLicenseBody, formatLicenses, planLicenses } from '../licensing/planner.js';
 import type { LicensePlan, OutcomeKind, OutcomeRecord, PlanAction } from '../licensing/types.js';
 import type { Logger } from '../log.js';
-import type { JobAction } from '../queue/job.js';
+import { jobSessionId, type JobAction } from '../queue/job.js';
 import { evaluateRules, type Evaluation } from '../rules/evaluate.js';
 import type { LicensingContext } from './licensing-context.js';
 import { predictLicenses } from './predict-licenses.js';
@@ -73,6 +73,14 @@ async function readUser(
   return null;
 }
 
+/**
+ * The outcome partition of a user not (yet) found: the reference itself, as the queue's session
+ * id spells it (`upn:…`, `emp:…`), so an HR hire's story reads back by UPN or employee id.
+ */
+function refKey(ref: UserRef): string {
+  return jobSessionId({ user: ref });
+}
+
 function refLabel(ref: UserRef): string {
   return ref.id ?? (ref.userPrincipalName ? 'the given userPrincipalName' : 'the given employeeId');
 }
@@ -104,8 +112,7 @@ export async function processUser(
     fields: Partial<OutcomeRecord> & { outcome: OutcomeKind },
   ): OutcomeRecord => ({
     ...base,
-    userId:
-      user?.id ?? (isGraphUser(req.user) ? req.user.id : (req.user.id ?? `unresolved:${refLabel(req.user)}`)),
+    userId: user?.id ?? (isGraphUser(req.user) ? req.user.id : refKey(req.user)),
     userPrincipalName:
       user?.userPrincipalName ?? (isGraphUser(req.user) ? null : (req.user.userPrincipalName ?? null)),
     rule: null,

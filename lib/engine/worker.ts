@@ -9,7 +9,7 @@ import type { OutcomeRecord } from '../licensing/types.js';
 import type { Logger } from '../log.js';
 import type { JobPublisher, LicenseJob } from '../queue/job.js';
 import { parseJobMessage } from '../queue/parse-message.js';
-import type { OutcomeStore } from '../store/ports.js';
+import type { LeaverStore, OutcomeStore } from '../store/ports.js';
 import { backoffMs } from './backoff.js';
 import type { LicensingContextCache } from './licensing-context.js';
 import { processUser } from './process-user.js';
@@ -25,10 +25,19 @@ export interface WorkerSettings {
   deferredRetryMinutes: number;
 }
 
+/**
+ * Attempts for a job that names a user by object id (a notification, delta or cleanup job) when
+ * Graph no longer finds the user: only directory replication lag is worth waiting for; after
+ * that the user was deleted, and there is nothing to license.
+ */
+export const GONE_USER_RETRY_LIMIT = 2;
+
 export interface WorkerDeps {
   gateway: GraphGateway;
   contexts: LicensingContextCache;
   outcomes: OutcomeStore;
+  /** People an HR leave was carried out for: the rules do not license them again. */
+  leavers: LeaverStore;
   publisher: JobPublisher;
   logger: Logger;
   settings: WorkerSettings;
@@ -40,6 +49,8 @@ export interface WorkerDeps {
 export interface DeliveryInfo {
   messageId?: string | undefined;
   deliveryCount?: number | undefined;
+  /** When Service Bus first accepted the message; the same on every delivery. */
+  enqueuedTime?: Date | undefined;
 }
 
 export type WorkerResult =
@@ -81,7 +92,9 @@ export async function runLicenseJob(
   const { settings } = deps;
   const parsed = parseJobMessage(body);
   if (!parsed.ok) {
-    const at = now().toISOString();
+    // Keyed by the enqueue time and MessageId, the record is the same row on every delivery:
+    // written once whichever delivery gets through, never duplicated.
+    const at = (delivery.enqueuedTime ?? now()).toISOString();
     const record: OutcomeRecord = {
       userId: 'malformed-messages',
       userPrincipalName: null,
@@ -107,8 +120,8 @@ export async function runLicenseJob(
       recordedAt: at,
       payload: parsed.payload,
     };
-    // Record once (first delivery), then let Service Bus dead-letter it after the delivery limit.
-    if ((delivery.deliveryCount ?? 1) <= 1) await deps.outcomes.record(record);
+    // Record it (idempotent, see above), then let Service Bus dead-letter it at the delivery limit.
+    await deps.outcomes.record(record);
     deps.logger.error({ messageId: delivery.messageId, reason: parsed.reason }, 'malformed license job');
     throw new PoisonMessageError(`Malformed license job ${delivery.messageId ?? ''}: ${parsed.reason}`);
   }
@@ -126,11 +139,19 @@ export async function runLicenseJob(
     return { kind: 'rescheduled', record: null, at, attempt: copy.attempt };
   }
 
+  // Someone HR said left stays unlicensed: their own license removal comes back as a change
+  // notification (and a delta change), and the rules alone would license them again.
+  let action = job.action;
+  if (action === 'reconcile' && job.source !== 'hr' && job.user.id && (await deps.leavers.has(job.user.id))) {
+    action = 'leave';
+    log.info({ userId: job.user.id }, 'user left (HR); treating the change as a leave');
+  }
+
   const context = await deps.contexts.get();
   const result = await processUser(
     {
       user: job.user,
-      action: job.action,
+      action,
       source: job.source,
       eventId: job.eventId,
       jobId: job.jobId,
@@ -147,7 +168,8 @@ export async function runLicenseJob(
     let delay: number;
     switch (retry.reason) {
       case 'userNotFound':
-        limit = settings.hireRetryLimit;
+        // An HR event may come before AD sync; an id from Graph itself only needs replication.
+        limit = job.source === 'hr' || !job.user.id ? settings.hireRetryLimit : GONE_USER_RETRY_LIMIT;
         delay = backoffMs(job.attempt, settings.retryBaseSeconds * 1000, random);
         break;
       case 'noSeats':
@@ -177,6 +199,19 @@ export async function runLicenseJob(
     if (retry.reason === 'noSeats') {
       // Still DEFERRED: the daily cleanup re-drives it once seats are free.
       record = { ...record, outcome: 'DEFERRED', retryAt: null };
+    } else if (retry.reason === 'userNotFound' && job.source !== 'hr' && job.user.id) {
+      // Deleted since the event (a soft delete arrives as an update): nothing to do, nothing to fix.
+      record = {
+        ...record,
+        outcome: 'UNCHANGED',
+        retryAt: null,
+        error: {
+          code: 'UserNotFound',
+          message:
+            'The user no longer exists in Entra ID (deleted since the event); there is nothing to license.',
+          fix: 'None needed.',
+        },
+      };
     } else {
       const tries = String(job.attempt + 1);
       record = {
@@ -196,6 +231,11 @@ export async function runLicenseJob(
         },
       };
     }
+  }
+  // Remember a completed leave, forget it when HR says the person is (back) in.
+  if (result.user && record.outcome !== 'DEFERRED' && record.outcome !== 'FAILED') {
+    if (job.action === 'leave') await deps.leavers.mark(result.user.id, now());
+    if (job.source === 'hr' && job.action === 'reconcile') await deps.leavers.clear(result.user.id);
   }
   await deps.outcomes.record(record);
   return { kind: 'recorded', record };

@@ -101,6 +101,13 @@ export function hrWebhookHandler(getParts: () => AppParts) {
   };
 }
 
+/** The trigger metadata's `enqueuedTimeUtc` (an ISO string from the Service Bus extension). */
+function enqueuedTimeOf(value: unknown): Date | undefined {
+  if (typeof value !== 'string' && !(value instanceof Date)) return undefined;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 export function licenseWorkerHandler(getParts: () => AppParts) {
   return async (message: unknown, context: InvocationContext): Promise<WorkerResult> => {
     const parts = getParts();
@@ -117,11 +124,13 @@ export function licenseWorkerHandler(getParts: () => AppParts) {
       {
         messageId: typeof meta.messageId === 'string' ? meta.messageId : undefined,
         deliveryCount: typeof meta.deliveryCount === 'number' ? meta.deliveryCount : undefined,
+        enqueuedTime: enqueuedTimeOf(meta.enqueuedTimeUtc),
       },
       {
         gateway,
         contexts,
         outcomes: storage.outcomes,
+        leavers: storage.leavers,
         publisher,
         logger,
         now: parts.now,

@@ -77,3 +77,14 @@ export interface DisabledAccountStore {
   mark(userId: string, since: Date): Promise<void>;
   unmark(userId: string): Promise<void>;
 }
+
+/**
+ * People an HR `leave` was carried out for. A later notification or delta round for them (their
+ * own license removal is a change) must not license them again by the rules; an HR hire or update
+ * clears the mark.
+ */
+export interface LeaverStore {
+  has(userId: string): Promise<boolean>;
+  mark(userId: string, at: Date): Promise<void>;
+  clear(userId: string): Promise<void>;
+}

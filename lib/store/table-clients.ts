@@ -7,13 +7,14 @@ import { TableClient, type TableServiceClientOptions } from '@azure/data-tables'
 import type { TokenCredential } from '@azure/identity';
 import { isLoopbackUrl, type StorageConfig } from '../config.js';
 import { TableCheckpointStore } from './checkpoint-table.js';
-import { TableDisabledAccountStore } from './disabled-account-table.js';
+import { TableDisabledAccountStore, TableLeaverStore } from './user-marks-table.js';
 import { TableInboxStore } from './inbox-table.js';
 import { TableOutcomeStore } from './outcome-table.js';
 import type {
   CheckpointStore,
   DisabledAccountStore,
   InboxStore,
+  LeaverStore,
   OutcomeStore,
   SubscriptionStore,
   SummaryWriter,
@@ -42,6 +43,8 @@ export interface Storage {
   subscriptions: SubscriptionStore;
   /** Kept in the checkpoints table (partition `disabled`). */
   disabledAccounts: DisabledAccountStore;
+  /** Kept in the checkpoints table (partition `leavers`). */
+  leavers: LeaverStore;
   summaries: SummaryWriter;
   /** The full table names in use (prefix included), for logs and tools. */
   tableNames: Record<TableName, string>;
@@ -91,6 +94,7 @@ export function createStorage(
     checkpoints: new TableCheckpointStore(clients.checkpoints),
     subscriptions: new TableSubscriptionStore(clients.subscriptions),
     disabledAccounts: new TableDisabledAccountStore(clients.checkpoints),
+    leavers: new TableLeaverStore(clients.checkpoints),
     summaries: summaryWriter(config, credential, summaryContainer),
     tableNames,
     ensureTables: () => {

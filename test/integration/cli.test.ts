@@ -265,7 +265,7 @@ describe('explain', () => {
     const text = io.stdoutText();
     expect(text).toContain('rule "synced-staff" matched (rule 2)');
     expect(text).toMatch(
-      /rule 1 "contractors": no match\n\s+✗ all of \(failed 1 of 2\):\n\s+✗ employeeType equals "Contractor" \(value: "Employee"\)/,
+      /rule 1 "contractors": no match\n\s+✗ all of \(failed 1 of 3\):\n\s+✗ employeeType equals "Contractor" \(value: "Employee"\)/,
     );
     expect(text).toMatch(/Outcome:\s+UNCHANGED/);
     expect(sim.counters.writes()).toBe(0);

@@ -172,10 +172,9 @@ describe('cleanup timer', () => {
     expect(h.pending()).toHaveLength(0);
   });
 
-  // Known gap (see the report): the rules (synced-staff) do not test accountEnabled, so the next
-  // delta round (or the notification of the reclaim's own write) wants EMS back on the disabled
-  // account. `it.fails` keeps this as the acceptance test for the fix: it fails once fixed.
-  it.fails('a reclaimed account is not re-licensed by the next delta round', async () => {
+  // The example rules license enabled accounts only, so neither the next delta round nor the
+  // notification of the reclaim's own write gives EMS back to the disabled account.
+  it('a reclaimed account is not re-licensed by the next delta round', async () => {
     const from = h.messages().length;
     await h.delta();
     expect(

@@ -247,12 +247,11 @@ describe('lifecycle notifications', () => {
   });
 });
 
-describe('known gap (see the report): a leave is not remembered', () => {
+describe('a leave is remembered', () => {
   // The HR leave removes EMS; the notification of that very write brings a `reconcile` job, and the
-  // rules (synced contractor) want EMS again, so it is re-assigned within seconds. Fixing it needs
-  // leaver state the reconcile path consults (process-user / desired state), outside the handlers.
-  // `it.fails` keeps this as the acceptance test for that fix: it starts failing once fixed.
-  it.fails('an HR leave stays applied after the notification of its own write', async () => {
+  // rules (synced contractor) still want EMS. The worker remembers the leaver and treats the
+  // change as a leave, until HR says the person is back.
+  it('stays applied after the notification of its own write, until an HR hire', async () => {
     expect(
       (await h.postHr({ body: { type: 'leave', user: { userPrincipalName: 'frank@fabrikam.com' } } })).status,
     ).toBe(202);
@@ -261,8 +260,19 @@ describe('known gap (see the report): a leave is not remembered', () => {
     // Past the re-accept window of frank's earlier notification (leavers leave long after joining).
     h.clock.advance(3 * 60_000);
     await h.sim.tenant.flushNotifications();
-    await h.drain();
+    const after = await h.drain();
+    expect(after.length).toBeGreaterThan(0);
     expect(h.sim.tenant.user('frank@fabrikam.com')?.assignedLicenses).toEqual([]);
+
+    // Rehired: the mark is cleared and the rules license him again.
+    expect(
+      (await h.postHr({ body: { type: 'hire', user: { userPrincipalName: 'frank@fabrikam.com' } } })).status,
+    ).toBe(202);
+    const rehired = await h.drain();
+    expect(rehired.map((r) => r.kind === 'recorded' && r.record.outcome)).toContain('ASSIGNED');
+    expect(
+      h.sim.tenant.user('frank@fabrikam.com')?.assignedLicenses.map((l) => l.skuId.toLowerCase()),
+    ).toEqual(['efccb6f7-5641-4e0e-bd10-b4976e1bf68e']);
   });
 });
 

@@ -259,14 +259,19 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
   const handled = new Set<number>();
 
   const messages = () => broker.messages(queue);
+  // The host passes the enqueue time in the trigger metadata, the same on every delivery.
+  const enqueuedAt = new Map<number, string>();
   const work = async (message: BrokerMessage, deliveryCount = 1): Promise<WorkerResult> => {
     handled.add(message.sequenceNumber);
+    if (!enqueuedAt.has(message.sequenceNumber))
+      enqueuedAt.set(message.sequenceNumber, new Date().toISOString());
     return worker(
       message.body,
       context('license-worker', {
         messageId: message.messageId,
         deliveryCount,
         sessionId: message.sessionId,
+        enqueuedTimeUtc: enqueuedAt.get(message.sequenceNumber),
       }),
     );
   };

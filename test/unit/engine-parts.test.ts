@@ -180,3 +180,22 @@ describe('renderSummaryMarkdown', () => {
     expect(md).toContain('Jobs re-driven after seats freed up: 4');
   });
 });
+
+describe('summaryTable', () => {
+  it('draws every line the same width, whatever the title and labels', async () => {
+    const { summaryTable } = await import('../../lib/cli/output.js');
+    const byOutcome = Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as Record<
+      (typeof OUTCOME_KINDS)[number],
+      number
+    >;
+    byOutcome.UNCHANGED = 3;
+    for (const dryRun of [true, false]) {
+      const lines = summaryTable({ runId: 'r', users: 3, writes: 0, byOutcome, actions: {} }, dryRun).split(
+        '\n',
+      );
+      expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+      expect(lines.join('\n')).toMatch(dryRun ? /plan \(dry run\)/ : /apply/);
+      expect(lines.join('\n')).toMatch(/\| UNCHANGED\s+\| 3 \|/);
+    }
+  });
+});
