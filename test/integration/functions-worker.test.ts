@@ -147,3 +147,35 @@ describe('a malformed queue message', () => {
     expect(record?.payload).toBe(JSON.stringify(body));
   });
 });
+
+describe('a job for a user deleted since the event', () => {
+  it('is retried briefly (replication lag), then ends UNCHANGED with nothing to fix', async () => {
+    const goneId = 'a0000000-0000-4000-8000-0000000000ff';
+    const publisher = await h.parts.publisher();
+    await publisher.publish([
+      {
+        version: 1,
+        jobId: 'gone-1',
+        correlationId: 'c0000000-0000-4000-8000-0000000000ff',
+        source: 'graph',
+        eventId: 'gone-event',
+        action: 'reconcile',
+        user: { id: goneId },
+        attempt: 0,
+        acceptedAt: h.clock.now().toISOString(),
+      },
+    ]);
+    const outcomes: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (const result of await h.drain()) {
+        if (result.record) outcomes.push(`${result.record.outcome}:${result.record.error?.code ?? ''}`);
+      }
+      h.clock.advance(60 * 60_000);
+      h.releaseScheduled();
+    }
+    // Two deferred tries (GONE_USER_RETRY_LIMIT), then a final outcome that needs no operator.
+    expect(outcomes).toEqual(['DEFERRED:UserNotFound', 'DEFERRED:UserNotFound', 'UNCHANGED:UserNotFound']);
+    const records = await h.outcomes(goneId);
+    expect(records.map((r) => r.outcome).sort()).toEqual(['DEFERRED', 'DEFERRED', 'UNCHANGED']);
+  });
+});

@@ -175,3 +175,22 @@ describe('TableDisabledAccountStore (checkpoints table, partition disabled)', ()
     expect((await storage.checkpoints.get('users'))?.deltaLink).toContain('deltatoken=x');
   });
 });
+
+describe('TableLeaverStore (checkpoints table, partition leavers)', () => {
+  it('marks, answers and clears; clearing twice is fine', async () => {
+    const storage = createStorage({
+      connectionString: inject('storageConnectionString'),
+      tablePrefix: `lv${randomBytes(5).toString('hex')}`,
+    });
+    await storage.ensureTables();
+    expect(await storage.leavers.has('user-1')).toBe(false);
+    await storage.leavers.mark('user-1', new Date('2026-11-24T00:00:00Z'));
+    expect(await storage.leavers.has('user-1')).toBe(true);
+    expect(await storage.leavers.has('user-2')).toBe(false);
+    // Disabled-account tracking shares the table but not the partition.
+    expect((await storage.disabledAccounts.list()).size).toBe(0);
+    await storage.leavers.clear('user-1');
+    await storage.leavers.clear('user-1');
+    expect(await storage.leavers.has('user-1')).toBe(false);
+  });
+});
