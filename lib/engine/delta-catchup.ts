@@ -36,6 +36,19 @@ export interface DeltaCatchUpResult {
   queued: number;
 }
 
+/** A short, order-independent digest of the `$select` a delta link is made with. */
+export function selectFingerprint(select: readonly string[]): string {
+  return createHash('sha256')
+    .update(
+      [...select]
+        .map((s) => s.toLowerCase())
+        .sort()
+        .join(','),
+    )
+    .digest('hex')
+    .slice(0, 16);
+}
+
 function roundId(start: string): string {
   return createHash('sha256').update(start).digest('hex').slice(0, 32);
 }
@@ -45,7 +58,13 @@ export async function deltaCatchUp(deps: DeltaCatchUpDeps): Promise<DeltaCatchUp
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ task: 'delta-catchup' });
   const context = await deps.contexts.get();
-  const checkpoint = await deps.checkpoints.get(DELTA_SCOPE);
+  const stored = await deps.checkpoints.get(DELTA_SCOPE);
+  // A delta link keeps the `$select` it was made with. When the rules start testing another
+  // attribute, changes to it would never show up in later rounds: start over with a full sync.
+  const fingerprint = selectFingerprint(context.select);
+  const checkpoint = stored && stored.fingerprint === fingerprint ? stored : null;
+  if (stored && !checkpoint)
+    log.info('the rules read other attributes than the stored delta link; full resync');
   try {
     return await round(deps, context, checkpoint?.deltaLink ?? null, now, log);
   } catch (e) {
@@ -109,7 +128,7 @@ async function round(
     await flush();
     if (!page.deltaLink) throw new Error('Graph ended a delta round without an @odata.deltaLink');
     // Only after every job of the round is published: a crash before this replays the round.
-    await deps.checkpoints.put(DELTA_SCOPE, page.deltaLink, now());
+    await deps.checkpoints.put(DELTA_SCOPE, page.deltaLink, now(), selectFingerprint(context.select));
     break;
   }
   log.info(result, 'delta round finished');

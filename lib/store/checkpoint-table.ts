@@ -29,15 +29,25 @@ export class TableCheckpointStore implements CheckpointStore {
       if (hasStatus(error, 404)) return null;
       throw new Error(`Could not read the delta checkpoint of ${scope}`, { cause: error });
     }
-    const { deltaLink, takenAt } = row;
+    const { deltaLink, takenAt, fingerprint } = row;
     if (typeof deltaLink !== 'string' || !(takenAt instanceof Date)) {
       throw new Error(`Delta checkpoint ${scope} in ${this.#client.tableName} is malformed`);
     }
-    return { scope, deltaLink, takenAt: takenAt.toISOString() };
+    return {
+      scope,
+      deltaLink,
+      takenAt: takenAt.toISOString(),
+      fingerprint: typeof fingerprint === 'string' ? fingerprint : null,
+    };
   }
 
   /** Stores (or replaces) the checkpoint of `scope`; `takenAt` defaults to now. */
-  async put(scope: string, deltaLink: string, takenAt: Date = new Date()): Promise<void> {
+  async put(
+    scope: string,
+    deltaLink: string,
+    takenAt: Date = new Date(),
+    fingerprint?: string,
+  ): Promise<void> {
     if (deltaLink.length > MAX_STRING_PROPERTY_CHARS) {
       throw new Error(
         `The delta link of ${scope} is ${deltaLink.length} characters; Table storage holds at most ${MAX_STRING_PROPERTY_CHARS} in one property`,
@@ -45,7 +55,14 @@ export class TableCheckpointStore implements CheckpointStore {
     }
     try {
       await this.#client.upsertEntity(
-        { partitionKey: PARTITION, rowKey: toTableKey(scope), scope, deltaLink, takenAt },
+        {
+          partitionKey: PARTITION,
+          rowKey: toTableKey(scope),
+          scope,
+          deltaLink,
+          takenAt,
+          ...(fingerprint === undefined ? {} : { fingerprint }),
+        },
         'Replace',
       );
     } catch (error) {

@@ -35,11 +35,13 @@ export interface Checkpoint {
   scope: string;
   deltaLink: string;
   takenAt: string;
+  /** What the link was made for (e.g. a hash of the `$select`); a different one means start over. */
+  fingerprint: string | null;
 }
 
 export interface CheckpointStore {
   get(scope: string): Promise<Checkpoint | null>;
-  put(scope: string, deltaLink: string, takenAt?: Date): Promise<void>;
+  put(scope: string, deltaLink: string, takenAt?: Date, fingerprint?: string): Promise<void>;
   delete(scope: string): Promise<void>;
 }
 

@@ -103,6 +103,20 @@ describe('delta catch-up timer', () => {
     expect(h.messages()).toHaveLength(from);
   });
 
+  it('a stored link made for another $select (the rules changed what they read) is a full resync', async () => {
+    const checkpoints = (await h.parts.storage()).checkpoints;
+    const stored = await checkpoints.get(DELTA_SCOPE);
+    expect(stored?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    await checkpoints.put(DELTA_SCOPE, stored!.deltaLink, new Date(stored!.takenAt), 'made-for-old-rules');
+
+    const result = await h.delta();
+
+    expect(result.fullSync).toBe(true);
+    expect((await checkpoints.get(DELTA_SCOPE))?.fingerprint).toBe(stored?.fingerprint);
+    const next = await h.delta();
+    expect(next.fullSync).toBe(false);
+  });
+
   it('an expired delta token (400 syncStateNotFound) falls back to a full resync', async () => {
     const from = h.messages().length;
     const lost = await lostContractor('jonas@fabrikam.com');

@@ -71,12 +71,14 @@ describe('TableCheckpointStore', () => {
       scope: 'users',
       deltaLink: link,
       takenAt: '2024-02-03T04:05:06.789Z',
+      fingerprint: null,
     });
 
-    await storage.checkpoints.put('users', `${link}B`, new Date('2024-02-04T00:00:00.000Z'));
+    await storage.checkpoints.put('users', `${link}B`, new Date('2024-02-04T00:00:00.000Z'), 'abc123');
     const replaced = await storage.checkpoints.get('users');
     expect(replaced?.deltaLink).toBe(`${link}B`);
     expect(replaced?.takenAt).toBe('2024-02-04T00:00:00.000Z');
+    expect(replaced?.fingerprint).toBe('abc123');
 
     await storage.checkpoints.delete('users');
     expect(await storage.checkpoints.get('users')).toBeNull();
