@@ -6,7 +6,8 @@
  * Least privilege per GRAPH-FACTS.md (learn.microsoft.com/graph/api/user-assignlicense,
  * user-update, subscribedsku-list, directoryobject-checkmembergroups, subscription-post-subscriptions).
  */
-import { parse as parseYaml } from 'yaml';
+import { parseRules } from '../rules/load.js';
+import { groupIdsUsed } from '../rules/select.js';
 
 /** appId of the Microsoft Graph service principal, the same in every tenant. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
@@ -68,36 +69,17 @@ export function requiredGraphPermissions(needs: RulesPermissionNeeds): GraphPerm
   );
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function containsKey(value: unknown, key: string): boolean {
-  if (Array.isArray(value)) return value.some((v) => containsKey(v, key));
-  if (!isRecord(value)) return false;
-  return Object.entries(value).some(([k, v]) => k === key || containsKey(v, key));
-}
-
 /**
- * Reads the needs from the rules YAML without the full rules schema: `defaults.usageLocation` set
- * to a non-empty string, and a `memberOf` key anywhere under `rules`. Throws on YAML that does not
- * parse or is not a mapping, naming the file.
+ * What a rules file asks of Graph, read with the app's own rules parser (so a file the app would
+ * refuse is refused here too, with its line and the fix): `defaults.usageLocation` set, and any
+ * `memberOf` condition.
+ * @throws RulesError when the file has problems.
  */
-export function rulesPermissionNeeds(yamlText: string, fileName = 'rules file'): RulesPermissionNeeds {
-  let doc: unknown;
-  try {
-    doc = parseYaml(yamlText);
-  } catch (e) {
-    throw new Error(`${fileName} is not valid YAML`, { cause: e });
-  }
-  if (!isRecord(doc)) {
-    throw new Error(`${fileName} must be a YAML mapping with rules: and defaults:`);
-  }
-  const defaults = doc['defaults'];
-  const usageLocation = isRecord(defaults) ? defaults['usageLocation'] : undefined;
+export function rulesPermissionNeeds(yamlText: string, fileName = 'rules.yaml'): RulesPermissionNeeds {
+  const rules = parseRules(yamlText, fileName);
   return {
-    setsUsageLocation: typeof usageLocation === 'string' && usageLocation.trim() !== '',
-    usesMemberOf: containsKey(doc['rules'], 'memberOf'),
+    setsUsageLocation: rules.defaults.usageLocation !== undefined,
+    usesMemberOf: groupIdsUsed(rules).length > 0,
   };
 }
 

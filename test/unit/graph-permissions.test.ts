@@ -25,6 +25,7 @@ const roles: AppRole[] = [
 describe('rulesPermissionNeeds', () => {
   it('sees defaults.usageLocation and memberOf anywhere under rules', () => {
     const yaml = `
+version: 1
 defaults:
   usageLocation: GB
 rules:
@@ -42,6 +43,7 @@ rules:
 
   it('needs neither for plain attribute rules and no default usage location', () => {
     const yaml = `
+version: 1
 defaults:
   unmatched: leave
 rules:
@@ -52,18 +54,11 @@ rules:
     expect(rulesPermissionNeeds(yaml)).toEqual({ setsUsageLocation: false, usesMemberOf: false });
   });
 
-  it('ignores an empty usageLocation and memberOf outside rules', () => {
-    const yaml = `defaults: { usageLocation: "" }\nnotes: { memberOf: x }\nrules: []\n`;
-    expect(rulesPermissionNeeds(yaml)).toEqual({ setsUsageLocation: false, usesMemberOf: false });
-  });
-
-  it('names the file when the YAML is broken or not a mapping', () => {
-    expect(() => rulesPermissionNeeds('rules: [', 'my-rules.yaml')).toThrow(
-      /my-rules\.yaml is not valid YAML/,
-    );
-    expect(() => rulesPermissionNeeds('- a\n- b\n', 'my-rules.yaml')).toThrow(
-      /my-rules\.yaml must be a YAML mapping/,
-    );
+  it('refuses a rules file the app would refuse, with the line', () => {
+    expect(() => rulesPermissionNeeds('rules: [', 'my-rules.yaml')).toThrow(/my-rules\.yaml:1:/);
+    expect(() =>
+      rulesPermissionNeeds('version: 1\ndefaults: { usageLocation: gb }\nrules: []\n', 'my-rules.yaml'),
+    ).toThrow(/my-rules\.yaml:2:.*two capital letters/s);
   });
 });
 
