@@ -13,9 +13,7 @@
  * permissions needs Privileged Role Administrator (or Global Administrator). Idempotent: granted
  * permissions are left alone, and nothing is ever revoked.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { DefaultAzureCredential } from '@azure/identity';
 import {
@@ -26,6 +24,7 @@ import {
   type AppRole,
   type AppRoleAssignment,
 } from '../lib/deploy/graph-permissions.js';
+import { azdValue } from '../lib/deploy/azd-env.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -100,16 +99,6 @@ async function listAll<T>(path: string): Promise<T[]> {
     next = page['@odata.nextLink'];
   }
   return items;
-}
-
-async function azdValue(name: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)('azd', ['env', 'get-values', '--output', 'json']);
-    const value = (JSON.parse(stdout) as Record<string, unknown>)[name];
-    return typeof value === 'string' && value ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 interface ServicePrincipal {

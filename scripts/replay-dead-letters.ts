@@ -15,10 +15,10 @@
  * the dead-lettered original is completed only after the copy is sent (a failure in between gives
  * a duplicate job, which the worker handles: it reads the user's current state).
  */
-import { execFile } from 'node:child_process';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { DefaultAzureCredential } from '@azure/identity';
 import { ServiceBusClient, type ServiceBusMessage, type ServiceBusReceivedMessage } from '@azure/service-bus';
+import { azdValue } from '../lib/deploy/azd-env.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,16 +42,6 @@ const max = Number(args.max);
 if (!Number.isInteger(max) || max < 1) {
   console.error('--max must be a positive integer');
   process.exit(2);
-}
-
-async function azdValue(name: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)('azd', ['env', 'get-values', '--output', 'json']);
-    const value = (JSON.parse(stdout) as Record<string, unknown>)[name];
-    return typeof value === 'string' && value ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function matches(m: ServiceBusReceivedMessage): boolean {

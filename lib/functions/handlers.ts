@@ -34,6 +34,17 @@ export const SEAT_RETRY_LIMIT = 24;
 export const INBOX_RETENTION_DAYS = 2;
 export const REDRIVE_LOOKBACK_DAYS = 14;
 
+/** The parts the worker and the timers share, built (once per instance) in parallel. */
+async function engineParts(parts: AppParts) {
+  const [gateway, storage, publisher, contexts] = await Promise.all([
+    parts.gateway(),
+    parts.storage(),
+    parts.publisher(),
+    parts.contexts(),
+  ]);
+  return { gateway, storage, publisher, contexts };
+}
+
 function invocationLogger(parts: AppParts, context: InvocationContext): Logger {
   return parts.logger.child({ invocationId: context.invocationId, function: context.functionName });
 }
@@ -113,12 +124,7 @@ export function licenseWorkerHandler(getParts: () => AppParts) {
     const parts = getParts();
     const logger = invocationLogger(parts, context);
     const meta = context.triggerMetadata ?? {};
-    const [gateway, storage, publisher, contexts] = await Promise.all([
-      parts.gateway(),
-      parts.storage(),
-      parts.publisher(),
-      parts.contexts(),
-    ]);
+    const { gateway, storage, publisher, contexts } = await engineParts(parts);
     return runLicenseJob(
       message,
       {
@@ -156,12 +162,7 @@ export function subscriptionKeeperHandler(getParts: () => AppParts) {
 export function deltaCatchupHandler(getParts: () => AppParts) {
   return async (_timer: Timer, context: InvocationContext): Promise<DeltaCatchUpResult> => {
     const parts = getParts();
-    const [gateway, storage, publisher, contexts] = await Promise.all([
-      parts.gateway(),
-      parts.storage(),
-      parts.publisher(),
-      parts.contexts(),
-    ]);
+    const { gateway, storage, publisher, contexts } = await engineParts(parts);
     return deltaCatchUp({
       gateway,
       checkpoints: storage.checkpoints,
@@ -176,12 +177,7 @@ export function deltaCatchupHandler(getParts: () => AppParts) {
 export function cleanupHandler(getParts: () => AppParts) {
   return async (_timer: Timer, context: InvocationContext): Promise<CleanupReport> => {
     const parts = getParts();
-    const [gateway, storage, publisher, contexts] = await Promise.all([
-      parts.gateway(),
-      parts.storage(),
-      parts.publisher(),
-      parts.contexts(),
-    ]);
+    const { gateway, storage, publisher, contexts } = await engineParts(parts);
     return runCleanup({
       gateway,
       contexts,
