@@ -1,73 +1,81 @@
 /**
- * Cold module load of the Functions app: the esbuild bundle (dist/functions/index.js, what is
- * deployed) versus the same code unbundled (one .js file per .ts file, resolved from node_modules).
+ * Cold module load of the Functions app, three layouts of the same code:
+ *
+ * - `split`: what `npm run build` ships (esbuild `splitting`: dist/functions/index.js plus chunks;
+ *   the SDKs lib/app.ts loads with dynamic import() are read only when first needed);
+ * - `single`: the same build as one file (`node scripts/build.mjs --no-splitting`, the layout
+ *   before splitting);
+ * - `unbundled`: one .js file per .ts file, dependencies resolved from node_modules.
  *
  *   npx tsx bench/module-load.bench.ts [--runs 20]
  *
- * Fairness: both variants are plain JavaScript emitted by the same esbuild version with the same
- * target, loaded by plain `node` (no tsx, so no TypeScript transpiling is timed). The only
- * difference is bundling: one file versus resolving and reading every module of the app and its
- * dependencies. Each run is a fresh `node` process; the variants alternate run by run so disk cache
- * and CPU frequency drift affect both alike, and one discarded warm-up run of each comes first.
- * The child imports the entry with the settings of local.settings.example.json (the app validates
- * its settings when loaded) and reports the time the import took; the wall time of the whole
- * process (Node start-up included) is measured by the parent. No --enable-source-maps: with it Node
- * would parse the bundle's multi-megabyte map at load, a cost the host does not pay by default.
+ * Two figures per layout, each measured inside a fresh `node` process:
+ *
+ * - `register`: `import()` of the entry, which registers the six functions. The host does this at
+ *   every cold start, before any invocation.
+ * - `first intake`: then one POST to hr-webhook through the handler the entry registered (plain
+ *   request and context objects shaped like the Functions v4 ones). Unsigned, so it answers 401
+ *   without publishing; on the way it loads what every intake request needs (Table storage and the
+ *   Service Bus publisher: lib/app.ts `storage()`, `intakePublisher()`), creates the tables (they
+ *   exist after the first run: a 409 per table, the same few loopback round trips in every layout)
+ *   against one Azurite the benchmark starts, and checks the signature. Register + first intake is
+ *   the cold start the first HR or Graph notification sees.
+ *
+ * Both bundled layouts are built by scripts/build.mjs itself into temp folders that have no
+ * node_modules, which also proves the bundles are self-contained. `@azure/functions-core` (provided
+ * by the host, not on npm) is a stub found through NODE_PATH that records `registerFunction` calls,
+ * so every run checks that all six functions were registered.
+ *
+ * Fairness: every variant is plain JavaScript from the same esbuild version and target, loaded by
+ * plain `node` (no tsx). Variants rotate run by run so disk cache and CPU frequency drift affect
+ * all alike; one discarded warm-up run of each comes first. The child gets the settings of
+ * local.settings.example.json. No --enable-source-maps: with it Node would parse multi-megabyte
+ * maps at load, a cost the host does not pay by default.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { startAzurite } from '../lib/store/azurite-process.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
 const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 3) throw new Error('--runs must be an integer of at least 3');
 
+const EXPECTED_FUNCTIONS = [
+  'graph-notifications',
+  'hr-webhook',
+  'license-worker',
+  'subscription-keeper',
+  'delta-catchup',
+  'cleanup',
+];
+
+interface Variant {
+  name: string;
+  entry: string;
+  /** Bytes of JavaScript read by `register` (entry plus static imports), when known. */
+  registerBytes?: number;
+  samples: Sample[];
+}
+
 interface Sample {
-  importMs: number;
+  registerMs: number;
+  intakeMs: number;
   wallMs: number;
 }
 
-function listTs(dir: string): string[] {
+function listFiles(dir: string, suffix: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) return listTs(full);
-    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [full] : [];
+    if (statSync(full).isDirectory()) return listFiles(full, suffix);
+    return name.endsWith(suffix) && !name.endsWith('.d.ts') ? [full] : [];
   });
-}
-
-async function ensureBundle(): Promise<string> {
-  const bundle = path.join(root, 'dist/functions/index.js');
-  if (!existsSync(bundle)) {
-    console.log('dist/functions/index.js not found; running npm run build first');
-    await runToEnd(process.execPath, [path.join(root, 'scripts/build.mjs')], process.env);
-  }
-  return bundle;
-}
-
-/** Emits functions/ and lib/ file by file into a temp dir that sees the repo's node_modules. */
-async function emitUnbundled(): Promise<{ entry: string; dir: string }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'ems-unbundled-'));
-  const entryPoints = [...listTs(path.join(root, 'functions')), ...listTs(path.join(root, 'lib'))];
-  await build({
-    absWorkingDir: root,
-    entryPoints,
-    outdir: dir,
-    outbase: root,
-    bundle: false,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  await symlink(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return { entry: path.join(dir, 'functions/index.js'), dir };
 }
 
 function runToEnd(command: string, argv: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -85,8 +93,92 @@ function runToEnd(command: string, argv: string[], env: NodeJS.ProcessEnv): Prom
   });
 }
 
+/** The host-provided module, as a stub that records registrations on globalThis. */
+async function writeCoreStub(dir: string): Promise<string> {
+  const pkg = path.join(dir, 'node_modules/@azure/functions-core');
+  await mkdir(pkg, { recursive: true });
+  await writeFile(
+    path.join(pkg, 'package.json'),
+    JSON.stringify({ name: '@azure/functions-core', main: 'index.js' }),
+  );
+  await writeFile(
+    path.join(pkg, 'index.js'),
+    [
+      'const registered = (globalThis.__emsRegistered ??= new Map());',
+      'module.exports = {',
+      '  setProgrammingModel() {},',
+      '  registerFunction(metadata, handler) { registered.set(metadata.name, handler); return { dispose() {} }; },',
+      '  registerHook() { return { dispose() {} }; },',
+      '  log() {},',
+      '};',
+    ].join('\n'),
+  );
+  return path.join(dir, 'node_modules');
+}
+
+/**
+ * Runs scripts/build.mjs into `<dir>/dist`, laid out as deployed: beside it only package.json and
+ * rules.yaml (the app checks the rules file when it is loaded), no node_modules.
+ */
+async function buildLayout(dir: string, splitting: boolean): Promise<string> {
+  await runToEnd(
+    process.execPath,
+    [
+      path.join(root, 'scripts/build.mjs'),
+      '--out',
+      path.join(dir, 'dist'),
+      ...(splitting ? [] : ['--no-splitting']),
+    ],
+    { PATH: process.env.PATH },
+  );
+  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  await copyFile(path.join(root, 'examples/rules.yaml'), path.join(dir, 'rules.yaml'));
+  return path.join(dir, 'dist/functions/index.js');
+}
+
+/** Bytes of the entry and every file it imports statically (transitively), read from the output. */
+function staticBytes(entry: string): number {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|} from|export .* from) ?.*?["'](\.\/[^"']+\.js)["'];?$/gm)) {
+      if (m[1]) visit(path.join(path.dirname(file), m[1]));
+    }
+  };
+  visit(entry);
+  return [...seen].reduce((sum, f) => sum + statSync(f).size, 0);
+}
+
+/** Emits functions/ and lib/ file by file into a temp dir that sees the repo's node_modules. */
+async function emitUnbundled(dir: string): Promise<string> {
+  const entryPoints = [
+    ...listFiles(path.join(root, 'functions'), '.ts'),
+    ...listFiles(path.join(root, 'lib'), '.ts'),
+  ];
+  await build({
+    absWorkingDir: root,
+    entryPoints,
+    outdir: dir,
+    outbase: root,
+    bundle: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  await copyFile(path.join(root, 'examples/rules.yaml'), path.join(dir, 'rules.yaml'));
+  await symlink(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return path.join(dir, 'functions/index.js');
+}
+
+const work = await mkdtemp(path.join(tmpdir(), 'ems-module-load-'));
+const stubPath = await writeCoreStub(path.join(work, 'stub'));
 const childEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
+  NODE_PATH: stubPath,
   ...(
     JSON.parse(readFileSync(path.join(root, 'local.settings.example.json'), 'utf8')) as {
       Values: Record<string, string>;
@@ -95,56 +187,106 @@ const childEnv: NodeJS.ProcessEnv = {
   LOG_LEVEL: 'silent',
 };
 
-async function loadOnce(entry: string): Promise<Sample> {
-  const script = [
-    'const t0 = performance.now();',
-    `await import(${JSON.stringify(pathToFileURL(entry).href)});`,
-    'process.stdout.write(JSON.stringify({ importMs: performance.now() - t0 }));',
-    'process.exit(0);',
-  ].join('\n');
+/**
+ * One fresh process: import the entry (register), then one hr-webhook POST through the handler
+ * the entry registered, unsigned, so it loads storage and the intake publisher, creates the
+ * tables if needed and answers 401 without publishing anything.
+ */
+async function loadOnce(v: Variant): Promise<Sample> {
+  const script = `
+    const t0 = performance.now();
+    await import(${JSON.stringify(pathToFileURL(v.entry).href)});
+    const t1 = performance.now();
+    const registered = globalThis.__emsRegistered ?? new Map();
+    const names = [...registered.keys()];
+    const body = new Blob([JSON.stringify({ type: 'hire', employeeId: 'E1' })]).stream();
+    const req = {
+      method: 'POST',
+      url: 'http://localhost:7071/api/hr-webhook',
+      query: new URLSearchParams(),
+      headers: new Headers({
+        'content-type': 'application/json',
+        'webhook-id': 'msg_bench',
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': 'v1,' + Buffer.alloc(32).toString('base64'),
+      }),
+      body,
+    };
+    const context = { invocationId: 'bench', functionName: 'hr-webhook', triggerMetadata: {} };
+    const res = await registered.get('hr-webhook')(req, context);
+    const t2 = performance.now();
+    process.stdout.write(JSON.stringify({ registerMs: t1 - t0, intakeMs: t2 - t1, names, status: res.status }));
+    process.exit(0);
+  `;
   const started = performance.now();
   const out = await runToEnd(process.execPath, ['--input-type=module', '-e', script], childEnv);
   const wallMs = performance.now() - started;
-  const { importMs } = JSON.parse(out) as { importMs: number };
-  return { importMs, wallMs };
-}
-
-function quantile(sorted: number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
-
-function summarize(name: string, samples: Sample[]): string {
-  const imp = samples.map((s) => s.importMs).sort((a, b) => a - b);
-  const wall = samples.map((s) => s.wallMs).sort((a, b) => a - b);
-  const f = (n: number) => n.toFixed(1).padStart(8);
-  return `${name.padEnd(10)} import median ${f(quantile(imp, 0.5))} ms  p95 ${f(quantile(imp, 0.95))} ms   process median ${f(quantile(wall, 0.5))} ms  p95 ${f(quantile(wall, 0.95))} ms`;
-}
-
-const bundle = await ensureBundle();
-const unbundled = await emitUnbundled();
-try {
-  const variants = [
-    { name: 'bundled', entry: bundle, samples: [] as Sample[] },
-    { name: 'unbundled', entry: unbundled.entry, samples: [] as Sample[] },
-  ];
-  for (const v of variants) await loadOnce(v.entry);
-  for (let i = 0; i < runs; i++) {
-    const order = i % 2 === 0 ? variants : [...variants].reverse();
-    for (const v of order) v.samples.push(await loadOnce(v.entry));
+  const r = JSON.parse(out) as Omit<Sample, 'wallMs'> & { names: string[]; status: number };
+  const missing = EXPECTED_FUNCTIONS.filter((n) => !r.names.includes(n));
+  if (missing.length > 0 || r.names.length !== EXPECTED_FUNCTIONS.length) {
+    throw new Error(`${v.name}: registered [${r.names.join(', ')}], expected the six functions`);
   }
+  if (r.status !== 401)
+    throw new Error(`${v.name}: the unsigned hr-webhook request got ${r.status}, not 401`);
+  return { registerMs: r.registerMs, intakeMs: r.intakeMs, wallMs };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+function p95(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)] ?? Number.NaN;
+}
+
+const azurite = await startAzurite();
+childEnv.STORAGE_CONNECTION_STRING = azurite.connectionString;
+try {
+  const splitEntry = await buildLayout(path.join(work, 'split'), true);
+  const singleEntry = await buildLayout(path.join(work, 'single'), false);
+  const unbundledEntry = await emitUnbundled(path.join(work, 'unbundled'));
+  const variants: Variant[] = [
+    { name: 'split', entry: splitEntry, registerBytes: staticBytes(splitEntry), samples: [] },
+    { name: 'single', entry: singleEntry, registerBytes: statSync(singleEntry).size, samples: [] },
+    { name: 'unbundled', entry: unbundledEntry, samples: [] },
+  ];
+  for (const v of variants) await loadOnce(v);
+  for (let i = 0; i < runs; i++) {
+    const order = variants.map((_, j) => variants[(i + j) % variants.length]!);
+    for (const v of order) v.samples.push(await loadOnce(v));
+  }
+
+  const f = (n: number) => n.toFixed(1).padStart(7);
   console.log(
-    `Cold module load of functions/index.ts, ${runs} fresh node processes each (${process.version})`,
+    `Cold start of the Functions app, ${runs} fresh node processes per layout (${process.version}, ` +
+      `${availableParallelism()} cores); all six functions registered in every run. Medians in ms, p95 in brackets.`,
   );
-  for (const v of variants) console.log(summarize(v.name, v.samples));
-  const [b, u] = variants.map((v) =>
-    quantile(
-      v.samples.map((s) => s.importMs).sort((x, y) => x - y),
-      0.5,
-    ),
+  console.log(
+    `${'layout'.padEnd(10)} ${'JS read at register'.padStart(19)}  ${'register'.padStart(17)}  ` +
+      `${'first intake'.padStart(17)}  ${'register + intake'.padStart(17)}  ${'node process'.padStart(17)}`,
   );
-  if (b !== undefined && u !== undefined)
-    console.log(`median import: bundled is ${(u / b).toFixed(1)}x faster`);
+  const col = (xs: number[]) => `${f(median(xs))} [${f(p95(xs))}]`;
+  for (const v of variants) {
+    const bytes = v.registerBytes === undefined ? 'n/a' : `${(v.registerBytes / 1024).toFixed(0)} KiB`;
+    console.log(
+      `${v.name.padEnd(10)} ${bytes.padStart(19)}  ${col(v.samples.map((s) => s.registerMs))}  ` +
+        `${col(v.samples.map((s) => s.intakeMs))}  ${col(v.samples.map((s) => s.registerMs + s.intakeMs))}  ` +
+        col(v.samples.map((s) => s.wallMs)),
+    );
+  }
+  const by = (name: string) => variants.find((v) => v.name === name)!;
+  const med = (name: string, pick: (s: Sample) => number) => median(by(name).samples.map(pick));
+  const ratio = (a: string, b: string, pick: (s: Sample) => number) =>
+    (med(a, pick) / med(b, pick)).toFixed(2);
+  console.log(
+    `single / split: register ${ratio('single', 'split', (s) => s.registerMs)}x, ` +
+      `register + first intake ${ratio('single', 'split', (s) => s.registerMs + s.intakeMs)}x, ` +
+      `node process ${ratio('single', 'split', (s) => s.wallMs)}x (above 1: split is faster).`,
+  );
 } finally {
-  await rm(unbundled.dir, { recursive: true, force: true });
+  await azurite.stop();
+  await rm(work, { recursive: true, force: true });
 }

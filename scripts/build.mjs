@@ -1,46 +1,71 @@
 // `npm run build`: bundles the Functions app and the CLI with esbuild into dist/.
 //
 //   functions/index.ts -> dist/functions/index.js   (package.json "main"; the Functions host loads it)
+//                         + dist/functions/*-HASH.js (chunks it imports, statically or on first use)
 //   lib/cli/entry.ts   -> dist/cli/entry.js         (bin/ems-licensing.js runs it when present)
 //
-// One ESM file per entry, Node 20 syntax, source maps beside it. @azure/functions-core stays
-// external: the Functions host provides it at run time and it is not on npm. Bundling means the
-// host loads one file instead of resolving thousands in node_modules, which is most of a cold start
-// (bench/module-load.bench.ts measures it).
+// ESM, Node 20 syntax, source maps beside each file. @azure/functions-core stays external: the
+// Functions host provides it at run time and it is not on npm. Bundling means the host loads a few
+// files instead of resolving thousands in node_modules, which is most of a cold start.
+//
+// The Functions app is split (esbuild `splitting`): lib/app.ts loads the Graph client, Table/Blob
+// storage and Service Bus with dynamic import(), so those SDKs go into chunks that are read only when
+// a function first needs them. Registering the six functions at cold start then reads ~1.4 MB
+// instead of the whole 5.6 MB, and the HTTP intake never loads the Graph client. The chunks sit
+// flat beside index.js, so import.meta.url-relative paths (lib/app.ts's APP_ROOT) are the same in
+// every chunk. Measured in BENCHMARKS.md (bench/module-load.bench.ts). The CLI needs everything on
+// every run, so it stays one file.
+//
+// Options (for bench/module-load.bench.ts): `--out DIR` writes DIR/functions and DIR/cli instead
+// of dist/; `--no-splitting` builds the Functions app as one file (the previous layout).
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: options } = parseArgs({
+  options: { out: { type: 'string', default: 'dist' }, 'no-splitting': { type: 'boolean', default: false } },
+});
+const out = path.resolve(root, options.out);
+const splitFunctions = !options['no-splitting'];
 
 // CommonJS dependencies bundled into ESM still call require() and read __dirname/__filename;
-// ESM has none of them, so the bundle defines them once at the top.
+// ESM has none of them, so every output file defines them once at the top. Only `require` keeps
+// its name (esbuild's own __require shim looks it up); the other two get names no dependency uses,
+// and `define` points the free `__filename`/`__dirname` of CommonJS code at them. Declaring a
+// top-level `__filename` in the banner broke the bundle as soon as an ESM dependency declared its
+// own (@azure/storage-common's crc64.js: "Identifier '__filename' has already been declared").
 const banner = [
   "import { createRequire as __emsCreateRequire } from 'node:module';",
   "import { fileURLToPath as __emsFileURLToPath } from 'node:url';",
-  "import { dirname as __emsDirname } from 'node:path';",
+  "import { dirname as __emsPathDirname } from 'node:path';",
   'const require = __emsCreateRequire(import.meta.url);',
-  'const __filename = __emsFileURLToPath(import.meta.url);',
-  'const __dirname = __emsDirname(__filename);',
+  'const __emsFilename = __emsFileURLToPath(import.meta.url);',
+  'const __emsDirname = __emsPathDirname(__emsFilename);',
 ].join('\n');
 
 const targets = [
   {
     name: 'Functions app',
     entry: 'functions/index.ts',
-    outfile: 'dist/functions/index.js',
+    outdir: 'functions',
+    outfile: 'functions/index.js',
+    splitting: splitFunctions,
     missing:
       'functions/index.ts is missing. It is the Functions entry point: it must import every trigger file in functions/ (package.json "main" is its bundle, dist/functions/index.js).',
   },
   {
     name: 'CLI',
     entry: 'lib/cli/entry.ts',
-    outfile: 'dist/cli/entry.js',
+    outdir: 'cli',
+    outfile: 'cli/entry.js',
+    splitting: false,
     // Read at run time beside the module that names it (lib/simulator/tenant-file.ts resolves
     // './sample-tenant.json' from import.meta.url, which in the bundle is dist/cli/entry.js).
-    assets: [['lib/simulator/sample-tenant.json', 'dist/cli/sample-tenant.json']],
+    assets: [['lib/simulator/sample-tenant.json', 'cli/sample-tenant.json']],
     missing:
       'lib/cli/entry.ts is missing. It is the CLI process entry that bin/ems-licensing.js runs (as dist/cli/entry.js once built).',
   },
@@ -52,9 +77,10 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-await Promise.all(
-  targets.map((t) => rm(path.join(root, path.dirname(t.outfile)), { recursive: true, force: true })),
-);
+await Promise.all(targets.map((t) => rm(path.join(out, t.outdir), { recursive: true, force: true })));
+
+const rel = (p) => path.relative(root, p) || '.';
+const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 try {
   const results = await Promise.all(
@@ -62,7 +88,14 @@ try {
       build({
         absWorkingDir: root,
         entryPoints: [t.entry],
-        outfile: t.outfile,
+        ...(t.splitting
+          ? {
+              outdir: path.join(out, t.outdir),
+              splitting: true,
+              entryNames: '[name]',
+              chunkNames: '[name]-[hash]',
+            }
+          : { outfile: path.join(out, t.outfile) }),
         bundle: true,
         platform: 'node',
         format: 'esm',
@@ -70,6 +103,7 @@ try {
         sourcemap: true,
         external: ['@azure/functions-core'],
         banner: { js: banner },
+        define: { __filename: '__emsFilename', __dirname: '__emsDirname' },
         metafile: true,
         logLevel: 'warning',
       }),
@@ -81,15 +115,19 @@ try {
         console.error(`build: ${from} is missing; the ${t.name} reads it at run time (copied to ${to}).`);
         process.exit(1);
       }
-      await mkdir(path.join(root, path.dirname(to)), { recursive: true });
-      await copyFile(path.join(root, from), path.join(root, to));
+      await mkdir(path.dirname(path.join(out, to)), { recursive: true });
+      await copyFile(path.join(root, from), path.join(out, to));
     }
   }
   for (const [i, result] of results.entries()) {
     const t = targets[i];
-    const bytes = result.metafile.outputs[t.outfile]?.bytes ?? 0;
+    const entry = path.join(out, t.outfile);
+    const js = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
+    const entryBytes = js.find(([file]) => path.resolve(root, file) === entry)?.[1].bytes ?? 0;
+    const totalBytes = js.reduce((sum, [, o]) => sum + o.bytes, 0);
     const inputs = Object.keys(result.metafile.inputs).length;
-    console.log(`build: ${t.name}: ${t.outfile} (${(bytes / 1024).toFixed(0)} KiB from ${inputs} modules)`);
+    const chunks = js.length > 1 ? ` + ${js.length - 1} chunks (${kib(totalBytes)} in all)` : '';
+    console.log(`build: ${t.name}: ${rel(entry)} (${kib(entryBytes)}${chunks}) from ${inputs} modules`);
   }
 } catch (error) {
   // esbuild has already printed the errors with file and line.
