@@ -34,13 +34,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startAzurite } from '../lib/store/azurite-process.js';
+import { writeFunctionsCoreStub } from '../test/support/functions-core-stub.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
@@ -91,29 +92,6 @@ function runToEnd(command: string, argv: string[], env: NodeJS.ProcessEnv): Prom
       else reject(new Error(`${path.basename(command)} exited with ${String(code)}:\n${err.slice(-2000)}`));
     });
   });
-}
-
-/** The host-provided module, as a stub that records registrations on globalThis. */
-async function writeCoreStub(dir: string): Promise<string> {
-  const pkg = path.join(dir, 'node_modules/@azure/functions-core');
-  await mkdir(pkg, { recursive: true });
-  await writeFile(
-    path.join(pkg, 'package.json'),
-    JSON.stringify({ name: '@azure/functions-core', main: 'index.js' }),
-  );
-  await writeFile(
-    path.join(pkg, 'index.js'),
-    [
-      'const registered = (globalThis.__emsRegistered ??= new Map());',
-      'module.exports = {',
-      '  setProgrammingModel() {},',
-      '  registerFunction(metadata, handler) { registered.set(metadata.name, handler); return { dispose() {} }; },',
-      '  registerHook() { return { dispose() {} }; },',
-      '  log() {},',
-      '};',
-    ].join('\n'),
-  );
-  return path.join(dir, 'node_modules');
 }
 
 /**
@@ -175,7 +153,7 @@ async function emitUnbundled(dir: string): Promise<string> {
 }
 
 const work = await mkdtemp(path.join(tmpdir(), 'ems-module-load-'));
-const stubPath = await writeCoreStub(path.join(work, 'stub'));
+const stubPath = await writeFunctionsCoreStub(path.join(work, 'stub'));
 const childEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
   NODE_PATH: stubPath,

@@ -2,13 +2,19 @@
  * The `ems-licensing` command, run in-process through `main(argv, env, io)` against the Graph
  * simulator (GRAPH_BASE_URL) and Azurite (STORAGE_CONNECTION_STRING, a random table prefix).
  */
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { main } from '../../lib/cli/main.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
 import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
 import { createStorage } from '../../lib/store/table-clients.js';
-import { cliEnv, randomTablePrefix, recordingIo, tempFile } from '../support/engine-harness.js';
+import {
+  cliEnv,
+  randomTablePrefix,
+  recordingIo,
+  removeTempFiles,
+  tempFile,
+} from '../support/engine-harness.js';
 
 const connectionString = inject('storageConnectionString');
 const EXAMPLE_RULES = new URL('../../examples/rules.yaml', import.meta.url).pathname;
@@ -23,6 +29,8 @@ beforeEach(async () => {
   prefix = randomTablePrefix();
   env = cliEnv(sim, connectionString, prefix);
 });
+
+afterAll(removeTempFiles);
 
 afterEach(async () => {
   await sim.close();

@@ -3,7 +3,7 @@
  * simulator, rules compiled from YAML text, a recording CLI io, random table prefixes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CliIo } from '../../lib/cli/commands.js';
@@ -52,12 +52,20 @@ export function randomTablePrefix(): string {
   return `t${randomBytes(6).toString('hex')}`;
 }
 
+const tempDirs: string[] = [];
+
 /** Writes `text` to a fresh temporary directory and returns the file's path. */
 export async function tempFile(name: string, text: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ems-licensing-test-'));
+  tempDirs.push(dir);
   const file = path.join(dir, name);
   await writeFile(file, text, 'utf8');
   return file;
+}
+
+/** Removes every folder {@link tempFile} made (call from afterAll). */
+export async function removeTempFiles(): Promise<void> {
+  await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
 export interface RecordingIo extends CliIo {

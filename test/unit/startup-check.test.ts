@@ -1,14 +1,24 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { APP_ROOT } from '../../lib/app-root.js';
 import { RulesError } from '../../lib/rules/load.js';
 import { checkAtStartup } from '../../lib/startup-check.js';
 
+const roots: string[] = [];
+async function appRoot(): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'ems-startup-'));
+  roots.push(root);
+  return root;
+}
+afterAll(async () => {
+  await Promise.all(roots.map((r) => rm(r, { recursive: true, force: true })));
+});
+
 describe('checkAtStartup', () => {
   it('resolves a relative RULES_PATH against the app root and accepts a good file', async () => {
-    const root = await mkdtemp(path.join(tmpdir(), 'ems-startup-'));
+    const root = await appRoot();
     await writeFile(
       path.join(root, 'rules.yaml'),
       'version: 1\nrules:\n  - name: all\n    when: { attribute: accountEnabled, equals: true }\n    license: { sku: EMS }\n',
@@ -18,7 +28,7 @@ describe('checkAtStartup', () => {
   });
 
   it('stops start-up on a bad rules file, naming the line and the fix', async () => {
-    const root = await mkdtemp(path.join(tmpdir(), 'ems-startup-'));
+    const root = await appRoot();
     await writeFile(
       path.join(root, 'rules.yaml'),
       'version: 1\nrules:\n  - name: all\n    when: { atribute: accountEnabled, equals: true }\n    license: { sku: EMS }\n',
