@@ -8,18 +8,7 @@
  * all) and EMS E5 stays exactly full, as in the sample.
  */
 import { parseTenantFile, type TenantFile } from '../lib/simulator/index.js';
-
-/** mulberry32, as in scripts/generate-sample-tenant.ts. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../lib/simulator/prng.js';
 
 const EMS = 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e';
 const EMSPREMIUM = 'b05e124f-c7cc-45a0-a6aa-8cf78c946968';

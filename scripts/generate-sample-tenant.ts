@@ -5,20 +5,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseTenantFile, SAMPLE_TENANT_PATH, type TenantFileInput } from '../lib/simulator/tenant-file.js';
+import { prng } from '../lib/simulator/prng.js';
 
 // ---- deterministic randomness ----
 
-/** mulberry32: small, fast, good enough for fixtures. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(20240611);
 const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(items: readonly T[]): T => {
