@@ -38,7 +38,8 @@ export async function runReconcile(
 ): Promise<number> {
   const dryRun = args.command === 'plan';
   const ctx = await context(runtime);
-  const outcomes = dryRun ? null : await runtime.outcomes();
+  // A dry run reads the leavers too when the app's storage is configured, so plan matches apply.
+  const stores = dryRun && !runtime.storageConfigured ? null : await runtime.stores();
   const bar = new ProgressBar(io.stderr, io.progress && !args.json);
   const summary = await reconcile({
     gateway: runtime.gateway,
@@ -46,7 +47,8 @@ export async function runReconcile(
     logger,
     dryRun,
     concurrency: args.concurrency ?? runtime.config.concurrency,
-    outcomes,
+    outcomes: dryRun ? null : (stores?.outcomes ?? null),
+    ...(stores ? { isLeaver: (userId: string) => stores.leavers.has(userId) } : {}),
     onUsersRead: (n) => bar.setTotal(n),
     onResult: (result) => {
       bar.tick();

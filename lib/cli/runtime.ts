@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { loadSampleState, saveSampleState } from '../simulator/sample-state.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 import { startLocalStorage } from '../store/local-storage.js';
-import type { OutcomeStore } from '../store/ports.js';
+import type { LeaverStore, OutcomeStore } from '../store/ports.js';
 import { createStorage } from '../store/table-clients.js';
 import type { CliArgs } from './args.js';
 
@@ -24,14 +24,22 @@ export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 /** Where the CLI keeps local state when nothing is configured: Azurite data and the sample tenant. */
 export const LOCAL_DIR = path.join(process.cwd(), '.local');
 
+export interface CliStores {
+  outcomes: OutcomeStore;
+  /** People an HR leave was carried out for: a reconcile must not license them again. */
+  leavers: LeaverStore;
+}
+
 export interface CliRuntime {
   config: BaseConfig;
   gateway: GraphGateway;
   rulesPath: string;
   /** True when running against the bundled sample tenant. */
   sample: boolean;
-  /** The outcome store, started on first use (apply). */
-  outcomes(): Promise<OutcomeStore>;
+  /** True when storage is configured (not the embedded Azurite). */
+  storageConfigured: boolean;
+  /** The outcome and leaver stores, started on first use (apply; plan when storage is configured). */
+  stores(): Promise<CliStores>;
   /** Persists the sample tenant (after apply) and stops what was started. */
   close(options?: { persistSample?: boolean }): Promise<void>;
 }
@@ -68,8 +76,8 @@ export async function createCliRuntime(
     notice(`No rules file given: using ${path.relative(process.cwd(), rulesPath) || rulesPath}.`);
   }
 
-  let store: Promise<{ outcomes: OutcomeStore; stop: () => Promise<void> }> | null = null;
-  const outcomes = async (): Promise<OutcomeStore> => {
+  let store: Promise<CliStores & { stop: () => Promise<void> }> | null = null;
+  const stores = async (): Promise<CliStores> => {
     store ??= (async () => {
       if (config.storage) {
         const storage = createStorage(
@@ -81,7 +89,7 @@ export async function createCliRuntime(
           }),
         );
         await storage.ensureTables();
-        return { outcomes: storage.outcomes, stop: () => Promise.resolve() };
+        return { outcomes: storage.outcomes, leavers: storage.leavers, stop: () => Promise.resolve() };
       }
       const dataDir = path.join(LOCAL_DIR, 'azurite');
       await mkdir(dataDir, { recursive: true });
@@ -91,9 +99,9 @@ export async function createCliRuntime(
       );
       const storage = createStorage({ connectionString: local.connectionString, tablePrefix: '' });
       await storage.ensureTables();
-      return { outcomes: storage.outcomes, stop: () => local.stop() };
+      return { outcomes: storage.outcomes, leavers: storage.leavers, stop: () => local.stop() };
     })();
-    return (await store).outcomes;
+    return store;
   };
 
   return {
@@ -101,7 +109,8 @@ export async function createCliRuntime(
     gateway,
     rulesPath,
     sample: simulator !== null,
-    outcomes,
+    storageConfigured: config.storage !== null,
+    stores,
     close: async (options = {}) => {
       if (simulator) {
         if (options.persistSample) await saveSampleState(sampleStatePath, simulator);

@@ -20,6 +20,11 @@ export interface ReconcileOptions {
   concurrency: number;
   /** Where outcomes are recorded (`apply`); `null` for a dry run that records nothing. */
   outcomes: OutcomeStore | null;
+  /**
+   * Whether HR said this user left (the worker's leaver marks): such a user is reconciled as a
+   * leave, so a bulk run never licenses leavers again.
+   */
+  isLeaver?: (userId: string) => Promise<boolean>;
   /** Id shared by every job of this run, for reading one run's story back. */
   runId?: string;
   /** Called once per user as soon as it is done (progress, `--json` lines). */
@@ -65,7 +70,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     const result = await processUser(
       {
         user,
-        action: 'reconcile',
+        action: (await options.isLeaver?.(user.id)) ? 'leave' : 'reconcile',
         source: 'cli',
         eventId: runId,
         jobId: randomUUID(),

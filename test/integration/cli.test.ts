@@ -173,6 +173,22 @@ describe('plan --json', () => {
 });
 
 describe('apply', () => {
+  it('does not license someone HR said left (the app’s leaver mark), in plan or apply', async () => {
+    const storage = createStorage({ connectionString, tablePrefix: prefix });
+    await storage.ensureTables();
+    await storage.leavers.mark(IDS.bob, new Date());
+
+    const planned = await run('plan', '--json', '--rules', EXAMPLE_RULES);
+    const bobPlan = planned.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });
+    expect(bobPlan.find((r) => r.id === IDS.bob)?.outcome).toBe('UNCHANGED');
+
+    const applied = await run('apply', '--rules', EXAMPLE_RULES);
+    expect(applied.code).toBe(0);
+    expect(sim.tenant.user(IDS.bob)?.assignedLicenses).toEqual([]);
+    const records = await storage.outcomes.listByUser(IDS.bob);
+    expect(records.map((r) => r.outcome)).toEqual(['UNCHANGED']);
+  });
+
   it('records exactly one outcome per processed user, readable by user and by time', async () => {
     const from = new Date(Date.now() - 1_000);
 
