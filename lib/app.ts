@@ -113,7 +113,14 @@ export function createAppParts(
     // The rules file is read once per instance; a bad file fails here with file:line and the fix.
     const rules = await loadRulesFile(path.resolve(APP_ROOT, config.rulesPath));
     const g = await gateway();
-    const cache = new LicensingContextCache(() => loadLicensingContext(g, rules, { now }), { now });
+    const cache = new LicensingContextCache(() => loadLicensingContext(g, rules, { now }), {
+      now,
+      onReloadError: (e) =>
+        log.warn(
+          { err: e instanceof Error ? e.message : String(e) },
+          'catalog reload failed; using the last one',
+        ),
+    });
     await cache.get();
     return cache;
   });

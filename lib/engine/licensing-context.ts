@@ -52,33 +52,54 @@ export async function loadLicensingContext(
  */
 export class LicensingContextCache {
   #current: LicensingContext | null = null;
+  #stale = false;
   #loading: Promise<LicensingContext> | null = null;
   readonly #load: () => Promise<LicensingContext>;
   readonly #maxAgeMs: number;
   readonly #now: () => Date;
 
-  constructor(load: () => Promise<LicensingContext>, options: { maxAgeMs?: number; now?: () => Date } = {}) {
+  readonly #onReloadError: (e: unknown) => void;
+
+  constructor(
+    load: () => Promise<LicensingContext>,
+    options: { maxAgeMs?: number; now?: () => Date; onReloadError?: (e: unknown) => void } = {},
+  ) {
+    this.#onReloadError = options.onReloadError ?? (() => undefined);
     this.#load = load;
     this.#maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
     this.#now = options.now ?? (() => new Date());
   }
 
+  /**
+   * The current context, reloaded when stale. A failed reload (Graph briefly unavailable, a SKU
+   * suspended since) keeps serving the last good context rather than stopping all licensing; it
+   * throws only when there has never been one.
+   */
   async get(): Promise<LicensingContext> {
     const cur = this.#current;
-    if (cur && this.#now().getTime() - cur.loadedAt.getTime() < this.#maxAgeMs) return cur;
+    if (cur && !this.#stale && this.#now().getTime() - cur.loadedAt.getTime() < this.#maxAgeMs) return cur;
     this.#loading ??= this.#load()
       .then((ctx) => {
         this.#current = ctx;
+        this.#stale = false;
         return ctx;
       })
       .finally(() => {
         this.#loading = null;
       });
-    return this.#loading;
+    try {
+      return await this.#loading;
+    } catch (e) {
+      if (cur) {
+        this.#onReloadError(e);
+        return cur;
+      }
+      throw e;
+    }
   }
 
   /** Forces the next `get` to reload (e.g. after Graph said the seats ran out). */
   invalidate(): void {
-    this.#current = null;
+    this.#stale = true;
   }
 }

@@ -187,7 +187,10 @@ export async function processUser(
     return { record, user, evaluation: null, plan: null, retry, writes: 0 };
   }
   const evaluation = evaluateRules(context.rules, user, groups);
-  const desired = desiredStateFor(evaluation, context.rules, req.action);
+  // A reclaim is decided by the cleanup and done later: if the account was enabled again in
+  // between, it is an ordinary reconcile, not a removal.
+  const action = req.action === 'reclaim' && user.accountEnabled !== false ? 'reconcile' : req.action;
+  const desired = desiredStateFor(evaluation, context.rules, action);
   const plan = planLicenses({
     user,
     desired,

@@ -5,9 +5,10 @@
  * completes by returning normally.
  */
 import type { GraphGateway } from '../graph/gateway.js';
+import { isGraphError } from '../graph/graph-error.js';
 import type { OutcomeRecord } from '../licensing/types.js';
 import type { Logger } from '../log.js';
-import type { JobPublisher, LicenseJob } from '../queue/job.js';
+import { jobSessionId, type JobPublisher, type LicenseJob } from '../queue/job.js';
 import { parseJobMessage } from '../queue/parse-message.js';
 import type { LeaverStore, OutcomeStore } from '../store/ports.js';
 import { backoffMs } from './backoff.js';
@@ -147,7 +148,15 @@ export async function runLicenseJob(
     log.info({ userId: job.user.id }, 'user left (HR); treating the change as a leave');
   }
 
-  const context = await deps.contexts.get();
+  let context;
+  try {
+    context = await deps.contexts.get();
+  } catch (e) {
+    // No catalog yet (Graph unavailable at cold start) or the rules do not fit the tenant (a SKU
+    // or plan gone): nothing can be decided for anyone. Keep the job, record why, try again later;
+    // a fixed rules file or a recovered Graph picks it up.
+    return deferWithoutContext(job, e, deps, now, random);
+  }
   const result = await processUser(
     {
       user: job.user,
@@ -232,11 +241,75 @@ export async function runLicenseJob(
       };
     }
   }
-  // Remember a completed leave, forget it when HR says the person is (back) in.
-  if (result.user && record.outcome !== 'DEFERRED' && record.outcome !== 'FAILED') {
-    if (job.action === 'leave') await deps.leavers.mark(result.user.id, now());
-    if (job.source === 'hr' && job.action === 'reconcile') await deps.leavers.clear(result.user.id);
+  // HR says the person is (back) in: forget any leave at once, whatever this attempt's outcome,
+  // or a seat shortage now would leave them marked and unlicensed for good.
+  if (result.user && job.source === 'hr' && job.action === 'reconcile')
+    await deps.leavers.clear(result.user.id);
+  // Remember a completed leave.
+  if (result.user && job.action === 'leave' && record.outcome !== 'DEFERRED' && record.outcome !== 'FAILED') {
+    await deps.leavers.mark(result.user.id, now());
   }
   await deps.outcomes.record(record);
   return { kind: 'recorded', record };
+}
+
+/**
+ * The licensing context could not be had. Records a DEFERRED outcome with the reason and schedules
+ * the job again (the seat-retry budget and delay: the fix is an operator's or Graph's, not
+ * seconds away); past the budget the outcome is FAILED with the reason.
+ */
+async function deferWithoutContext(
+  job: LicenseJob,
+  error: unknown,
+  deps: WorkerDeps,
+  now: () => Date,
+  random: () => number,
+): Promise<WorkerResult> {
+  const transient = isGraphError(error) && error.transient;
+  const message = error instanceof Error ? error.message : String(error);
+  const at = now();
+  const retryAt =
+    job.attempt < deps.settings.seatRetryLimit
+      ? new Date(
+          at.getTime() +
+            (transient
+              ? backoffMs(job.attempt, deps.settings.retryBaseSeconds * 1000, random)
+              : deps.settings.deferredRetryMinutes * 60_000),
+        )
+      : null;
+  const record: OutcomeRecord = {
+    userId: jobSessionId(job),
+    userPrincipalName: job.user.userPrincipalName ?? null,
+    jobId: job.jobId,
+    correlationId: job.correlationId,
+    source: job.source,
+    eventId: job.eventId,
+    rule: null,
+    outcome: retryAt ? 'DEFERRED' : 'FAILED',
+    skus: [],
+    licensesBefore: [],
+    licensesAfter: [],
+    actions: [],
+    conflicts: [],
+    error: {
+      code: transient ? 'CatalogUnavailable' : 'RulesDoNotFitTenant',
+      message: `The licensing rules could not be loaded against the tenant: ${message}`,
+      fix: transient
+        ? 'Graph was unavailable; the job is tried again.'
+        : 'Run `ems-licensing validate` against the tenant, fix rules.yaml (a SKU or plan it names is gone or not assignable), and redeploy; deferred jobs are tried again.',
+    },
+    retryAt: retryAt?.toISOString() ?? null,
+    dryRun: false,
+    durationMs: 0,
+    recordedAt: at.toISOString(),
+  };
+  if (retryAt) await deps.publisher.schedule(nextCopy(job, record.error?.code ?? 'context'), retryAt);
+  await deps.outcomes.record(record);
+  deps.logger.error(
+    { jobId: job.jobId, code: record.error?.code, err: message },
+    'licensing context unavailable',
+  );
+  return retryAt
+    ? { kind: 'rescheduled', record, at: retryAt, attempt: job.attempt + 1 }
+    : { kind: 'recorded', record };
 }

@@ -183,6 +183,12 @@ export function planLicenses(input: PlanInput): LicensePlan {
         continue;
       }
 
+      // A disabled account gets no new license: it would hold a seat nobody uses, and a reclaim by
+      // the cleanup would be undone by the next change. (Plan changes and removals still apply.)
+      if (user.accountEnabled === false) {
+        notes.push(`${part} not added: the account is disabled`);
+        continue;
+      }
       adds.push({ kind: 'addLicense', skuId, skuPartNumber: part, disabledPlans: want });
       if (deferred === null && input.freeSeats(skuId) <= 0) {
         deferred = {
