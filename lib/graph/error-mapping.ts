@@ -170,12 +170,30 @@ function classifyBadRequest(facts: FailureFacts): Classified | undefined {
   return undefined;
 }
 
+/**
+ * Token failures that will not pass by waiting: Entra ID says the identity or application does
+ * not exist or its credential is wrong (AADSTS700016, 7000215, 700024, 90002…), the managed
+ * identity endpoint knows no identity with that client id, or no sign-in is available at all on
+ * a workstation (`az login` never run).
+ */
+const DEFINITE_CREDENTIAL_ERROR =
+  /AADSTS(700016|7000215|700024|7000222|90002|50034)\b|identity not found|No User Assigned or Delegated Managed Identity|Please run 'az login'|not logged in|az login/i;
+
 function classify(facts: FailureFacts, operation: GraphOperation): Classified {
   const { status, code } = facts;
   if (status === -1 && /Credential|Authentication/i.test(code)) {
+    // Only a definite configuration answer from Entra ID is permanent (no such identity or app,
+    // bad secret). Anything else — the managed identity endpoint timing out, a 5xx or 429 from the
+    // token service — passes, and the job must be tried again rather than FAILED for good.
+    if (DEFINITE_CREDENTIAL_ERROR.test(facts.message)) {
+      return {
+        kind: 'unauthorized',
+        fix: 'No token could be obtained for Graph: check the managed identity exists and AZURE_CLIENT_ID names it (or sign in with `az login --tenant …` for local runs).',
+      };
+    }
     return {
-      kind: 'unauthorized',
-      fix: 'No token could be obtained for Graph: check the managed identity exists and AZURE_CLIENT_ID names it (or sign in with `az login` for local runs).',
+      kind: 'unavailable',
+      fix: 'No token could be obtained for Graph just now (identity endpoint or token service unavailable): the job is tried again; if it persists, check the managed identity and AZURE_CLIENT_ID (or `az login` for local runs).',
     };
   }
   if (status === -1 && code === 'AbortError') {

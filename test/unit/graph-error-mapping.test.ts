@@ -210,9 +210,37 @@ const rows: Row[] = [
     fixIncludes: 'GRAPH_BASE_URL',
   },
   {
-    name: 'credential failure',
+    name: 'credential endpoint unavailable (passes: retried)',
     error: Object.assign(new SdkGraphError(-1, 'ManagedIdentityCredential: no endpoint'), {
       code: 'CredentialUnavailableError',
+    }),
+    kind: 'unavailable',
+    fixIncludes: 'tried again',
+  },
+  {
+    name: 'token service 5xx (passes: retried)',
+    error: Object.assign(new SdkGraphError(-1, 'AuthenticationError: 503 Service Unavailable'), {
+      code: 'AuthenticationError',
+    }),
+    kind: 'unavailable',
+    fixIncludes: 'AZURE_CLIENT_ID',
+  },
+  {
+    name: 'no such managed identity (permanent)',
+    error: Object.assign(
+      new SdkGraphError(
+        -1,
+        'ManagedIdentityCredential: No User Assigned or Delegated Managed Identity found for specified ClientId',
+      ),
+      { code: 'CredentialUnavailableError' },
+    ),
+    kind: 'unauthorized',
+    fixIncludes: 'AZURE_CLIENT_ID',
+  },
+  {
+    name: 'application not found in the tenant (permanent)',
+    error: Object.assign(new SdkGraphError(-1, 'AADSTS700016: Application with identifier x was not found'), {
+      code: 'AuthenticationError',
     }),
     kind: 'unauthorized',
     fixIncludes: 'AZURE_CLIENT_ID',
