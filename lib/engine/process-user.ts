@@ -251,6 +251,8 @@ export async function processUser(
     return done(
       {
         outcome: 'DEFERRED',
+        // Only the SKU short of seats: the cleanup re-drives the job when that one has seats.
+        skus: [sku],
         actions: [],
         error: {
           code: 'NoFreeSeats',
@@ -287,6 +289,7 @@ export async function processUser(
       return done(
         {
           outcome: 'DEFERRED',
+          skus: [add.skuPartNumber],
           actions: [],
           error: {
             code: 'NoFreeSeats',
@@ -335,6 +338,7 @@ export async function processUser(
       return done(
         {
           outcome: 'DEFERRED',
+          skus: [sku],
           actions: applied,
           // The same code as a seat shortage seen before calling Graph, so the cleanup re-drives both.
           error: { code: 'NoFreeSeats', message: e.message, fix: e.fix },

@@ -81,7 +81,7 @@ export interface OutcomeRecord {
   eventId: string | null;
   rule: string | null;
   outcome: OutcomeKind;
-  /** The managed SKUs involved (part numbers). */
+  /** The managed SKUs involved (part numbers); for a DEFERRED `NoFreeSeats`, only those short of seats. */
   skus: string[];
   /** assignedLicenses before and after, as `PART:disabledPlanName,…` strings. */
   licensesBefore: string[];

@@ -261,3 +261,72 @@ describe('a license inherited from a group (carol, EMS through SG-EMS)', () => {
     expect(sim.tenant.user(IDS.carol)?.assignedLicenses).toEqual(licensesBefore);
   });
 });
+
+describe('accounts that are disabled, or re-enabled before a reclaim', () => {
+  beforeEach(() => start());
+
+  it('adds no license to a disabled account (no seat spent, a reclaim is not undone)', async () => {
+    sim.tenant.upsertUser({ id: IDS.bob, userPrincipalName: 'bob@fabrikam.com', accountEnabled: false });
+    const rules = EXAMPLE_RULES.replace(/\s+- \{ attribute: accountEnabled, equals: true \}/g, '');
+    expect(rules).not.toContain('accountEnabled');
+    const ctx = await contextFor(gateway, rules);
+    sim.counters.reset();
+
+    const result = await applyFor(gateway, ctx, IDS.bob);
+
+    expect(result.record.outcome).toBe('UNCHANGED');
+    expect(result.plan?.notes).toContain('EMS not added: the account is disabled');
+    expect(sim.counters.writes()).toBe(0);
+  });
+
+  it('treats a reclaim of an account enabled again since as a reconcile: nothing is removed', async () => {
+    const ctx = await contextFor(gateway, EXAMPLE_RULES);
+    const held = sim.tenant.user(IDS.alice)?.assignedLicenses;
+    expect(held?.length).toBeGreaterThan(0);
+    sim.counters.reset();
+
+    const result = await applyFor(gateway, ctx, IDS.alice, { action: 'reclaim' });
+
+    expect(result.record.outcome).toBe('UNCHANGED');
+    expect(sim.counters.writes()).toBe(0);
+    expect(sim.tenant.user(IDS.alice)?.assignedLicenses).toEqual(held);
+  });
+
+  it('still reclaims from an account that is disabled', async () => {
+    sim.tenant.upsertUser({ id: IDS.alice, userPrincipalName: 'alice@fabrikam.com', accountEnabled: false });
+    const ctx = await contextFor(gateway, EXAMPLE_RULES);
+
+    const result = await applyFor(gateway, ctx, IDS.alice, { action: 'reclaim' });
+
+    expect(result.record.outcome).toBe('REMOVED');
+    expect(sim.tenant.user(IDS.alice)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).not.toContain(
+      IDS.EMS,
+    );
+  });
+});
+
+describe('a deferral for lack of seats names only the SKU that is short', () => {
+  beforeEach(() => start());
+
+  it('lists EMSPREMIUM alone when the user already holds EMS (so the re-drive waits for that SKU only)', async () => {
+    sim.tenant.setPrepaidUnits('EMSPREMIUM', 0);
+    const rules = [
+      'version: 1',
+      'defaults: { usageLocation: GB }',
+      'rules:',
+      '  - name: both',
+      '    when: { attribute: onPremisesSyncEnabled, equals: true }',
+      '    licenses:',
+      '      - { sku: EMS }',
+      '      - { sku: EMSPREMIUM }',
+      '',
+    ].join('\n');
+    const ctx = await contextFor(gateway, rules);
+
+    const result = await applyFor(gateway, ctx, IDS.alice);
+
+    expect(result.record.outcome).toBe('DEFERRED');
+    expect(result.record.error?.code).toBe('NoFreeSeats');
+    expect(result.record.skus).toEqual(['EMSPREMIUM']);
+  });
+});

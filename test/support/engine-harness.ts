@@ -31,12 +31,12 @@ export function applyFor(
   gateway: GraphGateway,
   context: LicensingContext,
   userId: string,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; action?: 'reconcile' | 'leave' | 'reclaim' } = {},
 ): Promise<ProcessUserResult> {
   return processUser(
     {
       user: { id: userId },
-      action: 'reconcile',
+      action: options.action ?? 'reconcile',
       source: 'test',
       eventId: null,
       jobId: randomUUID(),
