@@ -75,7 +75,8 @@ async function readUser(
 
 /**
  * The outcome partition of a user not (yet) found: the reference itself, as the queue's session
- * id spells it (`upn:…`, `emp:…`), so an HR hire's story reads back by UPN or employee id.
+ * id spells it (`upn-<digest>`, `emp-<digest>`: no personal data in keys or logs); the record's
+ * userPrincipalName holds the UPN for queries.
  */
 function refKey(ref: UserRef): string {
   return jobSessionId({ user: ref });

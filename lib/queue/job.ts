@@ -47,12 +47,19 @@ export const licenseJobSchema = z.object({
 export type LicenseJob = z.infer<typeof licenseJobSchema>;
 export type LicenseJobInput = z.input<typeof licenseJobSchema>;
 
-/** The key the queue sessions on: one user's jobs never run concurrently. */
+/**
+ * The key the queue sessions on: one user's jobs never run concurrently. A user known only by UPN
+ * or employeeId (an HR event before the account is found) gets a digest of it, not the value:
+ * the Functions host logs session ids, and UPNs are personal data. Once the worker has found the
+ * user, retries carry the object id and session with the user's other jobs.
+ */
 export function jobSessionId(job: Pick<LicenseJob, 'user'>): string {
   const u = job.user;
-  return (
-    u.id ?? (u.userPrincipalName ? `upn:${u.userPrincipalName.toLowerCase()}` : `emp:${u.employeeId ?? ''}`)
-  ).slice(0, 128);
+  if (u.id) return u.id.slice(0, 128);
+  const digest = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 40);
+  return u.userPrincipalName
+    ? `upn-${digest(u.userPrincipalName.toLowerCase())}`
+    : `emp-${digest(u.employeeId ?? '')}`;
 }
 
 /**
