@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
-import { problemsFromIssues, valueAt } from './issues.js';
+import { problemsFromIssues, valueAt, type PathProblem } from './issues.js';
+import { ambiguousNumbers } from './number-text.js';
 import { RulesError, formatPath, type RulesProblem } from './rules-error.js';
 
 export { RulesError, type RulesProblem } from './rules-error.js';
@@ -78,9 +79,18 @@ export function parseRules(text: string, sourceName: string): RulesFile {
     ]);
   }
 
+  // `equals: 0042` reads as the number 42 and would never match "0042": refused with the fix.
+  const numbers = ambiguousNumbers(doc, /\.json$/i.test(sourceName));
   const result = rulesFileSchema.safeParse(raw);
-  if (!result.success) {
-    const found = problemsFromIssues(result.error.issues, raw);
+  if (!result.success || numbers.length > 0) {
+    const numberPaths = new Set(numbers.map((p) => formatPath(p.path)));
+    const found: PathProblem[] = [
+      ...numbers,
+      // At a value refused above the schema can only add "should be a string, not number 42".
+      ...(result.success ? [] : problemsFromIssues(result.error.issues, raw)).filter(
+        (p) => !numberPaths.has(formatPath(p.path)),
+      ),
+    ];
     // zod skips the file-level refinement when anything inside failed; report duplicates anyway.
     for (const d of duplicateRuleNames(raw)) {
       if (!found.some((p) => p.message === d.message)) found.push({ ...d, atKey: false });

@@ -205,6 +205,158 @@ describe('parseRules: errors name file:line:column, the rule, and the fix', () =
   });
 });
 
+describe('parseRules: numbers in conditions that YAML would change', () => {
+  const cc = (operator: string, value: string): string =>
+    `{ attribute: extensionAttribute7, ${operator}: ${value} }`;
+  // `    when: { attribute: extensionAttribute7, ` is 44 characters; `<operator>: ` follows.
+  const col = (operator: string): number => 45 + operator.length + 2;
+
+  it.each([
+    // [what, when, column, as written, read as]
+    ['a leading zero', cc('equals', '0042'), col('equals'), '0042', '42'],
+    ['a trailing zero', cc('equals', '1.10'), col('equals'), '1.10', '1.1'],
+    ['a whole number with a decimal point', cc('equals', '1.0'), col('equals'), '1.0', '1'],
+    ['an exponent', cc('equals', '1e3'), col('equals'), '1e3', '1000'],
+    ['hexadecimal', cc('equals', '0x1F'), col('equals'), '0x1F', '31'],
+    ['octal', cc('equals', '0o17'), col('equals'), '0o17', '15'],
+    ['a plus sign', cc('equals', '+5'), col('equals'), '+5', '5'],
+    ['a negative zero', cc('equals', '-0'), col('equals'), '-0', '0'],
+    ['infinity', cc('equals', '.inf'), col('equals'), '.inf', 'Infinity'],
+    [
+      'more digits than a number holds',
+      cc('equals', '12345678901234567890'),
+      col('equals'),
+      '12345678901234567890',
+      '12345678901234567000',
+    ],
+    ['startsWith with a leading zero', cc('startsWith', '0042'), col('startsWith'), '0042', '42'],
+    ['endsWith with a trailing zero', cc('endsWith', '1.50'), col('endsWith'), '1.50', '1.5'],
+    ['an in item with a leading zero', cc('in', '[ 42, 007 ]'), col('in') + 6, '007', '7'],
+  ])(
+    'refuses %s at its line:column, saying what was read and how to quote it',
+    (_, when, column, written, read) => {
+      const { error, problems } = problemsOf(rulesWith(when));
+      expect(problems).toEqual([
+        {
+          line: 4,
+          column,
+          path: expect.stringMatching(/^rules\[0\]\.when\.(equals|startsWith|endsWith|in\[1\])$/) as unknown,
+          rule: 'r1',
+          message: `${written} is read as the number ${read}, which only matches the text "${read}"; you probably meant the text "${written}"`,
+          fix: `quote it: '${written}'`,
+        },
+      ]);
+      expect(error.message).toContain(
+        `rules.yaml:4:${column}: rule "r1": ${written} is read as the number ${read}`,
+      );
+    },
+  );
+
+  it('reports every changed item of an in list, each at its own column', () => {
+    const { problems } = problemsOf(rulesWith('{ attribute: extensionAttribute7, in: [1.10, 42, 007] }'));
+    expect(problems.map((p) => [p.line, p.column, p.path, p.fix])).toEqual([
+      [4, 50, 'rules[0].when.in[0]', "quote it: '1.10'"],
+      [4, 60, 'rules[0].when.in[2]', "quote it: '007'"],
+    ]);
+  });
+
+  it('finds them in block-style conditions nested in all / any / not, at their own lines', () => {
+    const text = [
+      'version: 1',
+      'rules:',
+      '  - name: staff',
+      '    when: { attribute: department, equals: IT }',
+      '    license: none',
+      '  - name: cost-centres',
+      '    when:',
+      '      all:',
+      '        - attribute: extensionAttribute7',
+      '          equals: 0042',
+      '        - any:',
+      '            - not: { attribute: extensionAttribute9, in: [ "0001", 0002 ] }',
+      '            - attribute: department',
+      '              endsWith: 1.10',
+      '    license: { sku: EMS }',
+      '',
+    ].join('\n');
+    const { problems } = problemsOf(text);
+    expect(problems.map((p) => [p.line, p.column, p.rule, p.path])).toEqual([
+      [10, 19, 'cost-centres', 'rules[1].when.all[0].equals'],
+      [12, 68, 'cost-centres', 'rules[1].when.all[1].any[0].not.in[1]'],
+      [14, 25, 'cost-centres', 'rules[1].when.all[1].any[1].endsWith'],
+    ]);
+  });
+
+  it('says to remove an explicit number tag as well as quote', () => {
+    const { problems } = problemsOf(rulesWith(cc('equals', "!!int '0042'")));
+    expect(problems[0]).toMatchObject({
+      line: 4,
+      column: 59,
+      fix: "remove the !!int tag and quote it: '0042'",
+    });
+  });
+
+  it('reports a value behind an anchor once, where it is written', () => {
+    const text =
+      'version: 1\nrules:\n  - name: a\n    when: { attribute: extensionAttribute7, equals: &cc 0042 }\n    license: none\n' +
+      '  - name: b\n    when: { attribute: extensionAttribute8, equals: *cc }\n    license: none\n';
+    const { problems } = problemsOf(text);
+    expect(problems.map((p) => [p.line, p.column, p.rule])).toEqual([[4, 57, 'a']]);
+  });
+
+  it('lists them with the schema problems of the same file, in line order', () => {
+    const text =
+      'version: 1\nrules:\n  - name: a\n    when: { attribute: extensionAttribute7, equals: 0042 }\n    licence: none\n';
+    const { problems } = problemsOf(text);
+    expect(problems.map((p) => [p.line, p.message.split(',')[0]])).toEqual([
+      [3, 'the rule has neither license nor licenses'],
+      [4, '0042 is read as the number 42'],
+      [5, 'unknown key "licence"'],
+    ]);
+  });
+
+  it('leaves true/false attributes to the schema, whose fix is not to quote', () => {
+    const { problems } = problemsOf(rulesWith('{ attribute: accountEnabled, equals: 01 }'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.message).toBe('"accountEnabled" is true or false, not 1');
+  });
+
+  it('says "quote it" in JSON terms for a JSON file', () => {
+    const json =
+      '{\n  "version": 1,\n  "rules": [\n    { "name": "j", "when": { "attribute": "department", "equals": 1.10 }, "license": "none" }\n  ]\n}\n';
+    const { error, problems } = problemsOf(json, 'rules.json');
+    expect(problems).toMatchObject([{ line: 4, column: 67, rule: 'j', fix: 'quote it: "1.10"' }]);
+    expect(error.message).toContain('rules.json:4:67: rule "j": 1.10 is read as the number 1.1');
+  });
+
+  it.each<[string, string, unknown]>([
+    ['a plain whole number', cc('equals', '42'), { equals: 42 }],
+    ['a plain decimal', cc('equals', '1.5'), { equals: 1.5 }],
+    ['a plain negative number', cc('equals', '-3'), { equals: -3 }],
+    ['zero', cc('equals', '0'), { equals: 0 }],
+    ['plain numbers in a list', cc('in', '[ 42, 1.5, -3 ]'), { in: [42, 1.5, -3] }],
+    ['a single-quoted leading zero', cc('equals', "'0042'"), { equals: '0042' }],
+    ['a double-quoted leading zero', cc('equals', '"0042"'), { equals: '0042' }],
+    ['quoted list items', cc('in', `[ '007', "1.10", 1e3x ]`), { in: ['007', '1.10', '1e3x'] }],
+    ['quoted startsWith', cc('startsWith', "'0042'"), { startsWith: '0042' }],
+    ['text that only looks numeric', cc('equals', '0042-A'), { equals: '0042-A' }],
+    ['an explicit string tag', cc('equals', '!!str 0042'), { equals: '0042' }],
+    ['a number written as itself under a tag', cc('equals', '!!int 42'), { equals: 42 }],
+  ])('accepts %s', (_, when, expected) => {
+    const rules = parseRules(rulesWith(when), 'rules.yaml');
+    expect(rules.rules[0]?.when).toEqual({ attribute: 'extensionAttribute7', ...(expected as object) });
+  });
+
+  it('accepts plain JSON numbers and quoted ones in a JSON file', () => {
+    const json =
+      '{ "version": 1, "rules": [ { "name": "j", "when": { "attribute": "department", "in": [42, 1.5, "0042", "1.10"] }, "license": "none" } ] }';
+    expect(parseRules(json, 'rules.json').rules[0]?.when).toEqual({
+      attribute: 'department',
+      in: [42, 1.5, '0042', '1.10'],
+    });
+  });
+});
+
 describe('rules.schema.json', () => {
   it('is what scripts/generate-rules-schema.ts would write now (run `npm run rules:schema`)', async () => {
     const committed = await readFile(new URL('../../rules.schema.json', import.meta.url), 'utf8');
