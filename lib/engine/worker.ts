@@ -170,6 +170,11 @@ export async function runLicenseJob(
     { gateway: deps.gateway, context, logger: log, now },
   );
 
+  // HR says the person is (back) in: forget any leave at once, whatever this attempt's outcome
+  // (a deferred one too), or a seat shortage now would leave them marked and unlicensed for good.
+  if (result.user && job.source === 'hr' && job.action === 'reconcile')
+    await deps.leavers.clear(result.user.id);
+
   let record = result.record;
   const retry = result.retry;
   if (retry) {
@@ -241,10 +246,6 @@ export async function runLicenseJob(
       };
     }
   }
-  // HR says the person is (back) in: forget any leave at once, whatever this attempt's outcome,
-  // or a seat shortage now would leave them marked and unlicensed for good.
-  if (result.user && job.source === 'hr' && job.action === 'reconcile')
-    await deps.leavers.clear(result.user.id);
   // Remember a completed leave.
   if (result.user && job.action === 'leave' && record.outcome !== 'DEFERRED' && record.outcome !== 'FAILED') {
     await deps.leavers.mark(result.user.id, now());
