@@ -12,7 +12,7 @@ import type { LicensingContextCache } from './engine/licensing-context.js';
 import type { GraphGateway } from './graph/gateway.js';
 import { createLogger, type Logger } from './log.js';
 import type { JobPublisher } from './queue/job.js';
-import type { Storage } from './store/table-clients.js';
+import type { CreateStorageOptions, Storage } from './store/table-clients.js';
 
 export interface AppParts {
   config: FunctionsConfig;
@@ -21,7 +21,13 @@ export interface AppParts {
   now: () => Date;
   credential(): Promise<TokenCredential>;
   gateway(): Promise<GraphGateway>;
+  /** For the worker and timers: the SDK's default retries. */
   storage(): Promise<Storage>;
+  /**
+   * For the HTTP intake: the same tables with one short retry, so a failing Table endpoint still
+   * answers 5xx inside Graph's 3 s (the handlers also cap the whole exchange, see `handlers.ts`).
+   */
+  intakeStorage(): Promise<Storage>;
   /** For the worker and timers: the SDK's default retries. */
   publisher(): Promise<JobPublisher>;
   /** For the HTTP intake: few, short retries, so a failure still answers 5xx inside Graph's 3 s. */
@@ -77,18 +83,23 @@ export function createAppParts(
     const { graphGatewayFromConfig } = await import('./graph/graph-gateway.js');
     return graphGatewayFromConfig(config, log);
   });
-  const storage = once(async () => {
+  const makeStorage = async (retryOptions?: CreateStorageOptions['retryOptions']) => {
     const { createStorage } = await import('./store/table-clients.js');
     const s = createStorage(
       config.storage,
       config.storage.connectionString ? undefined : await credential(),
       {
         summaryContainer: config.summaryContainer,
+        ...(retryOptions ? { retryOptions } : {}),
       },
     );
     await s.ensureTables();
     return s;
-  });
+  };
+  const storage = once(() => makeStorage());
+  const intakeStorage = once(() =>
+    makeStorage({ maxRetries: 1, retryDelayInMs: 100, maxRetryDelayInMs: 200 }),
+  );
   const makePublisher = async (retryOptions?: {
     maxRetries: number;
     retryDelayInMs: number;
@@ -121,10 +132,22 @@ export function createAppParts(
           'catalog reload failed; using the last one',
         ),
     });
-    await cache.get();
+    // The catalog is read on first use, inside the worker, which keeps the job if Graph is
+    // unavailable at a cold start (the rules file itself is checked at start-up).
     return cache;
   });
-  return { config, logger: log, now, credential, gateway, storage, publisher, intakePublisher, contexts };
+  return {
+    config,
+    logger: log,
+    now,
+    credential,
+    gateway,
+    storage,
+    intakeStorage,
+    publisher,
+    intakePublisher,
+    contexts,
+  };
 }
 
 let shared: AppParts | null = null;

@@ -19,7 +19,11 @@ import {
   answerValidation,
   handleGraphNotification,
   handleHrWebhook,
+  jsonResponse,
   methodNotAllowed,
+  withinBudget,
+  type BudgetTimer,
+  type IntakeResponse,
 } from '../intake/index.js';
 import type { Logger } from '../log.js';
 import { toHttpResponse, toIntakeRequest } from './http-adapter.js';
@@ -32,7 +36,8 @@ export const CLIENT_STATE_SETTING = 'GRAPH_CLIENT_STATE';
 export const TRANSIENT_RETRY_LIMIT = 8;
 export const SEAT_RETRY_LIMIT = 24;
 export const INBOX_RETENTION_DAYS = 2;
-export const REDRIVE_LOOKBACK_DAYS = 14;
+/** How far back cleanup looks for jobs parked for lack of seats (outcomes are kept 180 days by default). */
+export const REDRIVE_LOOKBACK_DAYS = 90;
 
 /** The parts the worker and the timers share, built (once per instance) in parallel. */
 async function engineParts(parts: AppParts) {
@@ -62,7 +67,48 @@ async function keeperDeps(parts: AppParts, logger: Logger): Promise<Subscription
   };
 }
 
-export function graphNotificationsHandler(getParts: () => AppParts) {
+/**
+ * The time an intake exchange may take, from the trigger call to the answer (parts, inbox check,
+ * publish, inbox record). Graph wants a 2xx within 3 s and counts over 2.9 s as slow; past the
+ * budget the answer is 503, so the sender retries (work still running may complete: safe, as a
+ * job re-published under its MessageId is dropped by the broker).
+ */
+export const INTAKE_BUDGET_MS = 2_500;
+
+/** What tests may change about the intake handlers. */
+export interface IntakeHandlerOptions {
+  /** Default {@link INTAKE_BUDGET_MS}. */
+  budgetMs?: number;
+  /** Default `setTimeout`. */
+  timer?: BudgetTimer;
+}
+
+/** Runs one intake exchange within the budget; past it, answers 503. */
+async function withinIntakeBudget(
+  logger: Logger,
+  options: IntakeHandlerOptions,
+  work: () => Promise<IntakeResponse>,
+): Promise<HttpResponseInit> {
+  const budgetMs = options.budgetMs ?? INTAKE_BUDGET_MS;
+  const res = await withinBudget(
+    work(),
+    budgetMs,
+    () => {
+      logger.error(
+        { budgetMs },
+        'intake did not finish within its time budget; answered 503 so the sender retries',
+      );
+      return jsonResponse(503, { error: 'the event could not be persisted in time; retry later' });
+    },
+    {
+      ...(options.timer ? { timer: options.timer } : {}),
+      onLateFailure: (error) => logger.error({ err: error }, 'intake failed after its time budget'),
+    },
+  );
+  return toHttpResponse(res);
+}
+
+export function graphNotificationsHandler(getParts: () => AppParts, options: IntakeHandlerOptions = {}) {
   return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (req.method !== 'POST') return toHttpResponse(methodNotAllowed());
     // The validation handshake must be answered within 10 s: no I/O, not even building clients.
@@ -70,45 +116,47 @@ export function graphNotificationsHandler(getParts: () => AppParts) {
     if (token !== null) return toHttpResponse(answerValidation(token));
     const parts = getParts();
     const logger = invocationLogger(parts, context);
-    const [storage, publisher] = await Promise.all([parts.storage(), parts.intakePublisher()]);
-    const request = await toIntakeRequest(req, GRAPH_MAX_BODY_BYTES, context.invocationId);
-    const res = await handleGraphNotification(request, {
-      inbox: storage.inbox,
-      publisher,
-      logger,
-      now: parts.now,
-      newId: randomUUID,
-      clientState: parts.config.clientState,
-      lifecycle: async (event) => {
-        if (event.lifecycleEvent !== 'reauthorizationRequired') {
-          logger.warn({ lifecycleEvent: event.lifecycleEvent }, 'lifecycle event not handled for users');
-          return;
-        }
-        await handleReauthorization(event.subscriptionId, await keeperDeps(parts, logger));
-      },
+    return withinIntakeBudget(logger, options, async () => {
+      const [storage, publisher] = await Promise.all([parts.intakeStorage(), parts.intakePublisher()]);
+      const request = await toIntakeRequest(req, GRAPH_MAX_BODY_BYTES, context.invocationId);
+      return handleGraphNotification(request, {
+        inbox: storage.inbox,
+        publisher,
+        logger,
+        now: parts.now,
+        newId: randomUUID,
+        clientState: parts.config.clientState,
+        lifecycle: async (event) => {
+          if (event.lifecycleEvent !== 'reauthorizationRequired') {
+            logger.warn({ lifecycleEvent: event.lifecycleEvent }, 'lifecycle event not handled for users');
+            return;
+          }
+          await handleReauthorization(event.subscriptionId, await keeperDeps(parts, logger));
+        },
+      });
     });
-    return toHttpResponse(res);
   };
 }
 
-export function hrWebhookHandler(getParts: () => AppParts) {
+export function hrWebhookHandler(getParts: () => AppParts, options: IntakeHandlerOptions = {}) {
   return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (req.method !== 'POST') return toHttpResponse(methodNotAllowed());
     const parts = getParts();
     const logger = invocationLogger(parts, context);
-    const request = await toIntakeRequest(req, parts.config.hrMaxBodyBytes, context.invocationId);
-    const [storage, publisher] = await Promise.all([parts.storage(), parts.intakePublisher()]);
-    const res = await handleHrWebhook(request, {
-      inbox: storage.inbox,
-      publisher,
-      logger,
-      now: parts.now,
-      newId: randomUUID,
-      secrets: parts.config.hrSecrets,
-      maxBodyBytes: parts.config.hrMaxBodyBytes,
-      leaveGraceHours: parts.config.leaveGraceHours,
+    return withinIntakeBudget(logger, options, async () => {
+      const request = await toIntakeRequest(req, parts.config.hrMaxBodyBytes, context.invocationId);
+      const [storage, publisher] = await Promise.all([parts.intakeStorage(), parts.intakePublisher()]);
+      return handleHrWebhook(request, {
+        inbox: storage.inbox,
+        publisher,
+        logger,
+        now: parts.now,
+        newId: randomUUID,
+        secrets: parts.config.hrSecrets,
+        maxBodyBytes: parts.config.hrMaxBodyBytes,
+        leaveGraceHours: parts.config.leaveGraceHours,
+      });
     });
-    return toHttpResponse(res);
   };
 }
 

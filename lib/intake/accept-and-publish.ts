@@ -1,7 +1,15 @@
 /**
- * The one durable step of intake, shared by both senders: record each event in the inbox, publish
- * a job for every event that was new, and undo the inbox writes if publishing fails, so the
- * sender's retry is processed instead of being mistaken for a duplicate.
+ * The one durable step of intake, shared by both senders, in the order check → publish → record:
+ *
+ * 1. Ask the inbox (read-only) which events were already published; those are duplicates.
+ * 2. Publish the jobs of the others in one call.
+ * 3. Only after a successful publish, record those events in the inbox.
+ *
+ * Recording before publishing would open a race: a retry overlapping a slow first attempt would be
+ * answered "duplicate" while that attempt then failed, and the event would be lost. In this order a
+ * failed publish leaves nothing behind, so the sender's retry is processed normally. Two concurrent
+ * first deliveries may both publish; their jobs carry the same deterministic MessageId (see
+ * `jobMessageId`), so Service Bus duplicate detection keeps one.
  */
 import type { JobSource, LicenseJob } from '../queue/job.js';
 import type { IntakeDeps } from './http.js';
@@ -21,8 +29,9 @@ export type AcceptOutcome =
   | { kind: 'unavailable'; stage: 'inbox' | 'publish'; cause: unknown };
 
 /**
- * Accepts every candidate's event (in parallel: the whole exchange must fit Graph's 3 s), then
- * publishes the new jobs in one call. On any failure the events this call accepted are forgotten.
+ * Checks every candidate (in parallel: the whole exchange must fit Graph's 3 s), publishes the new
+ * jobs in one call, then records their events. A failed check or publish records nothing; a failed
+ * record after a successful publish is only logged (the jobs are persisted).
  */
 export async function acceptAndPublish(
   deps: Pick<IntakeDeps, 'inbox' | 'publisher' | 'logger' | 'now'>,
@@ -31,53 +40,58 @@ export async function acceptAndPublish(
   options: { reacceptAfterMs?: number } = {},
 ): Promise<AcceptOutcome> {
   const now = deps.now();
-  const results = await Promise.allSettled(
+  const checks = await Promise.allSettled(
     candidates.map((c) =>
-      deps.inbox.accept(source, c.eventId, {
+      deps.inbox.seen(source, c.eventId, {
         now,
         ...(options.reacceptAfterMs === undefined ? {} : { reacceptAfterMs: options.reacceptAfterMs }),
-        ...(c.detail ? { detail: c.detail } : {}),
       }),
     ),
   );
 
-  const accepted: Candidate[] = [];
+  const fresh: Candidate[] = [];
   let duplicates = 0;
   let inboxFailure: unknown;
-  results.forEach((r, i) => {
+  checks.forEach((r, i) => {
     const candidate = candidates[i];
     if (!candidate) return;
     if (r.status === 'rejected') inboxFailure ??= r.reason;
-    else if (r.value) accepted.push(candidate);
-    else duplicates += 1;
+    else if (r.value) duplicates += 1;
+    else fresh.push(candidate);
   });
 
-  if (inboxFailure !== undefined) {
-    await forgetAll(deps, source, accepted);
-    return { kind: 'unavailable', stage: 'inbox', cause: inboxFailure };
-  }
-  if (accepted.length === 0) return { kind: 'nothing-new', duplicates };
+  if (inboxFailure !== undefined) return { kind: 'unavailable', stage: 'inbox', cause: inboxFailure };
+  if (fresh.length === 0) return { kind: 'nothing-new', duplicates };
 
-  const jobs = accepted.map((c) => c.job);
+  const jobs = fresh.map((c) => c.job);
   try {
     await deps.publisher.publish(jobs);
   } catch (cause) {
-    await forgetAll(deps, source, accepted);
     return { kind: 'unavailable', stage: 'publish', cause };
   }
+  await recordAll(deps, source, fresh, now);
   return { kind: 'published', jobs, duplicates };
 }
 
-async function forgetAll(
+async function recordAll(
   deps: Pick<IntakeDeps, 'inbox' | 'logger'>,
   source: JobSource,
-  accepted: readonly Candidate[],
+  published: readonly Candidate[],
+  now: Date,
 ): Promise<void> {
-  const results = await Promise.allSettled(accepted.map((c) => deps.inbox.forget(source, c.eventId)));
-  const failed = results.filter((r) => r.status === 'rejected').length;
-  if (failed > 0) {
-    // The sender's retry will now be taken for a duplicate; the delta timer (Graph) or a manual
-    // reconcile (HR) is the way back. Worth an error line, not worth failing differently.
-    deps.logger.error({ source, failed }, 'could not forget inbox entries after a failed publish');
+  const results = await Promise.allSettled(
+    published.map((c) =>
+      deps.inbox.record(source, c.eventId, { now, ...(c.detail ? { detail: c.detail } : {}) }),
+    ),
+  );
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0) {
+    // The jobs are on the queue, so the answer is still a success. The cost: a redelivery of these
+    // events is not recognised as a duplicate and publishes again (dropped by the broker within its
+    // window, otherwise one more idempotent job).
+    deps.logger.warn(
+      { source, failed: failures.length, err: failures[0]?.reason },
+      'jobs published but not recorded in the inbox; a redelivery will publish again',
+    );
   }
 }

@@ -156,7 +156,9 @@ function toJob(
     // infra), which would drop a change the inbox re-accepted. Suffixing the re-accept window
     // number fixes that: a re-accept comes at least one window later, so the number differs, while
     // Graph's retry after a 503 (same window, usually) maps to the same MessageId and lets the
-    // broker drop jobs a partly failed publish had already sent. The inbox key stays the bare hash.
+    // broker drop jobs a partly failed publish had already sent; likewise two overlapping
+    // deliveries of one change (both pass the inbox check, which is only recorded after
+    // publishing) publish one job. The inbox key stays the bare hash.
     eventId: `${eventId}:${Math.floor(acceptedAt.getTime() / GRAPH_REACCEPT_AFTER_MS)}`,
     action: 'reconcile',
     user: { id: userId },
@@ -170,9 +172,10 @@ function toJob(
  *
  * - `?validationToken=` → 200 echo (see `answerValidation`), with no I/O.
  * - A notification batch → clientState checked per item (mismatches dropped), `deleted` counted
- *   and skipped, one job per user, deduplicated through the inbox; 202 once published, 503 if the
- *   inbox or the queue failed (the inbox is rolled back, so Graph's retry is processed), 400 if the
- *   body is not a notification collection, 413 if it was too large to read.
+ *   and skipped, one job per user, deduplicated through the inbox (checked before publishing,
+ *   recorded after); 202 once published, 503 if the inbox check or the queue failed (nothing is
+ *   recorded then, so Graph's retry is processed), 400 if the body is not a notification
+ *   collection, 413 if it was too large to read.
  */
 export async function handleGraphNotification(
   req: IntakeRequest,

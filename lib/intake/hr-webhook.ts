@@ -71,10 +71,10 @@ function toJob(
  * Handles one HR delivery. In order: 405 (not POST), 413 (over `maxBodyBytes`), 415 (not JSON),
  * 400 (Standard Webhooks headers missing or malformed), 401 with no detail (stale or future
  * timestamp, no matching signature), 400 with the schema problem (payload), 200 (a `webhook-id`
- * already accepted: no new job), 503 (inbox or queue failed; nothing kept, so the retry works),
- * 202 (job published).
+ * already published: no new job), 503 (inbox check or queue failed; nothing recorded, so the retry
+ * works), 202 (job published, then recorded in the inbox).
  *
- * The payload is parsed before the inbox write, so a malformed delivery leaves no inbox entry:
+ * The payload is parsed before the inbox is touched, so a malformed delivery leaves no inbox entry:
  * the sender's corrected resend is processed even under the same `webhook-id`. That resend is
  * signed with our secret, so it is the sender's own correction, not a forgery.
  */

@@ -9,3 +9,4 @@ export * from './standard-webhooks.js';
 export * from './hr-payload.js';
 export * from './hr-webhook.js';
 export * from './accept-and-publish.js';
+export * from './budget.js';

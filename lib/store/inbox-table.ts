@@ -1,5 +1,5 @@
 /**
- * The inbox table: which events intake has already accepted, so duplicates (which Graph and HR
+ * The inbox table: which events intake has already published, so duplicates (which Graph and HR
  * senders both produce) become one job.
  *
  * Keys: PartitionKey = source, RowKey = event id, both through {@link toTableKey} because event
@@ -8,13 +8,16 @@
  * stored as `~` + base64url (or `!` + SHA-256 when very long). The raw values are kept as
  * properties.
  *
- * Dedupe relies on Table storage's own atomicity: Insert Entity fails with 409
- * (EntityAlreadyExists) when the key exists, and Update Entity with an `If-Match` ETag fails with
- * 412 (UpdateConditionNotSatisfied) when someone changed the row since it was read
- * (learn.microsoft.com/rest/api/storageservices/insert-entity, .../update-entity2). No
- * read-then-write race can make two callers both win.
+ * Intake checks ({@link TableInboxStore.seen}), publishes, and only then records
+ * ({@link TableInboxStore.record}). The inbox is therefore not what stops two concurrent first
+ * deliveries from both publishing: their jobs share a deterministic MessageId, and Service Bus
+ * duplicate detection drops the second. Recording uses Table storage's own atomicity: Insert
+ * Entity fails with 409 (EntityAlreadyExists) when the key exists, and Update Entity with an
+ * `If-Match` ETag fails with 412 (UpdateConditionNotSatisfied) when someone changed the row since
+ * it was read (learn.microsoft.com/rest/api/storageservices/insert-entity, .../update-entity2);
+ * either only means another recorder got there first, which is fine.
  */
-import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { InboxStore } from './ports.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
@@ -33,39 +36,62 @@ export class TableInboxStore implements InboxStore {
   }
 
   /**
-   * `true` if this call is the one that accepted the event, `false` if it was accepted before.
-   * With `reacceptAfterMs`, an entry at least that old is replaced (ETag-conditional, so of
-   * several concurrent callers exactly one gets `true`). `now` defaults to the current time.
+   * `true` if the event was recorded before (and, with `reacceptAfterMs`, less than that long
+   * before `now`). An entry whose time cannot be read counts as old: publishing twice is safer than
+   * never. Reads only; `now` defaults to the current time.
    */
-  async accept(
+  async seen(
     source: string,
     eventId: string,
-    options: { reacceptAfterMs?: number; detail?: Record<string, string>; now?: Date } = {},
+    options: { reacceptAfterMs?: number; now?: Date } = {},
   ): Promise<boolean> {
+    let existing: TableEntityResult<InboxRow> | undefined;
+    try {
+      existing = await this.#read(toTableKey(source), toTableKey(eventId));
+    } catch (error) {
+      throw new Error(`Could not look up event ${eventId} from ${source} in the inbox`, { cause: error });
+    }
+    if (existing === undefined) return false;
+    if (options.reacceptAfterMs === undefined) return true;
+    const acceptedMs = acceptedMsOf(existing);
+    const nowMs = (options.now ?? new Date()).getTime();
+    return !Number.isNaN(acceptedMs) && nowMs - acceptedMs < options.reacceptAfterMs;
+  }
+
+  /**
+   * Records a published event at `now` (default: the current time). An existing entry older than
+   * `now` is replaced (a Graph re-accept), conditionally on its ETag; a newer one is kept. Losing a
+   * race to another recorder (409, 412) is fine: the entry is there either way.
+   */
+  async record(
+    source: string,
+    eventId: string,
+    options: { detail?: Record<string, string>; now?: Date } = {},
+  ): Promise<void> {
     const now = options.now ?? new Date();
     const entity = toEntity(source, eventId, now, options.detail);
     try {
-      if (await this.#insert(entity)) return true;
-      if (options.reacceptAfterMs === undefined) return false;
-      return await this.#reaccept(entity, now, options.reacceptAfterMs);
+      if (await this.#insert(entity)) return;
+      const existing = await this.#read(entity.partitionKey, entity.rowKey);
+      // Pruned since the insert failed: insert again (a 409 now means someone else recorded it).
+      if (existing === undefined) {
+        await this.#insert(entity);
+        return;
+      }
+      const acceptedMs = acceptedMsOf(existing);
+      if (!Number.isNaN(acceptedMs) && acceptedMs >= now.getTime()) return;
+      await this.#client.updateEntity(entity, 'Replace', { etag: existing.etag });
     } catch (error) {
+      // 412: another recorder replaced it first. 404: pruned meanwhile; the event was published,
+      // and at worst a later identical delivery publishes once more (an idempotent job).
+      if (hasStatus(error, 412) || hasStatus(error, 404)) return;
       throw new Error(`Could not record event ${eventId} from ${source} in the inbox`, {
         cause: error,
       });
     }
   }
 
-  /** Forgets an event so the sender's retry is accepted again; forgetting an unknown one is fine. */
-  async forget(source: string, eventId: string): Promise<void> {
-    try {
-      await this.#client.deleteEntity(toTableKey(source), toTableKey(eventId));
-    } catch (error) {
-      if (hasStatus(error, 404)) return;
-      throw new Error(`Could not forget event ${eventId} from ${source}`, { cause: error });
-    }
-  }
-
-  /** Deletes entries accepted before `before`; returns how many. */
+  /** Deletes entries recorded before `before`; returns how many. */
   async prune(before: Date): Promise<number> {
     try {
       return await deleteMatching(this.#client, odata`acceptedAt lt ${before}`);
@@ -73,6 +99,16 @@ export class TableInboxStore implements InboxStore {
       throw new Error(`Could not prune inbox entries accepted before ${before.toISOString()}`, {
         cause: error,
       });
+    }
+  }
+
+  /** The row, or `undefined` when there is none (404). */
+  async #read(partitionKey: string, rowKey: string): Promise<TableEntityResult<InboxRow> | undefined> {
+    try {
+      return await this.#client.getEntity<InboxRow>(partitionKey, rowKey);
+    } catch (error) {
+      if (hasStatus(error, 404)) return undefined;
+      throw error;
     }
   }
 
@@ -86,31 +122,11 @@ export class TableInboxStore implements InboxStore {
       throw error;
     }
   }
+}
 
-  /** Replaces an entry older than the window, conditionally on the ETag that was read. */
-  async #reaccept(entity: TableEntity<InboxRow>, now: Date, windowMs: number): Promise<boolean> {
-    let existing;
-    try {
-      existing = await this.#client.getEntity<InboxRow>(entity.partitionKey, entity.rowKey);
-    } catch (error) {
-      // Forgotten or pruned since our insert failed: the insert decides again.
-      if (hasStatus(error, 404)) return this.#insert(entity);
-      throw error;
-    }
-    const acceptedAt = existing['acceptedAt'];
-    const acceptedMs = acceptedAt instanceof Date ? acceptedAt.getTime() : Number.NaN;
-    // An entry whose time cannot be read is treated as old: accepting twice is safer than never.
-    if (!Number.isNaN(acceptedMs) && now.getTime() - acceptedMs < windowMs) return false;
-    try {
-      await this.#client.updateEntity(entity, 'Replace', { etag: existing.etag });
-      return true;
-    } catch (error) {
-      // 412: another caller replaced it first and won. 404: it was deleted meanwhile.
-      if (hasStatus(error, 412)) return false;
-      if (hasStatus(error, 404)) return this.#insert(entity);
-      throw error;
-    }
-  }
+function acceptedMsOf(row: InboxRow): number {
+  const acceptedAt = row['acceptedAt'];
+  return acceptedAt instanceof Date ? acceptedAt.getTime() : Number.NaN;
 }
 
 function toEntity(

@@ -16,17 +16,22 @@ export interface OutcomeStore {
 
 export interface InboxStore {
   /**
-   * Records an accepted event; `true` if new, `false` if it was seen before (insert-only, 409).
-   * With `reacceptAfterMs`, an entry older than that is replaced and the event accepted again:
+   * Read-only: has this event already been published? Without `reacceptAfterMs` any entry counts
+   * (HR: `webhook-id` is unique per event). With it, an entry at least that old no longer counts:
    * Graph's user notifications carry no unique id, so identical content later is a new change.
+   * `now` defaults to the current time.
    */
-  accept(
+  seen(source: string, eventId: string, options?: { reacceptAfterMs?: number; now?: Date }): Promise<boolean>;
+  /**
+   * Records an event whose job has been published (only then: recording first would turn a
+   * failed publish plus the sender's retry into a lost event). Safe to call concurrently for the
+   * same event; an existing entry is moved forward to `now`, never back.
+   */
+  record(
     source: string,
     eventId: string,
-    options?: { reacceptAfterMs?: number; detail?: Record<string, string>; now?: Date },
-  ): Promise<boolean>;
-  /** Forgets an event (used when publishing the job failed, so the sender's retry is not lost). */
-  forget(source: string, eventId: string): Promise<void>;
+    options?: { detail?: Record<string, string>; now?: Date },
+  ): Promise<void>;
   /** Deletes entries older than `before`; returns how many. */
   prune(before: Date): Promise<number>;
 }

@@ -59,6 +59,11 @@ export interface Storage {
 export interface CreateStorageOptions {
   /** Blob container for run summaries; {@link DEFAULT_SUMMARY_CONTAINER} when omitted. */
   summaryContainer?: string;
+  /**
+   * Retry policy for every TableClient (the SDK's default is 3 retries from 1 s, exponential).
+   * Intake passes a tight one so a failing Table endpoint still leaves time to answer 5xx.
+   */
+  retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
 
 /**
@@ -81,7 +86,11 @@ export function createStorage(
       );
     }
   }
-  const tableClient = tableClientFactory(config, credential);
+  const tableClient = tableClientFactory(
+    config,
+    credential,
+    options.retryOptions ? { retryOptions: options.retryOptions } : {},
+  );
   const clients = Object.fromEntries(
     TABLE_NAMES.map((name) => [name, tableClient(tableNames[name])]),
   ) as Record<TableName, TableClient>;
@@ -131,10 +140,11 @@ function clientOptionsFor(endpoint: string | undefined): TableServiceClientOptio
 function tableClientFactory(
   config: StorageConfig,
   credential: TokenCredential | undefined,
+  extra: TableServiceClientOptions,
 ): (tableName: string) => TableClient {
   const { connectionString, tableEndpoint } = config;
   if (connectionString !== undefined) {
-    const options = clientOptionsFor(tableEndpointOf(connectionString));
+    const options = { ...extra, ...clientOptionsFor(tableEndpointOf(connectionString)) };
     return (tableName) => TableClient.fromConnectionString(connectionString, tableName, options);
   }
   if (tableEndpoint !== undefined) {
@@ -143,7 +153,7 @@ function tableClientFactory(
         'STORAGE_TABLE_ENDPOINT is set but no credential was given: pass the managed identity credential to createStorage',
       );
     }
-    const options = clientOptionsFor(tableEndpoint);
+    const options = { ...extra, ...clientOptionsFor(tableEndpoint) };
     return (tableName) => new TableClient(tableEndpoint, tableName, credential, options);
   }
   throw new Error(

@@ -5,15 +5,19 @@
  * answers the right status and enqueues nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { hrWebhookHandler } from '../../lib/functions/handlers.js';
 import { parseTenantFile } from '../../lib/simulator/index.js';
 import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
 import {
+  context,
   type FunctionsHarness,
   jsonBody,
   like,
+  manualTimer,
   matching,
   startFunctionsHarness,
+  withIntakePublish,
 } from '../support/functions-harness.js';
 
 const MONA = 'a0000000-0000-4000-8000-0000000000a1';
@@ -238,5 +242,95 @@ describe('refusals: the right status and nothing enqueued', () => {
     const big = { ...hire, attributes: { notes: 'x'.repeat(h.parts.config.hrMaxBodyBytes) } };
     await refused({ body: big }, 413);
     await refused({ body: hire, contentType: 'text/plain' }, 415);
+  });
+});
+
+describe('intake under a slow or failing queue', () => {
+  const hire = { type: 'hire', user: { userPrincipalName: 'pia@fabrikam.com' } };
+  const jobsOf = (eventId: string) => h.jobs().filter((j) => j.source === 'hr' && j.eventId === eventId);
+
+  it('a retry overlapping a slow first attempt that then fails is processed, not answered duplicate', async () => {
+    const id = `msg_race_${randomBytes(4).toString('hex')}`;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstCalls = 0;
+    // The first attempt's publish takes its time, then fails (as a Service Bus timeout would).
+    const slowThenFail = hrWebhookHandler(() =>
+      withIntakePublish(h.parts, async () => {
+        firstCalls += 1;
+        await held;
+        throw new Error('service bus timed out');
+      }),
+    );
+    const first = slowThenFail(h.hrRequest({ body: hire, id }), context('hr-webhook'));
+    await vi.waitFor(() => expect(firstCalls).toBe(1));
+
+    const retry = await h.postHr({ body: hire, id });
+    expect(retry.status).toBe(202);
+    expect(jsonBody(retry)).toMatchObject({ status: 'accepted' });
+
+    release();
+    expect((await first).status).toBe(503);
+    expect(jobsOf(id)).toHaveLength(1);
+    const storage = await h.parts.storage();
+    expect(await storage.inbox.seen('hr', id)).toBe(true);
+    // A later redelivery is the duplicate.
+    expect((await h.postHr({ body: hire, id })).status).toBe(200);
+    expect(jobsOf(id)).toHaveLength(1);
+  });
+
+  it('two overlapping first deliveries both answer 202 and leave one message (MessageId dedupe)', async () => {
+    const id = `msg_twice_${randomBytes(4).toString('hex')}`;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const slow = hrWebhookHandler(() =>
+      withIntakePublish(h.parts, async (jobs, real) => {
+        calls += 1;
+        await held;
+        await real.publish(jobs);
+      }),
+    );
+    const first = slow(h.hrRequest({ body: hire, id }), context('hr-webhook'));
+    await vi.waitFor(() => expect(calls).toBe(1));
+    expect((await h.postHr({ body: hire, id })).status).toBe(202);
+    release();
+    expect((await first).status).toBe(202);
+    expect(jobsOf(id)).toHaveLength(1);
+  });
+
+  it('answers 503 once the time budget is spent, records nothing, and the retry is processed', async () => {
+    const id = `msg_budget_${randomBytes(4).toString('hex')}`;
+    const timer = manualTimer();
+    let calls = 0;
+    const stuck = hrWebhookHandler(
+      () =>
+        withIntakePublish(h.parts, () => {
+          calls += 1;
+          return new Promise<void>(() => undefined);
+        }),
+      { timer },
+    );
+    const answer = stuck(h.hrRequest({ body: hire, id }), context('hr-webhook'));
+    await vi.waitFor(() => expect(calls).toBe(1));
+    timer.fire();
+    const res = await answer;
+    expect(res.status).toBe(503);
+    expect(jsonBody(res)).toEqual({ error: matching(/retry later/) });
+    expect(await (await h.parts.storage()).inbox.seen('hr', id)).toBe(false);
+
+    expect((await h.postHr({ body: hire, id })).status).toBe(202);
+    expect(jobsOf(id)).toHaveLength(1);
+  });
+
+  it('answers within a small real budget too', async () => {
+    const stuck = hrWebhookHandler(
+      () => withIntakePublish(h.parts, () => new Promise<void>(() => undefined)),
+      { budgetMs: 50 },
+    );
+    const started = Date.now();
+    const res = await stuck(h.hrRequest({ body: hire }), context('hr-webhook'));
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

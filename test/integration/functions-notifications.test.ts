@@ -6,8 +6,17 @@
  * Tests in this file run in order and share one tenant.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { graphNotificationsHandler } from '../../lib/functions/handlers.js';
+import { graphEventId } from '../../lib/intake/index.js';
 import { IDS } from '../../lib/simulator/test-support.js';
-import { startFunctionsHarness, jsonBody, type FunctionsHarness } from '../support/functions-harness.js';
+import {
+  context,
+  jsonBody,
+  manualTimer,
+  startFunctionsHarness,
+  withIntakePublish,
+  type FunctionsHarness,
+} from '../support/functions-harness.js';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -182,7 +191,7 @@ describe('refusals: nothing is enqueued', () => {
 });
 
 describe('the broker refusing a send', () => {
-  it('answers 503 so Graph retries, forgets the inbox entry, and accepts the redelivery', async () => {
+  it('answers 503 so Graph retries, records nothing in the inbox, and accepts the redelivery', async () => {
     const created = h.sim.tenant.upsertUser({
       userPrincipalName: 'gail@fabrikam.com',
       onPremisesSyncEnabled: true,
@@ -318,5 +327,35 @@ describe('subscription keeper over time', () => {
       expect.objectContaining({ subscriptionId: result.subscriptionId, status: 202, count: 1 }),
     ]);
     expect(h.pending().map((m) => m.sessionId)).toEqual([created.id]);
+  });
+});
+
+describe("Graph's 3-second deadline", () => {
+  it('answers 503 once the intake budget is spent, records nothing, and the redelivery is processed', async () => {
+    const timer = manualTimer();
+    let calls = 0;
+    const stuck = graphNotificationsHandler(
+      () =>
+        withIntakePublish(h.parts, () => {
+          calls += 1;
+          return new Promise<void>(() => undefined);
+        }),
+      { timer },
+    );
+    const body = { value: [item(IDS.bob)] };
+    const answer = stuck(h.graphRequest(body), context('graph-notifications'));
+    await vi.waitFor(() => expect(calls).toBe(1));
+    timer.fire();
+    const res = await answer;
+    expect(res.status).toBe(503);
+    const inbox = (await h.parts.storage()).inbox;
+    expect(await inbox.seen('graph', graphEventId(subscriptionId, IDS.bob, 'updated'))).toBe(false);
+
+    const before = h.jobs().length;
+    const redelivered = await h.postGraph(body);
+    expect(redelivered.status).toBe(202);
+    expect(jsonBody(redelivered)).toMatchObject({ jobs: 1 });
+    expect(h.jobs().slice(before)).toEqual([expect.objectContaining({ user: { id: IDS.bob } })]);
+    expect(await inbox.seen('graph', graphEventId(subscriptionId, IDS.bob, 'updated'))).toBe(true);
   });
 });

@@ -31,9 +31,10 @@ import {
   licenseWorkerHandler,
   subscriptionKeeperHandler,
 } from '../../lib/functions/handlers.js';
+import type { BudgetTimer } from '../../lib/intake/budget.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
-import { licenseJobSchema, type LicenseJob } from '../../lib/queue/job.js';
+import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
 import { startSimulator, type Simulator, type TenantFile } from '../../lib/simulator/index.js';
 import { smallTenant } from '../../lib/simulator/test-support.js';
 import { startAmqpBroker, type AmqpBroker, type BrokerMessage } from './amqp-broker.js';
@@ -110,8 +111,12 @@ export interface FunctionsHarness {
   releaseScheduled(until?: Date): number;
   /** POSTs to the graph-notifications handler directly (raw bytes, or a value sent as JSON). */
   postGraph(body: unknown, headers?: Record<string, string>): Promise<HttpResponseInit>;
+  /** The request {@link postGraph} sends, for calling a handler built differently. */
+  graphRequest(body: unknown, headers?: Record<string, string>): HttpRequest;
   /** Signs (Standard Webhooks) and POSTs to the hr-webhook handler. */
   postHr(post: HrPost): Promise<HttpResponseInit>;
+  /** The signed request {@link postHr} sends, for calling a handler built differently. */
+  hrRequest(post: HrPost): HttpRequest;
   keeper(): Promise<KeeperResult>;
   delta(): Promise<DeltaCatchUpResult>;
   cleanup(): Promise<CleanupReport>;
@@ -154,6 +159,44 @@ export function matching(pattern: RegExp): unknown {
 export function jsonBody(res: HttpResponseInit): Record<string, unknown> {
   if (typeof res.body !== 'string') throw new Error(`expected a string body, got ${typeof res.body}`);
   return JSON.parse(res.body) as Record<string, unknown>;
+}
+
+/** An intake budget timer the test fires by hand, so no test waits on the wall clock. */
+export function manualTimer(): BudgetTimer & { fire(): void } {
+  const pending = new Map<number, () => void>();
+  let next = 0;
+  return {
+    set(callback) {
+      pending.set(++next, callback);
+      return next;
+    },
+    clear(handle) {
+      pending.delete(handle as number);
+    },
+    fire() {
+      const callbacks = [...pending.values()];
+      pending.clear();
+      for (const callback of callbacks) callback();
+    },
+  };
+}
+
+/** The app's parts with the intake publisher's `publish` replaced (the real one is passed in). */
+export function withIntakePublish(
+  parts: AppParts,
+  publish: (jobs: LicenseJob[], real: JobPublisher) => Promise<void>,
+): AppParts {
+  return {
+    ...parts,
+    intakePublisher: async () => {
+      const real = await parts.intakePublisher();
+      return {
+        publish: (jobs) => publish(jobs, real),
+        schedule: (job, at) => real.schedule(job, at),
+        close: () => Promise.resolve(),
+      };
+    },
+  };
 }
 
 function readAll(req: IncomingMessage): Promise<Buffer> {
@@ -303,21 +346,23 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
       return results;
     },
     releaseScheduled: (until = clock.now()) => broker.releaseScheduled(queue, until),
-    postGraph(body, headers = {}) {
-      const request = new HttpRequest({
+    graphRequest(body, headers = {}) {
+      return new HttpRequest({
         method: 'POST',
         url: env.NOTIFICATION_URL!,
         headers: { 'content-type': 'application/json', ...headers },
         body: { bytes: toBytes(body) },
       });
-      return graphHandler(request, context('graph-notifications'));
     },
-    postHr(post) {
+    postGraph(body, headers = {}) {
+      return graphHandler(harness.graphRequest(body, headers), context('graph-notifications'));
+    },
+    hrRequest(post) {
       const bytes = toBytes(post.body);
       const id = post.id ?? `msg_${randomUUID()}`;
       const timestamp = post.timestamp ?? Math.floor(clock.now().getTime() / 1000);
       const signature = signStandardWebhook({ id, timestamp, body: bytes, secret: post.secret ?? hrSecret });
-      const request = new HttpRequest({
+      return new HttpRequest({
         method: 'POST',
         url: `http://127.0.0.1:${String(port)}/api/hr-webhook`,
         headers: {
@@ -328,7 +373,9 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
         },
         body: { bytes },
       });
-      return hrHandler(request, context('hr-webhook'));
+    },
+    postHr(post) {
+      return hrHandler(harness.hrRequest(post), context('hr-webhook'));
     },
     keeper: () => keeper(timer(), context('subscription-keeper')),
     delta: () => delta(timer(), context('delta-catchup')),

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../lib/log.js';
 import {
   GRAPH_REACCEPT_AFTER_MS,
@@ -18,41 +18,43 @@ const USER_A = '5a9a1f2c-0000-4000-8000-00000000000a';
 const USER_B = '5a9a1f2c-0000-4000-8000-00000000000b';
 const T0 = new Date('2025-03-01T10:00:00.000Z');
 
-function fakeInbox(options: { failAccept?: boolean } = {}) {
+function fakeInbox(options: { failSeen?: boolean } = {}) {
   const entries = new Map<string, number>();
-  const forgotten: string[] = [];
+  const recorded: string[] = [];
+  let checks = 0;
   const inbox: InboxStore = {
-    accept(source, eventId, opts) {
-      if (options.failAccept && entries.size > 0) return Promise.reject(new Error('table unavailable'));
-      const key = `${source}/${eventId}`;
+    seen(source, eventId, opts) {
+      // With failSeen, the first check answers and the later ones fail (a part-way outage).
+      if (options.failSeen && checks++ > 0) return Promise.reject(new Error('table unavailable'));
+      const at = entries.get(`${source}/${eventId}`);
       const now = (opts?.now ?? new Date()).getTime();
-      const seen = entries.get(key);
-      const reaccept = opts?.reacceptAfterMs;
-      if (seen !== undefined && (reaccept === undefined || now - seen < reaccept))
-        return Promise.resolve(false);
-      entries.set(key, now);
-      return Promise.resolve(true);
+      const window = opts?.reacceptAfterMs;
+      return Promise.resolve(at !== undefined && (window === undefined || now - at < window));
     },
-    forget(source, eventId) {
-      forgotten.push(`${source}/${eventId}`);
-      entries.delete(`${source}/${eventId}`);
+    record(source, eventId, opts) {
+      recorded.push(`${source}/${eventId}`);
+      entries.set(`${source}/${eventId}`, (opts?.now ?? new Date()).getTime());
       return Promise.resolve();
     },
     prune: () => Promise.resolve(0),
   };
-  return { inbox, entries, forgotten };
+  return { inbox, entries, recorded };
 }
 
 function setup(
   overrides: {
     failPublish?: number;
-    failAccept?: boolean;
+    failSeen?: boolean;
+    /** Runs before the fake publisher keeps the jobs (after the failPublish count). */
+    publish?: (jobs: LicenseJob[]) => Promise<void>;
     lifecycle?: GraphNotificationDeps['lifecycle'];
   } = {},
 ) {
-  const store = fakeInbox({ failAccept: overrides.failAccept ?? false });
+  const store = fakeInbox({ failSeen: overrides.failSeen ?? false });
   const published: LicenseJob[][] = [];
   const attempted: LicenseJob[][] = [];
+  /** MessageIds the fake broker kept: a second publish of one is dropped, as duplicate detection does. */
+  const messageIds = new Set<string>();
   let failures = overrides.failPublish ?? 0;
   const lifecycleCalls: LifecycleEvent[] = [];
   const lines: string[] = [];
@@ -61,14 +63,16 @@ function setup(
   const deps: GraphNotificationDeps = {
     inbox: store.inbox,
     publisher: {
-      publish(jobs) {
+      async publish(jobs) {
         attempted.push(jobs);
         if (failures > 0) {
           failures -= 1;
-          return Promise.reject(new Error('service bus down'));
+          throw new Error('service bus down');
         }
-        published.push(jobs);
-        return Promise.resolve();
+        if (overrides.publish) await overrides.publish(jobs);
+        const kept = jobs.filter((j) => !messageIds.has(jobMessageId(j)));
+        for (const j of kept) messageIds.add(jobMessageId(j));
+        if (kept.length > 0) published.push(kept);
       },
       schedule: () => Promise.reject(new Error('not used by intake')),
       close: () => Promise.resolve(),
@@ -93,6 +97,17 @@ function setup(
     lines,
     setNow: (d: Date) => (clock = d),
   };
+}
+
+/** A promise and the functions that settle it. */
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 function change(userId: string, extra: Record<string, unknown> = {}) {
@@ -273,32 +288,56 @@ describe('Graph change notifications', () => {
     expect(t.published).toHaveLength(0);
   });
 
-  it('answers 503 and forgets the inbox entries when publishing fails, so the retry gets through', async () => {
+  it('answers 503 and records nothing when publishing fails, so the retry gets through', async () => {
     const t = setup({ failPublish: 1 });
     const failed = await handleGraphNotification(post({ value: [change(USER_A), change(USER_B)] }), t.deps);
     expect(failed.status).toBe(503);
-    expect(t.store.forgotten.sort()).toEqual(
-      [
-        `graph/${graphEventId(SUB, USER_A, 'updated')}`,
-        `graph/${graphEventId(SUB, USER_B, 'updated')}`,
-      ].sort(),
-    );
+    expect(t.store.recorded).toEqual([]);
     expect(t.store.entries.size).toBe(0);
 
     const retried = await handleGraphNotification(post({ value: [change(USER_A), change(USER_B)] }), t.deps);
     expect(retried.status).toBe(202);
     expect(t.published.flat()).toHaveLength(2);
+    expect(t.store.recorded.sort()).toEqual(
+      [
+        `graph/${graphEventId(SUB, USER_A, 'updated')}`,
+        `graph/${graphEventId(SUB, USER_B, 'updated')}`,
+      ].sort(),
+    );
     // Same MessageIds as the failed attempt: the broker drops whatever that attempt had sent.
     const ids = (jobs: LicenseJob[]) => jobs.map((j) => jobMessageId(j)).sort();
     expect(ids(t.published[0]!)).toEqual(ids(t.attempted[0]!));
   });
 
-  it('answers 503 and rolls back when the inbox itself fails part-way', async () => {
-    const t = setup({ failAccept: true });
+  it('answers 503 and records nothing when the inbox check fails part-way', async () => {
+    const t = setup({ failSeen: true });
     const res = await handleGraphNotification(post({ value: [change(USER_A), change(USER_B)] }), t.deps);
     expect(res.status).toBe(503);
-    expect(t.published).toHaveLength(0);
+    expect(t.attempted).toHaveLength(0);
     expect(t.store.entries.size).toBe(0);
+  });
+
+  it('does not answer a retry that overlaps a slow, failing first attempt as a duplicate', async () => {
+    const first = deferred();
+    let calls = 0;
+    const t = setup({
+      publish: () => {
+        calls += 1;
+        return calls === 1 ? first.promise : Promise.resolve();
+      },
+    });
+    const slow = handleGraphNotification(post({ value: [change(USER_A)] }), t.deps);
+    await vi.waitFor(() => expect(calls).toBe(1));
+
+    const retry = await handleGraphNotification(post({ value: [change(USER_A)] }), t.deps);
+    expect(retry.status).toBe(202);
+    // The retry published the job itself rather than counting it a duplicate.
+    expect(JSON.parse(retry.body!)).toEqual({ status: 'accepted', jobs: 1 });
+
+    first.reject(new Error('service bus timed out'));
+    expect((await slow).status).toBe(503);
+    expect(t.published.flat().map((j) => j.user.id)).toEqual([USER_A]);
+    expect(t.store.entries.has(`graph/${graphEventId(SUB, USER_A, 'updated')}`)).toBe(true);
   });
 
   it.each([

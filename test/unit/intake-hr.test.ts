@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../lib/log.js';
 import {
   handleHrWebhook,
@@ -10,7 +10,7 @@ import {
   type HrWebhookDeps,
   type IntakeRequest,
 } from '../../lib/intake/index.js';
-import { licenseJobSchema, type LicenseJob } from '../../lib/queue/job.js';
+import { jobMessageId, licenseJobSchema, type LicenseJob } from '../../lib/queue/job.js';
 import type { InboxStore } from '../../lib/store/ports.js';
 
 const SECRET_A = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
@@ -19,37 +19,49 @@ const NOW = new Date('2025-03-01T10:00:00.000Z');
 const NOW_S = Math.floor(NOW.getTime() / 1000);
 const HOUR = 3_600_000;
 
-function setup(options: { failPublish?: number; grace?: number; secrets?: string[] } = {}) {
+interface SetupOptions {
+  failPublish?: number;
+  failRecord?: boolean;
+  grace?: number;
+  secrets?: string[];
+  /** Replaces the fake publisher's publish (after the failPublish count). */
+  publish?: (jobs: LicenseJob[]) => Promise<void>;
+}
+
+function setup(options: SetupOptions = {}) {
   const entries = new Map<string, Record<string, string> | undefined>();
-  const forgotten: string[] = [];
+  const recorded: string[] = [];
   const inbox: InboxStore = {
-    accept(source, eventId, opts) {
-      const key = `${source}/${eventId}`;
-      if (entries.has(key)) return Promise.resolve(false);
-      entries.set(key, opts?.detail);
-      return Promise.resolve(true);
-    },
-    forget(source, eventId) {
-      forgotten.push(`${source}/${eventId}`);
-      entries.delete(`${source}/${eventId}`);
+    seen: (source, eventId) => Promise.resolve(entries.has(`${source}/${eventId}`)),
+    record(source, eventId, opts) {
+      if (options.failRecord) return Promise.reject(new Error('table unavailable'));
+      recorded.push(`${source}/${eventId}`);
+      entries.set(`${source}/${eventId}`, opts?.detail);
       return Promise.resolve();
     },
     prune: () => Promise.resolve(0),
   };
   const published: LicenseJob[] = [];
+  /** MessageIds the fake broker kept: a second publish of one is dropped, as duplicate detection does. */
+  const messageIds = new Set<string>();
   let failures = options.failPublish ?? 0;
   const lines: string[] = [];
   let ids = 0;
   const deps: HrWebhookDeps = {
     inbox,
     publisher: {
-      publish(jobs) {
+      async publish(jobs) {
         if (failures > 0) {
           failures -= 1;
-          return Promise.reject(new Error('service bus down'));
+          throw new Error('service bus down');
         }
-        published.push(...jobs);
-        return Promise.resolve();
+        if (options.publish) await options.publish(jobs);
+        for (const job of jobs) {
+          const messageId = jobMessageId(job);
+          if (messageIds.has(messageId)) continue;
+          messageIds.add(messageId);
+          published.push(job);
+        }
       },
       schedule: () => Promise.reject(new Error('not used by intake')),
       close: () => Promise.resolve(),
@@ -61,7 +73,18 @@ function setup(options: { failPublish?: number; grace?: number; secrets?: string
     maxBodyBytes: 4_096,
     leaveGraceHours: options.grace ?? 0,
   };
-  return { deps, entries, forgotten, published, lines };
+  return { deps, entries, recorded, published, lines };
+}
+
+/** A promise and the functions that settle it. */
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 interface DeliveryOptions {
@@ -327,15 +350,83 @@ describe('HR webhook intake', () => {
     expect(t.published).toHaveLength(0);
   });
 
-  it('answers 503 and forgets the inbox entry when publishing fails, so the retry is processed', async () => {
+  it('answers 503 and records nothing when publishing fails, so the retry is processed', async () => {
     const t = setup({ failPublish: 1 });
     const failed = await handleHrWebhook(delivery(hire, { id: 'msg_retry' }), t.deps);
     expect(failed.status).toBe(503);
-    expect(t.forgotten).toEqual(['hr/msg_retry']);
+    expect(t.recorded).toEqual([]);
     expect(t.entries.size).toBe(0);
     const retried = await handleHrWebhook(delivery(hire, { id: 'msg_retry' }), t.deps);
     expect(retried.status).toBe(202);
     expect(t.published).toHaveLength(1);
+    expect(t.recorded).toEqual(['hr/msg_retry']);
+  });
+
+  it('records the event only after the job is published', async () => {
+    const order: string[] = [];
+    const t = setup({
+      publish: () => {
+        order.push(`publish (inbox: ${String(t.entries.size)})`);
+        return Promise.resolve();
+      },
+    });
+    expect((await handleHrWebhook(delivery(hire, { id: 'msg_order' }), t.deps)).status).toBe(202);
+    expect(order).toEqual(['publish (inbox: 0)']);
+    expect(t.recorded).toEqual(['hr/msg_order']);
+  });
+
+  it('answers 202 when recording fails after a successful publish, and warns', async () => {
+    const t = setup({ failRecord: true });
+    const res = await handleHrWebhook(delivery(hire, { id: 'msg_norecord' }), t.deps);
+    expect(res.status).toBe(202);
+    expect(t.published).toHaveLength(1);
+    expect(t.lines.join('\n')).toMatch(/"level":40.*published but not recorded/);
+  });
+
+  it('does not answer a retry that overlaps a slow, failing first attempt as a duplicate', async () => {
+    // The first attempt's publish hangs, then fails; the sender's retry arrives meanwhile.
+    const first = deferred();
+    let calls = 0;
+    const t = setup({
+      publish: () => {
+        calls += 1;
+        return calls === 1 ? first.promise : Promise.resolve();
+      },
+    });
+    const slow = handleHrWebhook(delivery(hire, { id: 'msg_race' }), t.deps);
+    await vi.waitFor(() => expect(calls).toBe(1));
+
+    const retry = await handleHrWebhook(delivery(hire, { id: 'msg_race' }), t.deps);
+    expect(retry.status).toBe(202);
+    expect(JSON.parse(retry.body!)).toMatchObject({ status: 'accepted' });
+
+    first.reject(new Error('service bus timed out'));
+    expect((await slow).status).toBe(503);
+
+    // Published exactly once, and recorded: the next redelivery is the duplicate.
+    expect(t.published).toHaveLength(1);
+    expect(t.published[0]).toMatchObject({ eventId: 'msg_race' });
+    expect(t.entries.has('hr/msg_race')).toBe(true);
+    expect((await handleHrWebhook(delivery(hire, { id: 'msg_race' }), t.deps)).status).toBe(200);
+    expect(t.published).toHaveLength(1);
+  });
+
+  it('lets two overlapping first deliveries both succeed with one job (MessageId dedupe)', async () => {
+    const first = deferred();
+    let calls = 0;
+    const t = setup({
+      publish: () => {
+        calls += 1;
+        return calls === 1 ? first.promise : Promise.resolve();
+      },
+    });
+    const slow = handleHrWebhook(delivery(hire, { id: 'msg_twice' }), t.deps);
+    await vi.waitFor(() => expect(calls).toBe(1));
+    expect((await handleHrWebhook(delivery(hire, { id: 'msg_twice' }), t.deps)).status).toBe(202);
+    first.resolve();
+    expect((await slow).status).toBe(202);
+    expect(t.published).toHaveLength(1);
+    expect(t.recorded).toEqual(['hr/msg_twice', 'hr/msg_twice']);
   });
 
   it('answers 405 to anything but POST', async () => {
