@@ -1,5 +1,6 @@
 // Entry point of the Functions app (package.json "main" points at its bundle). A bad setting or
 // rules file stops the app here, at load, with the line and the fix in the host's log.
+import './setup.js';
 import { checkAtStartup } from '../lib/startup-check.js';
 import './graph-notifications.js';
 import './hr-webhook.js';
