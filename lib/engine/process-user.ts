@@ -31,6 +31,11 @@ export interface ProcessUserRequest {
   jobId: string;
   correlationId: string;
   dryRun: boolean;
+  /**
+   * Asked once the user is found, before anything is planned: a reason when the job no longer
+   * applies (a delayed leave after which HR rehired the person), or null to go on.
+   */
+  supersededBy?: (user: GraphUser) => Promise<string | null>;
 }
 
 export interface ProcessUserDeps {
@@ -167,6 +172,15 @@ export async function processUser(
       },
     });
     return { record, user: null, evaluation: null, plan: null, retry: { reason: 'userNotFound' }, writes: 0 };
+  }
+
+  const superseded = req.supersededBy ? await req.supersededBy(user) : null;
+  if (superseded !== null) {
+    const record = finish(user, {
+      outcome: 'UNCHANGED',
+      error: { code: 'Superseded', message: superseded, fix: 'None needed.' },
+    });
+    return { record, user, evaluation: null, plan: null, retry: null, writes: 0 };
   }
 
   // 2. Rules: groups only when the rules test membership (one call for all groups).

@@ -6,6 +6,7 @@
  */
 import type { GraphGateway } from '../graph/gateway.js';
 import { isGraphError } from '../graph/graph-error.js';
+import type { GraphUser } from '../graph/types.js';
 import type { OutcomeRecord } from '../licensing/types.js';
 import type { Logger } from '../log.js';
 import { jobSessionId, type JobPublisher, type LicenseJob } from '../queue/job.js';
@@ -166,6 +167,16 @@ export async function runLicenseJob(
       jobId: job.jobId,
       correlationId: job.correlationId,
       dryRun: false,
+      // A leave from HR waits out its grace period on the queue; a hire or update HR sent for the
+      // person in the meantime wins.
+      ...(job.source === 'hr' && job.action === 'leave'
+        ? {
+            supersededBy: async (user: GraphUser) =>
+              (await deps.leavers.rehiredSince(user.id, new Date(job.acceptedAt)))
+                ? 'HR sent a hire or update for this person after this leave; the leave no longer applies.'
+                : null,
+          }
+        : {}),
     },
     { gateway: deps.gateway, context, logger: log, now },
   );
@@ -173,7 +184,7 @@ export async function runLicenseJob(
   // HR says the person is (back) in: forget any leave at once, whatever this attempt's outcome
   // (a deferred one too), or a seat shortage now would leave them marked and unlicensed for good.
   if (result.user && job.source === 'hr' && job.action === 'reconcile')
-    await deps.leavers.clear(result.user.id);
+    await deps.leavers.clear(result.user.id, now());
 
   let record = result.record;
   const retry = result.retry;
@@ -247,7 +258,12 @@ export async function runLicenseJob(
     }
   }
   // Remember a completed leave.
-  if (result.user && job.action === 'leave' && record.outcome !== 'DEFERRED' && record.outcome !== 'FAILED') {
+  const leaveDone =
+    job.action === 'leave' &&
+    record.outcome !== 'DEFERRED' &&
+    record.outcome !== 'FAILED' &&
+    record.error?.code !== 'Superseded';
+  if (result.user && leaveDone) {
     await deps.leavers.mark(result.user.id, now());
   }
   await deps.outcomes.record(record);

@@ -93,5 +93,8 @@ export interface DisabledAccountStore {
 export interface LeaverStore {
   has(userId: string): Promise<boolean>;
   mark(userId: string, at: Date): Promise<void>;
-  clear(userId: string): Promise<void>;
+  /** HR says the person is (back) in: no longer a leaver; the time is kept (see rehiredSince). */
+  clear(userId: string, at?: Date): Promise<void>;
+  /** Whether HR said the person is in at or after `since` (a leave accepted before is superseded). */
+  rehiredSince(userId: string, since: Date): Promise<boolean>;
 }

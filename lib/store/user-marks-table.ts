@@ -50,7 +50,11 @@ export class TableDisabledAccountStore implements DisabledAccountStore {
 
 const LEAVERS = 'leavers';
 
-/** {@link LeaverStore} on the checkpoints table, PartitionKey `leavers`, RowKey the user id. */
+/**
+ * {@link LeaverStore} on the checkpoints table, PartitionKey `leavers`, RowKey the user id. A row
+ * is `state: leaver` or `state: rehired` (kept, with its time, so a delayed leave accepted before
+ * the rehire can tell it was superseded).
+ */
 export class TableLeaverStore implements LeaverStore {
   readonly #client: TableClient;
 
@@ -58,29 +62,36 @@ export class TableLeaverStore implements LeaverStore {
     this.#client = client;
   }
 
-  async has(userId: string): Promise<boolean> {
+  async #row(userId: string): Promise<{ state: string; at: Date } | null> {
     try {
-      await this.#client.getEntity(LEAVERS, toTableKey(userId));
-      return true;
+      const row = await this.#client.getEntity<{ state?: string; at?: Date }>(LEAVERS, toTableKey(userId));
+      return { state: row.state ?? 'leaver', at: row.at instanceof Date ? row.at : new Date(0) };
     } catch (error) {
-      if (hasStatus(error, 404)) return false;
+      if (hasStatus(error, 404)) return null;
       throw new Error(`Could not read the leaver mark of ${userId}`, { cause: error });
     }
   }
 
+  async has(userId: string): Promise<boolean> {
+    return (await this.#row(userId))?.state === 'leaver';
+  }
+
+  async rehiredSince(userId: string, since: Date): Promise<boolean> {
+    const row = await this.#row(userId);
+    return row?.state === 'rehired' && row.at.getTime() >= since.getTime();
+  }
+
   async mark(userId: string, at: Date): Promise<void> {
     await this.#client.upsertEntity(
-      { partitionKey: LEAVERS, rowKey: toTableKey(userId), userId, at },
+      { partitionKey: LEAVERS, rowKey: toTableKey(userId), userId, state: 'leaver', at },
       'Replace',
     );
   }
 
-  async clear(userId: string): Promise<void> {
-    try {
-      await this.#client.deleteEntity(LEAVERS, toTableKey(userId));
-    } catch (error) {
-      if (!hasStatus(error, 404))
-        throw new Error(`Could not clear the leaver mark of ${userId}`, { cause: error });
-    }
+  async clear(userId: string, at: Date = new Date()): Promise<void> {
+    await this.#client.upsertEntity(
+      { partitionKey: LEAVERS, rowKey: toTableKey(userId), userId, state: 'rehired', at },
+      'Replace',
+    );
   }
 }

@@ -22,6 +22,7 @@ import {
 
 const MONA = 'a0000000-0000-4000-8000-0000000000a1';
 const NILS = 'a0000000-0000-4000-8000-0000000000a2';
+const OTTO = 'a0000000-0000-4000-8000-0000000000a3';
 
 /** Plus two synced contractors holding EMS (Intune off) and Office 365 E3 with Office for the web off. */
 function tenant() {
@@ -39,7 +40,12 @@ function tenant() {
   });
   return parseTenantFile({
     ...base,
-    users: [...base.users, leaver(MONA, 'mona@fabrikam.com'), leaver(NILS, 'nils@fabrikam.com')],
+    users: [
+      ...base.users,
+      leaver(MONA, 'mona@fabrikam.com'),
+      leaver(NILS, 'nils@fabrikam.com'),
+      leaver(OTTO, 'otto@fabrikam.com'),
+    ],
   });
 }
 
@@ -198,6 +204,39 @@ describe('an HR leave', () => {
 
     expect(due.kind === 'recorded' && due.record.outcome).toBe('REMOVED');
     expect(h.sim.tenant.user(NILS)?.assignedLicenses).toEqual([KEPT]);
+  });
+});
+
+describe('a delayed leave superseded by a rehire', () => {
+  it('is not carried out when HR sent a hire for the person while it waited', async () => {
+    const effective = new Date(h.clock.now().getTime() + 2 * 60 * 60_000);
+    const leave = await h.postHr({
+      body: {
+        type: 'leave',
+        user: { userPrincipalName: 'otto@fabrikam.com' },
+        effectiveAt: effective.toISOString(),
+      },
+    });
+    expect(leave.status).toBe(202);
+    expect(await h.work(h.pending()[0]!)).toMatchObject({ kind: 'rescheduled' });
+    const before = h.sim.tenant.user(OTTO)?.assignedLicenses;
+
+    // HR changes its mind within the hour.
+    h.clock.advance(60 * 60_000);
+    const hire = await h.postHr({ body: { type: 'hire', user: { userPrincipalName: 'otto@fabrikam.com' } } });
+    expect(hire.status).toBe(202);
+    await h.drain();
+
+    h.clock.advance(effective.getTime() - h.clock.now().getTime() + 1);
+    expect(h.releaseScheduled()).toBe(1);
+    const due = await h.work(h.pending()[0]!);
+
+    expect(due.kind === 'recorded' && due.record).toMatchObject({
+      outcome: 'UNCHANGED',
+      error: expect.objectContaining({ code: 'Superseded' }) as unknown,
+    });
+    expect(h.sim.tenant.user(OTTO)?.assignedLicenses).toEqual(before);
+    expect(await (await h.parts.storage()).leavers.has(OTTO)).toBe(false);
   });
 });
 

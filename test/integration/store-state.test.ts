@@ -191,8 +191,12 @@ describe('TableLeaverStore (checkpoints table, partition leavers)', () => {
     expect(await storage.leavers.has('user-2')).toBe(false);
     // Disabled-account tracking shares the table but not the partition.
     expect((await storage.disabledAccounts.list()).size).toBe(0);
-    await storage.leavers.clear('user-1');
-    await storage.leavers.clear('user-1');
+    await storage.leavers.clear('user-1', new Date('2026-11-25T00:00:00Z'));
+    await storage.leavers.clear('user-1', new Date('2026-11-25T00:00:00Z'));
     expect(await storage.leavers.has('user-1')).toBe(false);
+    // The rehire is remembered with its time: a leave accepted before it is superseded, one after is not.
+    expect(await storage.leavers.rehiredSince('user-1', new Date('2026-11-24T12:00:00Z'))).toBe(true);
+    expect(await storage.leavers.rehiredSince('user-1', new Date('2026-11-25T12:00:00Z'))).toBe(false);
+    expect(await storage.leavers.rehiredSince('user-2', new Date(0))).toBe(false);
   });
 });
