@@ -36,14 +36,31 @@ export interface DeltaCatchUpResult {
   queued: number;
 }
 
-/** A short, order-independent digest of the `$select` a delta link is made with. */
-export function selectFingerprint(select: readonly string[]): string {
+/**
+ * What a delta link stands for: the `$select` it was made with, and what the rules want (every
+ * rule's resolved licenses and plans, the defaults). When either changes, deltas since the link
+ * say nothing about users the change concerns: a rule now testing a new attribute, a rule wanting
+ * other plans, or Microsoft adding a plan to a SKU an `enabledPlans` allow-list names (which
+ * changes that rule's resolved disabled plans). Then the next round is a full sync.
+ */
+export function contextFingerprint(context: Pick<LicensingContext, 'select' | 'rules'>): string {
+  const rules = context.rules.rules.map((r) => ({
+    name: r.name,
+    licenses:
+      r.licenses === 'none'
+        ? 'none'
+        : r.licenses.map((l) => ({
+            sku: l.skuId.toLowerCase(),
+            off: l.disabledPlans.map((p) => p.toLowerCase()).sort(),
+          })),
+  }));
   return createHash('sha256')
     .update(
-      [...select]
-        .map((s) => s.toLowerCase())
-        .sort()
-        .join(','),
+      JSON.stringify({
+        select: [...context.select].map((s) => s.toLowerCase()).sort(),
+        rules,
+        defaults: context.rules.defaults,
+      }),
     )
     .digest('hex')
     .slice(0, 16);
@@ -59,12 +76,12 @@ export async function deltaCatchUp(deps: DeltaCatchUpDeps): Promise<DeltaCatchUp
   const log = deps.logger.child({ task: 'delta-catchup' });
   const context = await deps.contexts.get();
   const stored = await deps.checkpoints.get(DELTA_SCOPE);
-  // A delta link keeps the `$select` it was made with. When the rules start testing another
-  // attribute, changes to it would never show up in later rounds: start over with a full sync.
-  const fingerprint = selectFingerprint(context.select);
+  // A delta link only reports what changed in the directory; when the rules (or the plans they
+  // resolve to) changed instead, start over with a full sync (see contextFingerprint).
+  const fingerprint = contextFingerprint(context);
   const checkpoint = stored && stored.fingerprint === fingerprint ? stored : null;
   if (stored && !checkpoint)
-    log.info('the rules read other attributes than the stored delta link; full resync');
+    log.info('the rules or the plans they want changed since the stored delta link; full resync');
   try {
     return await round(deps, context, checkpoint?.deltaLink ?? null, now, log);
   } catch (e) {
@@ -128,7 +145,7 @@ async function round(
     await flush();
     if (!page.deltaLink) throw new Error('Graph ended a delta round without an @odata.deltaLink');
     // Only after every job of the round is published: a crash before this replays the round.
-    await deps.checkpoints.put(DELTA_SCOPE, page.deltaLink, now(), selectFingerprint(context.select));
+    await deps.checkpoints.put(DELTA_SCOPE, page.deltaLink, now(), contextFingerprint(context));
     break;
   }
   log.info(result, 'delta round finished');

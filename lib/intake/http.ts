@@ -90,6 +90,15 @@ export function parseJsonBytes(
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
-    return { ok: false, error: `the body is not valid JSON (${(error as Error).message})` };
+    // Not the parser's message: V8 quotes part of the body in it, and this answer goes back to an
+    // unauthenticated sender (and into logs). The position is enough to find the fault.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    return {
+      ok: false,
+      error:
+        position === undefined
+          ? 'the body is not valid JSON'
+          : `the body is not valid JSON (at position ${position})`,
+    };
   }
 }

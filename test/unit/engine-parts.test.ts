@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCliArgs, UsageError } from '../../lib/cli/args.js';
 import { backoffMs, MAX_BACKOFF_MS } from '../../lib/engine/backoff.js';
 import { forEachConcurrent } from '../../lib/engine/concurrency.js';
+import { contextFingerprint } from '../../lib/engine/delta-catchup.js';
 import { LicensingContextCache, type LicensingContext } from '../../lib/engine/licensing-context.js';
 import { predictLicenses } from '../../lib/engine/predict-licenses.js';
 import { renderSummaryMarkdown, type DailySummary } from '../../lib/engine/summary.js';
@@ -197,5 +198,28 @@ describe('summaryTable', () => {
       expect(lines.join('\n')).toMatch(dryRun ? /plan \(dry run\)/ : /apply/);
       expect(lines.join('\n')).toMatch(/\| UNCHANGED\s+\| 3 \|/);
     }
+  });
+});
+
+describe('contextFingerprint (when a delta link stops being enough)', () => {
+  const ctx = (select: string[], off: string[]) =>
+    ({
+      select,
+      rules: {
+        rules: [{ name: 'staff', licenses: [{ skuId: EMS, skuPartNumber: 'EMS', disabledPlans: off }] }],
+        defaults: { usageLocation: 'GB', unmatched: 'leave' },
+      },
+    }) as unknown as Parameters<typeof contextFingerprint>[0];
+
+  it('is stable under ordering and case', () => {
+    expect(contextFingerprint(ctx(['id', 'department'], [INTUNE_A, 'p2']))).toBe(
+      contextFingerprint(ctx(['Department', 'id'], ['P2', INTUNE_A.toUpperCase()])),
+    );
+  });
+
+  it('changes with the attributes read and with the plans the rules want (a plan Microsoft added)', () => {
+    const base = contextFingerprint(ctx(['id'], [INTUNE_A]));
+    expect(contextFingerprint(ctx(['id', 'jobTitle'], [INTUNE_A]))).not.toBe(base);
+    expect(contextFingerprint(ctx(['id'], [INTUNE_A, 'new-plan']))).not.toBe(base);
   });
 });

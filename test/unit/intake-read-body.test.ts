@@ -42,3 +42,14 @@ describe('readBodyCapped', () => {
     expect(await readBodyCapped(null, 10)).toEqual({ body: new Uint8Array(0), bodyTooLarge: false });
   });
 });
+
+describe('parseJsonBytes', () => {
+  it('says where the JSON breaks without echoing the body', async () => {
+    const { parseJsonBytes } = await import('../../lib/intake/http.js');
+    const result = parseJsonBytes(new TextEncoder().encode('{"upn": ann.smith@contoso.com}'));
+    expect(result.ok).toBe(false);
+    const error = result.ok ? '' : result.error;
+    expect(error).toMatch(/^the body is not valid JSON/);
+    expect(error).not.toMatch(/ann|smith|contoso/);
+  });
+});
