@@ -149,12 +149,18 @@ async function summarize(
   deps: CleanupDeps,
   context: LicensingContext,
   now: Date,
-  extra: Omit<DailySummary, 'date' | 'generatedAt' | 'outcomes' | 'seats' | 'failures'>,
+  extra: Omit<DailySummary, 'date' | 'generatedAt' | 'outcomes' | 'retriesScheduled' | 'seats' | 'failures'>,
 ) {
   const outcomes = Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as Record<OutcomeKind, number>;
   const failures = new Map<string, number>();
+  let retriesScheduled = 0;
   for await (const r of deps.outcomes.listBetween(new Date(now.getTime() - DAY_MS), now)) {
     if (r.dryRun) continue;
+    // A DEFERRED with retryAt is one attempt of a job that goes on, not where the job ended.
+    if (r.outcome === 'DEFERRED' && r.retryAt !== null) {
+      retriesScheduled++;
+      continue;
+    }
     outcomes[r.outcome]++;
     if (r.outcome === 'FAILED' && r.error) failures.set(r.error.code, (failures.get(r.error.code) ?? 0) + 1);
   }
@@ -162,6 +168,7 @@ async function summarize(
     date: now.toISOString().slice(0, 10),
     generatedAt: now.toISOString(),
     outcomes,
+    retriesScheduled,
     failures: Object.fromEntries(failures),
     seats: context.catalog.skus().map((s) => ({
       sku: s.skuPartNumber,

@@ -6,8 +6,10 @@ import type { OutcomeKind } from '../licensing/types.js';
 export interface DailySummary {
   date: string;
   generatedAt: string;
-  /** Outcomes recorded in the last 24 hours, by kind. */
+  /** Where jobs ended in the last 24 hours, by kind (a DEFERRED here was not tried again). */
   outcomes: Record<OutcomeKind, number>;
+  /** Attempts in the last 24 hours that were put off and scheduled again (DEFERRED with retryAt). */
+  retriesScheduled: number;
   /** FAILED outcomes of the last 24 hours by error code. */
   failures: Record<string, number>;
   seats: { sku: string; managed: boolean; enabled: number; consumed: number; free: number }[];
@@ -29,6 +31,8 @@ export function renderSummaryMarkdown(s: DailySummary): string {
     '| outcome | count |',
     '|---|---:|',
     ...Object.entries(s.outcomes).map(([k, n]) => `| ${k} | ${String(n)} |`),
+    '',
+    `Attempts put off and scheduled again: ${String(s.retriesScheduled)}.`,
     '',
   ];
   const failures = Object.entries(s.failures);

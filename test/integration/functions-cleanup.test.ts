@@ -116,7 +116,9 @@ describe('cleanup timer', () => {
     const json = JSON.parse(await h.readBlob(`${name}.json`)) as Record<string, unknown>;
     expect(json).toMatchObject({
       date: today(),
-      outcomes: { DEFERRED: 1, ASSIGNED: 1, FAILED: 0, REMOVED: 0 },
+      // The parked job's DEFERRED was an attempt (scheduled again), and it ended ASSIGNED.
+      outcomes: { DEFERRED: 0, ASSIGNED: 1, FAILED: 0, REMOVED: 0 },
+      retriesScheduled: 1,
       disabledWithLicense: 1,
       reclaimQueued: 0,
       redriveQueued: 0,

@@ -167,6 +167,7 @@ describe('renderSummaryMarkdown', () => {
       date: '2026-11-24',
       generatedAt: '2026-11-24T02:30:00.000Z',
       outcomes,
+      retriesScheduled: 7,
       failures: { invalidUsageLocation: 2 },
       seats: [{ sku: 'EMS', managed: true, enabled: 100, consumed: 90, free: 10 }],
       reclaimQueued: 1,
@@ -179,6 +180,7 @@ describe('renderSummaryMarkdown', () => {
     expect(md).toContain('| invalidUsageLocation | 2 |');
     expect(md).toContain('| EMS | yes | 100 | 90 | 10 |');
     expect(md).toContain('Jobs re-driven after seats freed up: 4');
+    expect(md).toContain('Attempts put off and scheduled again: 7.');
   });
 });
 
