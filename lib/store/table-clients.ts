@@ -167,7 +167,16 @@ function summaryWriter(
   container: string,
 ): SummaryWriter {
   if (config.connectionString !== undefined) {
-    return BlobSummaryWriter.fromConnectionString(config.connectionString, container);
+    const connectionString = config.connectionString;
+    // Built on first write: a connection string the blob SDK cannot use (tables only, no blob
+    // endpoint) must fail the daily summary, not every function that only needs tables.
+    let writer: SummaryWriter | undefined;
+    return {
+      write: async (name, json, markdown) => {
+        writer ??= BlobSummaryWriter.fromConnectionString(connectionString, container);
+        return writer.write(name, json, markdown);
+      },
+    };
   }
   if (config.blobEndpoint !== undefined && credential !== undefined) {
     return BlobSummaryWriter.fromEndpoint(config.blobEndpoint, credential, container);

@@ -200,3 +200,20 @@ describe('TableLeaverStore (checkpoints table, partition leavers)', () => {
     expect(await storage.leavers.rehiredSince('user-2', new Date(0))).toBe(false);
   });
 });
+
+describe('createStorage with a tables-only connection string', () => {
+  it('serves tables, and fails only when a summary is written', async () => {
+    const tablesOnly = inject('storageConnectionString')
+      .split(';')
+      .filter((p) => !p.startsWith('BlobEndpoint='))
+      .join(';');
+    const storage = createStorage({
+      connectionString: tablesOnly,
+      tablePrefix: `to${randomBytes(5).toString('hex')}`,
+    });
+    await storage.ensureTables();
+    await storage.checkpoints.put('users', 'https://graph.example/delta?$deltatoken=y');
+    expect((await storage.checkpoints.get('users'))?.deltaLink).toContain('deltatoken=y');
+    await expect(storage.summaries.write('daily/x', {}, '# x')).rejects.toThrow();
+  });
+});
