@@ -48,7 +48,7 @@ export async function runReconcile(
     dryRun,
     concurrency: args.concurrency ?? runtime.config.concurrency,
     outcomes: dryRun ? null : (stores?.outcomes ?? null),
-    ...(stores ? { isLeaver: (userId: string) => stores.leavers.has(userId) } : {}),
+    ...(stores ? { leavers: stores.leavers } : {}),
     onUsersRead: (n) => bar.setTotal(n),
     onResult: (result) => {
       bar.tick();

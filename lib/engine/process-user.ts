@@ -12,6 +12,7 @@ import type { LicensePlan, OutcomeKind, OutcomeRecord, PlanAction } from '../lic
 import type { Logger } from '../log.js';
 import { jobSessionId, type JobAction } from '../queue/job.js';
 import { evaluateRules, type Evaluation } from '../rules/evaluate.js';
+import type { LeaverStore } from '../store/ports.js';
 import type { LicensingContext } from './licensing-context.js';
 import { predictLicenses } from './predict-licenses.js';
 
@@ -42,6 +43,12 @@ export interface ProcessUserDeps {
   gateway: GraphGateway;
   context: LicensingContext;
   logger: Logger;
+  /**
+   * People HR said left (the worker's leaver marks). A reconcile of one is a leave: their own
+   * license removal comes back as a change, and the rules alone would license them again. Only
+   * an HR hire or update (source `hr`) reconciles them normally.
+   */
+  leavers?: Pick<LeaverStore, 'has'>;
   now?: () => Date;
 }
 
@@ -204,7 +211,11 @@ export async function processUser(
   const evaluation = evaluateRules(context.rules, user, groups);
   // A reclaim is decided by the cleanup and done later: if the account was enabled again in
   // between, it is an ordinary reconcile, not a removal.
-  const action = req.action === 'reclaim' && user.accountEnabled !== false ? 'reconcile' : req.action;
+  let action = req.action === 'reclaim' && user.accountEnabled !== false ? 'reconcile' : req.action;
+  if (action === 'reconcile' && req.source !== 'hr' && (await deps.leavers?.has(user.id))) {
+    action = 'leave';
+    log.info({ userId: user.id }, 'user left (HR); treating the change as a leave');
+  }
   const desired = desiredStateFor(evaluation, context.rules, action);
   const plan = planLicenses({
     user,
@@ -223,7 +234,7 @@ export async function processUser(
     ]),
   ];
   const common: Partial<OutcomeRecord> = {
-    rule: evaluation.rule?.name ?? (desired.kind === 'removeManaged' ? desired.rule : null),
+    rule: evaluation.matched?.name ?? (desired.kind === 'removeManaged' ? desired.rule : null),
     skus,
     actions: plan.actions,
     conflicts: plan.conflicts,

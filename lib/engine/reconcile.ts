@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { GraphGateway } from '../graph/gateway.js';
 import { OUTCOME_KINDS, type OutcomeKind } from '../licensing/types.js';
 import type { Logger } from '../log.js';
-import type { OutcomeStore } from '../store/ports.js';
+import type { LeaverStore, OutcomeStore } from '../store/ports.js';
 import { forEachConcurrent } from './concurrency.js';
 import type { LicensingContext } from './licensing-context.js';
 import { processUser, type ProcessUserResult } from './process-user.js';
@@ -20,11 +20,8 @@ export interface ReconcileOptions {
   concurrency: number;
   /** Where outcomes are recorded (`apply`); `null` for a dry run that records nothing. */
   outcomes: OutcomeStore | null;
-  /**
-   * Whether HR said this user left (the worker's leaver marks): such a user is reconciled as a
-   * leave, so a bulk run never licenses leavers again.
-   */
-  isLeaver?: (userId: string) => Promise<boolean>;
+  /** The app's leaver marks, when the run has its storage: a bulk run never licenses leavers again. */
+  leavers?: Pick<LeaverStore, 'has'>;
   /** Id shared by every job of this run, for reading one run's story back. */
   runId?: string;
   /** Called once per user as soon as it is done (progress, `--json` lines). */
@@ -70,14 +67,20 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     const result = await processUser(
       {
         user,
-        action: (await options.isLeaver?.(user.id)) ? 'leave' : 'reconcile',
+        action: 'reconcile',
         source: 'cli',
         eventId: runId,
         jobId: randomUUID(),
         correlationId: randomUUID(),
         dryRun: options.dryRun,
       },
-      { gateway, context, logger: log, ...(options.now ? { now: options.now } : {}) },
+      {
+        gateway,
+        context,
+        logger: log,
+        ...(options.leavers ? { leavers: options.leavers } : {}),
+        ...(options.now ? { now: options.now } : {}),
+      },
     );
     if (options.outcomes) await options.outcomes.record(result.record);
     users++;

@@ -57,8 +57,7 @@ export interface DeliveryInfo {
 
 export type WorkerResult =
   | { kind: 'recorded'; record: OutcomeRecord }
-  | { kind: 'rescheduled'; record: OutcomeRecord | null; at: Date; attempt: number }
-  | { kind: 'malformed'; record: OutcomeRecord };
+  | { kind: 'rescheduled'; record: OutcomeRecord | null; at: Date; attempt: number };
 
 /**
  * A message that can never be processed. The worker records it (with the payload and the reason)
@@ -141,14 +140,6 @@ export async function runLicenseJob(
     return { kind: 'rescheduled', record: null, at, attempt: copy.attempt };
   }
 
-  // Someone HR said left stays unlicensed: their own license removal comes back as a change
-  // notification (and a delta change), and the rules alone would license them again.
-  let action = job.action;
-  if (action === 'reconcile' && job.source !== 'hr' && job.user.id && (await deps.leavers.has(job.user.id))) {
-    action = 'leave';
-    log.info({ userId: job.user.id }, 'user left (HR); treating the change as a leave');
-  }
-
   let context;
   try {
     context = await deps.contexts.get();
@@ -161,7 +152,7 @@ export async function runLicenseJob(
   const result = await processUser(
     {
       user: job.user,
-      action,
+      action: job.action,
       source: job.source,
       eventId: job.eventId,
       jobId: job.jobId,
@@ -178,7 +169,7 @@ export async function runLicenseJob(
           }
         : {}),
     },
-    { gateway: deps.gateway, context, logger: log, now },
+    { gateway: deps.gateway, context, logger: log, leavers: deps.leavers, now },
   );
 
   // HR says the person is (back) in: forget any leave at once, whatever this attempt's outcome

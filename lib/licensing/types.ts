@@ -67,9 +67,6 @@ export interface LicensePlan {
   notes?: string[];
 }
 
-/** A one-line, human-readable summary of a plan action (uses part numbers, not GUIDs). */
-export type ActionSummary = string;
-
 /** One recorded decision (one row of the outcomes table). */
 export interface OutcomeRecord {
   userId: string;

@@ -40,8 +40,6 @@ export interface RuleTrace {
 export interface Evaluation {
   /** The first matching rule, or null when none matched. */
   matched: CompiledRule | null;
-  /** The same rule as `matched` (both names are in use). */
-  rule: CompiledRule | null;
   /** Every rule tried, up to and including the match. */
   trace: RuleTrace[];
 }
@@ -145,7 +143,7 @@ export function evaluateRules(
   for (const rule of rules.rules) {
     const condition = evaluateCondition(rule.when, user, groups);
     trace.push({ rule: rule.name, index: rule.index, matched: condition.result, condition });
-    if (condition.result) return { matched: rule, rule, trace };
+    if (condition.result) return { matched: rule, trace };
   }
-  return { matched: null, rule: null, trace };
+  return { matched: null, trace };
 }

@@ -31,13 +31,14 @@ import {
   licenseWorkerHandler,
   subscriptionKeeperHandler,
 } from '../../lib/functions/handlers.js';
-import type { BudgetTimer } from '../../lib/intake/budget.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
 import { startSimulator, type Simulator, type TenantFile } from '../../lib/simulator/index.js';
 import { smallTenant } from '../../lib/simulator/test-support.js';
 import { startAmqpBroker, type AmqpBroker, type BrokerMessage } from './amqp-broker.js';
+import { manualTimer } from './manual-timer.js';
+export { manualTimer };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RULES_PATH = path.join(ROOT, 'examples/rules.yaml');
@@ -159,26 +160,6 @@ export function matching(pattern: RegExp): unknown {
 export function jsonBody(res: HttpResponseInit): Record<string, unknown> {
   if (typeof res.body !== 'string') throw new Error(`expected a string body, got ${typeof res.body}`);
   return JSON.parse(res.body) as Record<string, unknown>;
-}
-
-/** An intake budget timer the test fires by hand, so no test waits on the wall clock. */
-export function manualTimer(): BudgetTimer & { fire(): void } {
-  const pending = new Map<number, () => void>();
-  let next = 0;
-  return {
-    set(callback) {
-      pending.set(++next, callback);
-      return next;
-    },
-    clear(handle) {
-      pending.delete(handle as number);
-    },
-    fire() {
-      const callbacks = [...pending.values()];
-      pending.clear();
-      for (const callback of callbacks) callback();
-    },
-  };
 }
 
 /** The app's parts with the intake publisher's `publish` replaced (the real one is passed in). */

@@ -1,26 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { withinBudget, type BudgetTimer } from '../../lib/intake/budget.js';
-
-/** A timer fired by hand: no test here waits on the wall clock. */
-function manualTimer(): BudgetTimer & { fire(): void; armed(): number } {
-  const pending = new Map<number, () => void>();
-  let next = 0;
-  return {
-    set(callback) {
-      pending.set(++next, callback);
-      return next;
-    },
-    clear(handle) {
-      pending.delete(handle as number);
-    },
-    fire() {
-      const callbacks = [...pending.values()];
-      pending.clear();
-      for (const callback of callbacks) callback();
-    },
-    armed: () => pending.size,
-  };
-}
+import { manualTimer } from '../support/manual-timer.js';
 
 describe('withinBudget', () => {
   it('settles like the work when it finishes in time, and clears the timer', async () => {

@@ -331,7 +331,7 @@ describe('desiredStateFor, end to end from the example rules', () => {
     ['remove', { kind: 'removeManaged', rule: null }],
   ] as const)('follows defaults.unmatched = %s when no rule matches', (unmatched, expected) => {
     const d = desiredStateFor(
-      { matched: null, rule: null, trace: [] },
+      { matched: null, trace: [] },
       { defaults: { usageLocation: null, unmatched } },
       'reconcile',
     );
@@ -347,7 +347,7 @@ describe('desiredStateFor, end to end from the example rules', () => {
       licenses: 'none' as const,
     };
     const d = desiredStateFor(
-      { matched, rule: matched, trace: [] },
+      { matched, trace: [] },
       { defaults: { usageLocation: null, unmatched: 'leave' } },
       'reconcile',
     );
