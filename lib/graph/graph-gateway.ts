@@ -14,6 +14,7 @@ import { createCredential } from './credential.js';
 import { toGraphError } from './error-mapping.js';
 import type { CallOptions, GraphGateway, NewSubscription } from './gateway.js';
 import { GraphError, isGraphError } from './graph-error.js';
+import { GraphPacer } from './pacer.js';
 import { CLIENT_REQUEST_ID_HEADER } from './host-scoped-auth.js';
 import type { GraphOperation } from './operations.js';
 import { employeeIdFilter, resolveLink, segment, userPath } from './paths.js';
@@ -382,8 +383,17 @@ export function createGraphGateway(options: GraphGatewayOptions): GraphGateway {
   return new GraphGatewayAdapter(options);
 }
 
-/** Convenience for the composition root: credential, client and gateway from the parsed config. */
-export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): GraphGateway {
+/**
+ * For the composition root: credential, pacer, client and gateway from the parsed config. Call it
+ * once per process (lib/app.ts, lib/cli/runtime.ts do): the pacer it builds keeps the app's Graph
+ * budget for every request of the process, and two would each spend the whole budget. Pass
+ * `pacer` to share an existing one.
+ */
+export function graphGatewayFromConfig(
+  config: BaseConfig,
+  logger: Logger,
+  options: { pacer?: GraphPacer } = {},
+): GraphGateway {
   const credential = createCredential({
     managedIdentityClientId: config.managedIdentityClientId,
     simulator: config.graph.simulator,
@@ -391,10 +401,14 @@ export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): Grap
     tenantId: config.tenantId,
   });
   const graphLogger = logger.child({ component: 'graph' });
+  const pacer =
+    options.pacer ??
+    new GraphPacer(config.graph.pacing, { logger: graphLogger.child({ component: 'pacer' }) });
   const client = createGraphClient({
     baseUrl: config.graph.baseUrl,
     credential,
     maxRetries: config.graph.maxRetries,
+    pacer,
     logger: graphLogger,
   });
   return createGraphGateway({ client, logger: graphLogger, baseUrl: config.graph.baseUrl });
