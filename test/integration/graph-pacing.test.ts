@@ -11,8 +11,8 @@ import type { GraphGateway } from '../../lib/graph/gateway.js';
 import { isGraphError } from '../../lib/graph/graph-error.js';
 import { createGraphGateway } from '../../lib/graph/graph-gateway.js';
 import { GraphPacer } from '../../lib/graph/pacer.js';
-import { startSimulator, type Simulator, type ThrottlingInput } from '../../lib/simulator/index.js';
-import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator, type ThrottlingInput } from '@ems-licensing/graph-simulator';
+import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { fakeClock, type FakeClock } from '../support/fake-clock.js';
 
 const started: Simulator[] = [];
@@ -81,6 +81,8 @@ describe('pacing through the real Graph client', () => {
   it('without the pacer, the same writes come back as 429s', async () => {
     const { clock, sim, gateway } = await setup({ initialFill: 0 }, false);
     const { settled } = writes(gateway, 25);
+    // All 25 go out at once, at fake time 0, into the drained bucket.
+    while (sim.counters.writes() < 25) await new Promise((resolve) => setTimeout(resolve, 5));
     await drive(clock, () => settled.length === 25, 600_000);
     expect(sim.counters.throttled()).toBeGreaterThanOrEqual(25);
   });

@@ -1,6 +1,5 @@
 /**
- * The simulator's optional Graph throttling (lib/simulator/throttle.ts) and latency
- * (lib/simulator/latency.ts) over real HTTP, with the simulator's clock injected so the token
+ * The simulator's optional Graph throttling (src/throttle.ts) and latency (src/latency.ts) over real HTTP, with the simulator's clock injected so the token
  * buckets refill only when the test moves time on.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,9 +10,9 @@ import {
   startSimulator,
   type Simulator,
   type ThrottlingInput,
-} from '../../lib/simulator/index.js';
-import { latencyFor } from '../../lib/simulator/latency.js';
-import { call, errorOf, IDS, smallTenant } from '../../lib/simulator/test-support.js';
+} from '../src/index.js';
+import { latencyFor } from '../src/latency.js';
+import { call, errorOf, IDS, smallTenant } from './test-support.js';
 
 const started: Simulator[] = [];
 let clock = new Date('2025-03-01T10:00:00Z');

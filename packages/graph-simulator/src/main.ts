@@ -1,7 +1,7 @@
 /**
- * Runs the simulator from the command line:
- *   npx tsx lib/simulator/main.ts [--tenant FILE] [--port N] [--no-auth]
- *                                 [--throttle] [--read-latency-ms N] [--write-latency-ms N]
+ * Runs the simulator from the command line (the package's `graph-simulator` bin runs this file):
+ *   graph-simulator [--tenant FILE] [--port N] [--no-auth]
+ *                   [--throttle] [--read-latency-ms N] [--write-latency-ms N]
  * `--throttle` enforces Graph's documented identity limits (./throttle.ts) with their defaults;
  * the latency flags hold every read or write answer that long (./latency.ts). Both override the
  * tenant file's `throttling` and `latency`. Prints the base URL (without /v1.0) and serves until
