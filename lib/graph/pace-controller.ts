@@ -14,9 +14,13 @@
  * - 429 with `Retry-After`: the pacer pauses the lane (see pacer.ts); a 429 that follows the last
  *   one closely means the instances together still overspend, and the rate is cut by a quarter.
  * With no percentage header for a while (under 0.8 of the limit) the rate climbs back to its
- * ceiling, a tenth of it per second. A lane may start below its ceiling (`startRate`): a new
- * instance then earns its share from the same signals instead of adding a full budget's worth of
- * writes to those already running (Functions adds instances a few at a time).
+ * ceiling, a tenth of it per second.
+ *
+ * A new instance starts at the ceiling. While Graph sends no percentage header its bucket is more
+ * than a fifth full (600 writes of 3,000), which gives the instances time to read the trend (one
+ * to two seconds) before anyone is refused; when the header is there from the first answer, the
+ * trend and the 429 pauses bring the newcomer to its share. A slower start would cost every CLI
+ * run seconds for a risk the cushion already covers.
  *
  * The header's precision is not documented; a verdict waits until the share moved by at least two
  * steps of the precision seen (or 10 s passed), so a coarse header cannot fake a trend.
@@ -31,8 +35,6 @@ export interface PaceControllerOptions {
   /** Graph's bucket size for this limit (e.g. 3,000 writes) and its refill per second (20). */
   capacity: number;
   refillPerSecond: number;
-  /** The rate to start at; default `maxRate`. */
-  startRate?: number;
   /** When the controller starts (the clock of `rate`/`observe`); default 0. */
   startedAt?: number;
 }
@@ -78,7 +80,7 @@ export class PaceController {
       );
     }
     this.#options = options;
-    this.#rate = clamp(options.startRate ?? options.maxRate, options.minRate, options.maxRate);
+    this.#rate = options.maxRate;
     this.#climbedTo = options.startedAt ?? 0;
   }
 

@@ -9,8 +9,8 @@
  * short burst (one second's worth, built up only while idle):
  * - the write lane admits writes; each write also spends its resource unit on the read lane;
  * - the read lane admits every other identity request by its RU cost (./request-cost.ts).
- * Waiting requests are admitted first come, first served. A new process starts its write lane at a
- * quarter of the ceiling and climbs to it as Graph's signals allow (./pace-controller.ts).
+ * Waiting requests are admitted first come, first served; a new process starts with an empty
+ * bucket, so it never opens with a burst into a budget other instances may be spending.
  *
  * When Graph answers 429, the lanes it names (`x-ms-throttle-scope`: Read, Write or ReadWrite;
  * else `x-ms-throttle-information`; else both) stop admitting ANY request of this process until
@@ -46,11 +46,6 @@ export interface PacerDeps {
   logger?: Logger;
   /** Longest pause a request waits out before it is answered as throttled. Default 60,000 ms. */
   maxWaitMs?: number;
-  /**
-   * Share of the write ceiling a new process starts at, 0 to 1; it climbs from there as Graph's
-   * signals allow (pace-controller.ts). Default 0.25.
-   */
-  writeStartShare?: number;
 }
 
 /** The outcome of waiting for admission. */
@@ -76,8 +71,6 @@ const BURST_SECONDS = 1;
 const MIN_SHARE = 0.01;
 /** A 429 without `Retry-After` pauses this long (the retry middleware adds its own backoff). */
 const DEFAULT_PAUSE_MS = 1_000;
-/** A new process's write lane starts at this share of its ceiling (see PacerDeps). */
-const DEFAULT_WRITE_START_SHARE = 0.25;
 /** The pump re-reads the rate at least this often while it waits. */
 const MAX_NAP_MS = 1_000;
 
@@ -100,7 +93,7 @@ class Lane {
   readonly queue: Waiter[] = [];
   pumping = false;
 
-  constructor(name: LaneName, perSecond: number, capacity: number, start: number, startShare: number) {
+  constructor(name: LaneName, perSecond: number, capacity: number, start: number) {
     this.name = name;
     this.since = start;
     this.controller = new PaceController({
@@ -108,7 +101,6 @@ class Lane {
       minRate: perSecond * MIN_SHARE,
       capacity,
       refillPerSecond: perSecond,
-      startRate: perSecond * HEADROOM * startShare,
       startedAt: start,
     });
   }
@@ -163,15 +155,10 @@ export class GraphPacer {
     this.#sleep = deps.sleep ?? defaultSleep;
     this.#logger = deps.logger;
     this.#maxWaitMs = deps.maxWaitMs ?? 60_000;
-    const writeStartShare = deps.writeStartShare ?? DEFAULT_WRITE_START_SHARE;
-    if (!(writeStartShare > 0 && writeStartShare <= 1)) {
-      throw new RangeError(`writeStartShare must be above 0 and at most 1, got ${String(writeStartShare)}`);
-    }
     const start = this.#now();
     this.#lanes = {
-      write: new Lane('write', budget.writesPer150s / 150, budget.writesPer150s, start, writeStartShare),
-      // Reads start at full pace: a page of users costs 1 RU, and a plan should not wait for them.
-      read: new Lane('read', budget.resourceUnitsPer10s / 10, budget.resourceUnitsPer10s, start, 1),
+      write: new Lane('write', budget.writesPer150s / 150, budget.writesPer150s, start),
+      read: new Lane('read', budget.resourceUnitsPer10s / 10, budget.resourceUnitsPer10s, start),
     };
   }
 

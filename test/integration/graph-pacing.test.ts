@@ -31,8 +31,7 @@ async function setup(throttling: ThrottlingInput, paced: boolean) {
   started.push(sim);
   const pacer = new GraphPacer(
     { writesPer150s: 3_000, resourceUnitsPer10s: 3_500 },
-    // Full pace from the start: the slow start of a new process is shown in the unit tests.
-    { now: clock.now, sleep: clock.sleep, maxWaitMs: 600_000, writeStartShare: 1 },
+    { now: clock.now, sleep: clock.sleep, maxWaitMs: 600_000 },
   );
   const client = createGraphClient({
     baseUrl: sim.url,

@@ -34,7 +34,7 @@ function chain(answer: (url: string) => Response, maxWaitMs = 60_000) {
   const clock = fakeClock();
   const pacer = new GraphPacer(
     { writesPer150s: 3_000, resourceUnitsPer10s: 8_000 },
-    { now: clock.now, sleep: clock.sleep, maxWaitMs, writeStartShare: 1 },
+    { now: clock.now, sleep: clock.sleep, maxWaitMs },
   );
   const middleware = new PacingMiddleware(pacer);
   const script = scripted(answer);
