@@ -12,7 +12,9 @@
  *   knowing N. A flat trend (a lone instance just under the budget, even with the bucket nearly
  *   empty) changes nothing.
  * - 429 with `Retry-After`: the pacer pauses the lane (see pacer.ts); a 429 that follows the last
- *   one closely means the instances together still overspend, and the rate is cut by a quarter.
+ *   one closely means the instances together still overspend, and the rate is halved, at most once
+ *   every two seconds (the answers to requests already in flight when the first came back say
+ *   nothing new).
  * With no percentage header for a while (under 0.8 of the limit) the rate climbs back to its
  * ceiling, a tenth of it per second.
  *
@@ -55,9 +57,10 @@ const MAX_SPAN_MS = 10_000;
 /** Without a percentage header this long, the rate climbs back, by this share of the ceiling per second. */
 const QUIET_MS = 3_000;
 const CLIMB_PER_SECOND = 0.1;
-/** A 429 within this long of the previous one cuts the rate to this share. */
+/** A 429 within this long of the previous one cuts the rate to this share, at most once per CUT_SPACING_MS. */
 const REPEAT_429_MS = 10_000;
-const CUT_ON_REPEAT = 0.75;
+const CUT_ON_REPEAT = 0.5;
+const CUT_SPACING_MS = 2_000;
 /** Total spend within ±5 % of the target (−10 % below) is left alone. */
 const OVER = 1.05;
 const UNDER = 0.9;
@@ -72,6 +75,7 @@ export class PaceController {
   #lastHeaderAt = Number.NEGATIVE_INFINITY;
   #climbedTo: number;
   #last429At = Number.NEGATIVE_INFINITY;
+  #lastCutAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: PaceControllerOptions) {
     if (!(options.minRate > 0) || !(options.maxRate >= options.minRate)) {
@@ -134,7 +138,8 @@ export class PaceController {
     this.#last429At = now;
     // Samples taken before the refusal describe a state that the pause is about to change.
     this.#samples = [];
-    if (!repeated) return null;
+    if (!repeated || now - this.#lastCutAt < CUT_SPACING_MS) return null;
+    this.#lastCutAt = now;
     const from = this.#rate;
     this.#rate = clamp(from * CUT_ON_REPEAT, this.#options.minRate, this.#options.maxRate);
     return this.#rate === from ? null : { reason: 'repeated429', from, to: this.#rate };

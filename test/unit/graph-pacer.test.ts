@@ -223,24 +223,24 @@ describe('GraphPacer: the limit percentage slows the pace before any 429', () =>
 
   it('goes back to the ceiling once the trend shows the instance is alone', async () => {
     const { clock, pacer } = setup();
-    // Two 429s 5 s apart: cut to 14.7/s.
+    // Two 429s 5 s apart: cut to 9.8/s.
     pacer.observe(WRITE, 429, headers({ 'retry-after': '1' }));
     await clock.advance(5_000);
     pacer.observe(WRITE, 429, headers({ 'retry-after': '1' }));
-    expect(pacer.stats().writeRate).toBeCloseTo(14.7, 6);
-    // Alone at 14.7/s against a refill of 20/s, Graph's share falls from 1.00 (bucket empty): by
-    // 0.018 in 10 s, under two steps of the header's 0.01, so the verdict comes at 10 s.
-    for (let ms = 0; ms <= 10_000; ms += 250) {
+    expect(pacer.stats().writeRate).toBeCloseTo(9.8, 6);
+    // Alone at 9.8/s against a refill of 20/s, Graph's share falls from 1.00 (bucket empty) by
+    // 0.0034 a second: two steps of the header's 0.01 after about 6 s.
+    for (let ms = 0; ms <= 7_000; ms += 250) {
       await clock.advance(ms === 0 ? 0 : 250);
-      const share = 1 - ((20 - 14.7) * ms) / 1000 / 3_000;
+      const share = 1 - ((20 - 9.8) * ms) / 1000 / 3_000;
       pacer.observe(WRITE, 200, headers({ 'x-ms-throttle-limit-percentage': share.toFixed(2) }));
     }
-    // Read from two-decimal values, the total comes out at about 14.8/s: back to within 1 % of 19.6.
-    expect(pacer.stats().writeRate).toBeGreaterThan(19.4);
+    // Read from two-decimal values, the total comes out near 9.8/s: back to within 2 % of 19.6.
+    expect(pacer.stats().writeRate).toBeGreaterThan(19.2);
     expect(pacer.stats().writeRate).toBeLessThanOrEqual(19.6);
   });
 
-  it('cuts the rate by a quarter when 429s follow each other, not for a lone one', () => {
+  it('halves the rate when 429s follow each other, not for a lone one, at most every 2 s', () => {
     const controller = new PaceController({
       maxRate: 19.6,
       minRate: 0.2,
@@ -249,7 +249,15 @@ describe('GraphPacer: the limit percentage slows the pace before any 429', () =>
     });
     expect(controller.throttled(0)).toBeNull();
     expect(controller.throttled(30_000)).toBeNull();
-    expect(controller.throttled(35_000)).toEqual({ reason: 'repeated429', from: 19.6, to: 19.6 * 0.75 });
+    expect(controller.throttled(35_000)).toEqual({ reason: 'repeated429', from: 19.6, to: 9.8 });
+    // Answers to requests already in flight say nothing new.
+    expect(controller.throttled(35_010)).toBeNull();
+    expect(controller.throttled(36_999)).toBeNull();
+    // Meanwhile (no percentage header) it climbed 1.96/s for 2 s: 13.72, halved.
+    const cut = controller.throttled(37_000);
+    expect(cut?.reason).toBe('repeated429');
+    expect(cut?.from).toBeCloseTo(13.72, 6);
+    expect(cut?.to).toBeCloseTo(6.86, 6);
   });
 
   it('waits for a trend larger than the header’s precision before acting', () => {
