@@ -12,11 +12,14 @@
  *   knowing N. A flat trend (a lone instance just under the budget, even with the bucket nearly
  *   empty) changes nothing.
  * - 429 with `Retry-After`: the pacer pauses the lane (see pacer.ts); a 429 that follows the last
- *   one closely means the instances together still overspend, and the rate is halved, at most once
- *   every two seconds (the answers to requests already in flight when the first came back say
- *   nothing new).
- * With no percentage header for a while (under 0.8 of the limit) the rate climbs back to its
- * ceiling, a tenth of it per second.
+ *   one closely means the instances together still overspend, and the rate is cut by a fifth, at
+ *   most once a second (the answers to requests already in flight say nothing new). Small cuts
+ *   make N instances that start together on an empty bucket step down to the budget without
+ *   falling far below it.
+ * Three seconds after the last 429 and the last change of rate, the rate climbs back toward its
+ * ceiling: a tenth of it per second when Graph sends no percentage header (under 0.8 of the
+ * limit), a five-hundredth of it per second when it does, slowly enough that the occasional 429
+ * that follows costs less than the headroom it wins.
  *
  * A new instance starts at the ceiling. While Graph sends no percentage header its bucket is more
  * than a fifth full (600 writes of 3,000), which gives the instances time to read the trend (one
@@ -59,8 +62,11 @@ const QUIET_MS = 3_000;
 const CLIMB_PER_SECOND = 0.1;
 /** A 429 within this long of the previous one cuts the rate to this share, at most once per CUT_SPACING_MS. */
 const REPEAT_429_MS = 10_000;
-const CUT_ON_REPEAT = 0.5;
-const CUT_SPACING_MS = 2_000;
+const CUT_ON_REPEAT = 0.8;
+const CUT_SPACING_MS = 1_000;
+/** With the header there, no 429 for this long: creep up by this share of the ceiling per second. */
+const PROBE_AFTER_MS = 3_000;
+const PROBE_PER_SECOND = 0.002;
 /** Total spend within ±5 % of the target (−10 % below) is left alone. */
 const OVER = 1.05;
 const UNDER = 0.9;
@@ -76,6 +82,7 @@ export class PaceController {
   #climbedTo: number;
   #last429At = Number.NEGATIVE_INFINITY;
   #lastCutAt = Number.NEGATIVE_INFINITY;
+  #lastChangeAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: PaceControllerOptions) {
     if (!(options.minRate > 0) || !(options.maxRate >= options.minRate)) {
@@ -90,13 +97,19 @@ export class PaceController {
 
   /** The admitted rate per second now (climbing back when Graph has been quiet). */
   rate(now: number): number {
-    const quietSince = this.#lastHeaderAt + QUIET_MS;
-    if (now > quietSince && this.#rate < this.#options.maxRate) {
-      const from = Math.max(quietSince, this.#climbedTo);
-      const climb = ((now - from) / 1000) * CLIMB_PER_SECOND * this.#options.maxRate;
-      this.#rate = Math.min(this.#options.maxRate, this.#rate + climb);
+    if (this.#rate < this.#options.maxRate && now > this.#climbedTo) {
+      // Calm: no 429 and no change of rate for a while. Quiet: no percentage header either.
+      const calmSince = Math.max(this.#last429At, this.#lastChangeAt) + PROBE_AFTER_MS;
+      const quietSince = Math.max(this.#lastHeaderAt + QUIET_MS, calmSince);
+      let climb = 0;
+      if (now > quietSince) {
+        climb = ((now - Math.max(quietSince, this.#climbedTo)) / 1000) * CLIMB_PER_SECOND;
+      } else if (now > calmSince) {
+        climb = ((now - Math.max(calmSince, this.#climbedTo)) / 1000) * PROBE_PER_SECOND;
+      }
+      this.#rate = Math.min(this.#options.maxRate, this.#rate + climb * this.#options.maxRate);
     }
-    this.#climbedTo = now;
+    this.#climbedTo = Math.max(this.#climbedTo, now);
     return this.#rate;
   }
 
@@ -128,6 +141,7 @@ export class PaceController {
     const from = this.#rate;
     this.#rate = clamp(from * factor, minRate, maxRate);
     if (this.#rate === from) return null;
+    this.#lastChangeAt = now;
     return { reason: 'trend', from, to: this.#rate, totalPerSecond: total };
   }
 
@@ -140,6 +154,7 @@ export class PaceController {
     this.#samples = [];
     if (!repeated || now - this.#lastCutAt < CUT_SPACING_MS) return null;
     this.#lastCutAt = now;
+    this.#lastChangeAt = now;
     const from = this.#rate;
     this.#rate = clamp(from * CUT_ON_REPEAT, this.#options.minRate, this.#options.maxRate);
     return this.#rate === from ? null : { reason: 'repeated429', from, to: this.#rate };

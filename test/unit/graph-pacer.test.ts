@@ -206,6 +206,22 @@ describe('GraphPacer: the limit percentage slows the pace before any 429', () =>
     expect(pacer.stats().writeRate).toBeCloseTo(19.6, 6);
   });
 
+  it('creeps up a five-hundredth of the ceiling per second with the header there and no 429 for 3 s', () => {
+    const controller = new PaceController({
+      maxRate: 19.6,
+      minRate: 0.2,
+      capacity: 3_000,
+      refillPerSecond: 20,
+    });
+    controller.throttled(0);
+    controller.throttled(1_000); // cut to 15.68
+    controller.observe('1.00', 1_000);
+    expect(controller.rate(4_000)).toBeCloseTo(15.68, 6);
+    controller.observe('1.00', 4_000);
+    // From 4 s (3 s after the last 429): 0.0392/s for 1 s.
+    expect(controller.rate(5_000)).toBeCloseTo(15.68 + 0.0392, 6);
+  });
+
   it('climbs back a tenth of the ceiling per second once the header has been gone 3 s', () => {
     const controller = new PaceController({
       maxRate: 19.6,
@@ -213,26 +229,34 @@ describe('GraphPacer: the limit percentage slows the pace before any 429', () =>
       capacity: 3_000,
       refillPerSecond: 20,
     });
-    for (let ms = 0; ms <= 2_000; ms += 250) controller.observe(share(0.9, 58.8, ms).toFixed(2), ms);
+    let changedAt = 0;
+    for (let ms = 0; ms <= 2_000; ms += 250) {
+      if (controller.observe(share(0.9, 58.8, ms).toFixed(2), ms) !== null) changedAt = ms;
+    }
+    expect(changedAt).toBe(1_250);
     const low = controller.rate(2_000);
     expect(low).toBeLessThan(7.5);
-    expect(controller.rate(5_000)).toBe(low);
-    expect(controller.rate(7_000)).toBeCloseTo(low + 2 * 1.96, 6);
+    // Calm from 4.25 s (3 s after the change): creeping while the header was recent…
+    const crept = low + 0.75 * 0.0392;
+    expect(controller.rate(5_000)).toBeCloseTo(crept, 6);
+    // …then, the header gone for 3 s, climbing by 1.96/s.
+    expect(controller.rate(7_000)).toBeCloseTo(crept + 2 * 1.96, 6);
     expect(controller.rate(60_000)).toBe(19.6);
   });
 
   it('goes back to the ceiling once the trend shows the instance is alone', async () => {
     const { clock, pacer } = setup();
-    // Two 429s 5 s apart: cut to 9.8/s.
-    pacer.observe(WRITE, 429, headers({ 'retry-after': '1' }));
-    await clock.advance(5_000);
-    pacer.observe(WRITE, 429, headers({ 'retry-after': '1' }));
-    expect(pacer.stats().writeRate).toBeCloseTo(9.8, 6);
-    // Alone at 9.8/s against a refill of 20/s, Graph's share falls from 1.00 (bucket empty) by
-    // 0.0034 a second: two steps of the header's 0.01 after about 6 s.
+    // 429s a second apart: 19.6 → 15.68 → 12.54 → 10.04.
+    for (let i = 0; i < 4; i++) {
+      pacer.observe(WRITE, 429, headers({ 'retry-after': '1' }));
+      await clock.advance(1_000);
+    }
+    expect(pacer.stats().writeRate).toBeCloseTo(19.6 * 0.8 ** 3, 6);
+    // Alone at about 10/s against a refill of 20/s, Graph's share falls from 1.00 (bucket empty)
+    // by 0.0033 a second: two steps of the header's 0.01 after about 6 s.
     for (let ms = 0; ms <= 7_000; ms += 250) {
       await clock.advance(ms === 0 ? 0 : 250);
-      const share = 1 - ((20 - 9.8) * ms) / 1000 / 3_000;
+      const share = 1 - ((20 - 10) * ms) / 1000 / 3_000;
       pacer.observe(WRITE, 200, headers({ 'x-ms-throttle-limit-percentage': share.toFixed(2) }));
     }
     // Read from two-decimal values, the total comes out near 9.8/s: back to within 2 % of 19.6.
@@ -240,7 +264,7 @@ describe('GraphPacer: the limit percentage slows the pace before any 429', () =>
     expect(pacer.stats().writeRate).toBeLessThanOrEqual(19.6);
   });
 
-  it('halves the rate when 429s follow each other, not for a lone one, at most every 2 s', () => {
+  it('cuts the rate by a fifth when 429s follow each other, not for a lone one, at most once a second', () => {
     const controller = new PaceController({
       maxRate: 19.6,
       minRate: 0.2,
@@ -249,15 +273,13 @@ describe('GraphPacer: the limit percentage slows the pace before any 429', () =>
     });
     expect(controller.throttled(0)).toBeNull();
     expect(controller.throttled(30_000)).toBeNull();
-    expect(controller.throttled(35_000)).toEqual({ reason: 'repeated429', from: 19.6, to: 9.8 });
+    expect(controller.throttled(35_000)).toEqual({ reason: 'repeated429', from: 19.6, to: 19.6 * 0.8 });
     // Answers to requests already in flight say nothing new.
     expect(controller.throttled(35_010)).toBeNull();
-    expect(controller.throttled(36_999)).toBeNull();
-    // Meanwhile (no percentage header) it climbed 1.96/s for 2 s: 13.72, halved.
-    const cut = controller.throttled(37_000);
+    expect(controller.throttled(35_999)).toBeNull();
+    const cut = controller.throttled(36_000);
     expect(cut?.reason).toBe('repeated429');
-    expect(cut?.from).toBeCloseTo(13.72, 6);
-    expect(cut?.to).toBeCloseTo(6.86, 6);
+    expect(cut?.to).toBeCloseTo(19.6 * 0.8 * 0.8, 6);
   });
 
   it('waits for a trend larger than the header’s precision before acting', () => {
