@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, GraphRequest } from '@microsoft/microsoft-graph-client';
 import type { BaseConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isGuid } from '../shared/guid.js';
 import { createGraphClient, graphBaseUrlOf } from './client.js';
 import { createCredential } from './credential.js';
 import { toGraphError } from './error-mapping.js';
@@ -54,8 +55,6 @@ export interface GraphGatewayOptions {
   baseUrl?: string;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Selected properties: the caller's plus the ones the user schema and the planner always need. */
 function userSelect(select: readonly string[]): string[] {
   return [...new Set<string>([...BASE_USER_SELECT, ...select])];
@@ -63,7 +62,7 @@ function userSelect(select: readonly string[]): string[] {
 
 /** A user key safe to log: object ids as they are, anything else (a UPN) redacted. */
 function loggableUser(idOrUpn: string): string {
-  return GUID.test(idOrUpn) ? idOrUpn : '[redacted]';
+  return isGuid(idOrUpn) ? idOrUpn : '[redacted]';
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -108,7 +107,7 @@ class GraphGatewayAdapter implements GraphGateway {
     body: (requestId: string, log: Logger) => Promise<T>,
   ): Promise<T> {
     const correlationId = options?.correlationId;
-    const requestId = correlationId !== undefined && GUID.test(correlationId) ? correlationId : randomUUID();
+    const requestId = correlationId !== undefined && isGuid(correlationId) ? correlationId : randomUUID();
     const log = this.#logger.child({
       graphOperation: operation,
       clientRequestId: requestId,

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { EXTENSION_ATTRIBUTE_NAMES } from '../graph/types.js';
+import { GUID_PATTERN } from '../shared/guid.js';
 
 /** Attributes whose value is text. */
 export const STRING_ATTRIBUTES = [
@@ -68,13 +69,6 @@ export interface AnyCondition {
 }
 /** A condition of a rule's `when`. */
 export type Condition = AttributeCondition | MemberOfCondition | NotCondition | AllCondition | AnyCondition;
-
-const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-/** True when `value` looks like a GUID (any version; Microsoft's ids are not all RFC 4122 v4). */
-export function isGuid(value: string): boolean {
-  return GUID_PATTERN.test(value);
-}
 
 const isBooleanAttribute = (a: ConditionAttribute): boolean =>
   (BOOLEAN_ATTRIBUTES as readonly string[]).includes(a);

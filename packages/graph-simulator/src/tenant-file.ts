@@ -7,8 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { GUID_PATTERN } from './guid.js';
 
-const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a GUID');
+const guid = z.string().regex(GUID_PATTERN, 'a GUID');
 
 export const tenantServicePlanSchema = z.object({
   servicePlanId: guid,
