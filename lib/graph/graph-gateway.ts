@@ -26,6 +26,7 @@ import {
   skuPageSchema,
   userPageSchema,
 } from './response-schemas.js';
+import type { RetryOptions } from './retry-middleware.js';
 import {
   BASE_USER_SELECT,
   graphUserSchema,
@@ -381,8 +382,15 @@ export function createGraphGateway(options: GraphGatewayOptions): GraphGateway {
   return new GraphGatewayAdapter(options);
 }
 
-/** Convenience for the composition root: credential, client and gateway from the parsed config. */
-export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): GraphGateway {
+/**
+ * Convenience for the composition root: credential, client and gateway from the parsed config.
+ * @param retry test seams of the retry middleware (its sleep, its random source); real ones by default.
+ */
+export function graphGatewayFromConfig(
+  config: BaseConfig,
+  logger: Logger,
+  retry: Pick<RetryOptions, 'sleep' | 'random'> = {},
+): GraphGateway {
   const credential = createCredential({
     managedIdentityClientId: config.managedIdentityClientId,
     simulator: config.graph.simulator,
@@ -395,6 +403,7 @@ export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): Grap
     credential,
     maxRetries: config.graph.maxRetries,
     logger: graphLogger,
+    retry,
   });
   return createGraphGateway({ client, logger: graphLogger, baseUrl: config.graph.baseUrl });
 }
