@@ -131,6 +131,11 @@ describe('the built bundles', () => {
     expect(deployed).toContain('package.json');
     expect(built).toContain('dist/cli/sample-tenant.json');
     expect(deployed.filter((f) => /^dist\/cli\/|^packages\/|sample-tenant|^lib\//.test(f))).toEqual([]);
+    // Nor any development tooling or its settings: the host needs the bundle, host.json,
+    // package.json (and the lock, for a remote build) and the rules file.
+    const devTooling =
+      /^(bin|scripts|bench|test|docs|infra|examples)\/|^\.(prettier|nvmrc|gitignore|editorconfig)|^(eslint\.config|vitest\.config|tsconfig)|^azure\.yaml$|^rules\.schema\.json$/;
+    expect(deployed.filter((f) => devTooling.test(f))).toEqual([]);
   });
 
   it('run the CLI bundle', async () => {
