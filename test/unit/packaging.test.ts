@@ -22,10 +22,10 @@ interface LockEntry {
   optional?: boolean;
 }
 
-const read = <T>(file: string): T => JSON.parse(readFileSync(path.join(ROOT, file), 'utf8')) as T;
-const pkg = read<Manifest>('package.json');
-const simulatorPkg = read<Manifest>('packages/graph-simulator/package.json');
-const lock = read<{ packages: Record<string, LockEntry> }>('package-lock.json');
+const read = (file: string): unknown => JSON.parse(readFileSync(path.join(ROOT, file), 'utf8'));
+const pkg = read('package.json') as Manifest;
+const simulatorPkg = read('packages/graph-simulator/package.json') as Manifest;
+const lock = read('package-lock.json') as { packages: Record<string, LockEntry> };
 
 /** Lock entries of a package wherever it is installed (`node_modules/x`, `node_modules/y/node_modules/x`). */
 const installed = (name: string) =>
