@@ -2,13 +2,17 @@
  * The CLI with nothing configured (the README's quick start) on a machine where Azurite, a
  * development dependency, is not installed: `plan` works, `apply` stops before changing anything
  * and says what to do. (Where Azurite is installed, cli.test.ts and store-local.test.ts cover it.)
+ * And where the CLI keeps that local state: under the folder it runs in, read when it starts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseCliArgs } from '../../lib/cli/args.js';
 import { AZURITE_MISSING_MESSAGE } from '../../lib/cli/local/local-storage.js';
 import { main } from '../../lib/cli/main.js';
+import { createCliRuntime } from '../../lib/cli/runtime.js';
+import { silentLogger } from '../../lib/log.js';
 import { recordingIo } from '../support/engine-harness.js';
 
 const folders: string[] = [];
@@ -45,4 +49,28 @@ describe('no storage configured and no Azurite installed', () => {
     expect(after.code).toBe(0);
     expect(after.io.stdoutLines()).toEqual(before.io.stdoutLines());
   }, 120_000);
+});
+
+describe('the CLI runtime', () => {
+  it('takes relative paths and its .local folder from the folder it is given, when it is created', async () => {
+    const cwd = await mkdtemp(path.join(tmpdir(), 'ems-cli-cwd-'));
+    folders.push(cwd);
+    const notices: string[] = [];
+    const runtime = await createCliRuntime(
+      parseCliArgs(['plan', '--rules', 'team/rules.yaml']),
+      {},
+      (line) => notices.push(line),
+      silentLogger(),
+      { cwd },
+    );
+    try {
+      expect(runtime.rulesPath).toBe(path.join(cwd, 'team', 'rules.yaml'));
+      expect(runtime.sample).toBe(true);
+    } finally {
+      await runtime.close({ persistSample: true });
+    }
+    // The sample tenant's state is kept under that folder, not under the process's.
+    const saved = await readFile(path.join(cwd, '.local', 'sample-tenant.json'), 'utf8');
+    expect((JSON.parse(saved) as { users: unknown[] }).users).toHaveLength(300);
+  });
 });
