@@ -56,8 +56,10 @@ export class OwnedSubscriptions {
     const known = this.#ids;
     const expired = known === undefined || now - this.#loadedAt >= OWNED_SUBSCRIPTIONS_TTL_MS;
     const unknown = known === undefined || [...ids].some((id) => !known.has(id.toLowerCase()));
-    if ((expired || unknown) && now - this.#attemptedAt >= OWNED_SUBSCRIPTIONS_MIN_REFRESH_MS) {
-      await this.#load(now);
+    if (expired || unknown) {
+      // A read under way is shared, even one started less than the interval ago.
+      if (this.#loading) await this.#loading;
+      else if (now - this.#attemptedAt >= OWNED_SUBSCRIPTIONS_MIN_REFRESH_MS) await this.#load(now);
     }
     const current = this.#ids;
     if (current === undefined) {
@@ -69,7 +71,6 @@ export class OwnedSubscriptions {
   }
 
   #load(now: number): Promise<void> {
-    if (this.#loading) return this.#loading;
     this.#attemptedAt = now;
     const read = async () => {
       try {

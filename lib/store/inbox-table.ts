@@ -112,7 +112,12 @@ export class TableInboxStore implements InboxStore {
       found =
         windowMs === undefined
           ? await this.#readEach(source, unique)
-          : await this.#readWindows(source, unique, windowOf(now, windowMs));
+          : await this.#readWindows(
+              source,
+              unique,
+              windowOf(now, windowMs),
+              new Date(now.getTime() - windowMs),
+            );
     } catch (error) {
       const what = unique.length === 1 ? `event ${unique[0] ?? ''}` : `${String(unique.length)} events`;
       throw new Error(`Could not look up ${what} from ${source} in the inbox`, { cause: error });
@@ -199,13 +204,14 @@ export class TableInboxStore implements InboxStore {
 
   /**
    * Queries of the partitions of `window` and the one before it that the events' spread digits
-   * name: event id → the latest time it was accepted in them (an entry of the previous window may
-   * be older than the window length; `check` compares).
+   * name, for the entries accepted since `since` (older ones cannot make a duplicate; the service
+   * skips them, so they are not sent): event id → the latest time it was accepted.
    */
   async #readWindows(
     source: string,
     eventIds: readonly string[],
     window: number,
+    since: Date,
   ): Promise<Map<string, number>> {
     const byRowKey = new Map(eventIds.map((id) => [toTableKey(id), id]));
     const partitions = new Set(
@@ -220,7 +226,7 @@ export class TableInboxStore implements InboxStore {
         this.#reads(async () => {
           const rows = this.#client.listEntities<InboxRow>({
             queryOptions: {
-              filter: odata`PartitionKey eq ${partitionKey}`,
+              filter: odata`PartitionKey eq ${partitionKey} and acceptedAt ge ${since}`,
               select: ['RowKey', 'acceptedAt'],
             },
           });
