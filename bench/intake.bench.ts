@@ -38,7 +38,7 @@ import { graphNotificationsHandler } from '../lib/functions/graph-notifications.
 import { hrWebhookHandler } from '../lib/functions/hr-webhook.js';
 import { signStandardWebhook } from '../lib/intake/standard-webhooks.js';
 import { silentLogger } from '../lib/log.js';
-import { startAzurite } from '../lib/store/azurite-process.js';
+import { startAzurite } from '../lib/cli/local/azurite-process.js';
 import { startAmqpBroker } from '../test/support/amqp-broker.js';
 
 // @azure/functions is CommonJS whose exports Node's ESM loader cannot list (vitest can): take the

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { parseTenantFile } from '@ems-licensing/graph-simulator';
+import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { hrWebhookHandler } from '../../lib/functions/hr-webhook.js';
-import { parseTenantFile } from '../../lib/simulator/index.js';
-import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
 import {
   context,
   type FunctionsHarness,

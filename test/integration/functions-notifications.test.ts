@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import { graphNotificationsHandler } from '../../lib/functions/graph-notifications.js';
 import { GRAPH_REACCEPT_AFTER_MS, MAX_NOTIFICATION_ITEMS, graphEventId } from '../../lib/intake/index.js';
-import { IDS } from '../../lib/simulator/test-support.js';
 import {
   context,
   jsonBody,
