@@ -13,9 +13,11 @@
  * minutes), so only the entries of the current and the previous window can make one. Checking a
  * batch is then a query of those few partitions (a partition query is one request per 1,000
  * entries: learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination) instead of a
- * point read per event: each point read costs 0.6 to 1.1 ms of client CPU against Azurite here,
- * too much for 1,000 of them when a batch of Graph's size must be answered within 3 s. Entries of older windows never match again and are
- * pruned with the rest.
+ * point read per event: 1,000 point reads and 1,000 inserts kept a batch of Graph's size from
+ * being answered within Graph's 3 s (bench/intake.bench.ts, BENCHMARKS.md). Entries of older
+ * windows never match again and are pruned with the rest. A query asks only for entries accepted
+ * within the window, so the service skips older ones; what it still reads grows with the
+ * notifications of the last 2 minutes, not with the batch.
  *
  * Why a spread digit (one of {@link INBOX_SPREAD}, from the event id's SHA-256): a partition is
  * served by one server and is targeted at 2,000 entities per second
