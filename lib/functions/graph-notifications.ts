@@ -13,6 +13,7 @@ import {
   GRAPH_MAX_BODY_BYTES,
   handleGraphNotification,
   methodNotAllowed,
+  OneAtATime,
   OwnedSubscriptions,
   type LifecycleEvent,
 } from '../intake/index.js';
@@ -22,35 +23,32 @@ import { toHttpResponse, toIntakeRequest } from './http-adapter.js';
 import { intakeLogger, withinIntakeBudget, type IntakeHandlerOptions } from './intake-exchange.js';
 
 /**
- * Reacts to lifecycle events of owned subscriptions. Users only get `reauthorizationRequired`
- * (learn.microsoft.com/graph/change-notifications-lifecycle-events); Graph repeats it until the
- * subscription is reauthorized, so a reauthorization already under way for a subscription is not
- * started again: at most one Graph call sequence per subscription at a time, per process.
+ * Reacts to lifecycle events of owned subscriptions (the use case calls this at most once per
+ * subscription per request). Users only get `reauthorizationRequired`
+ * (learn.microsoft.com/graph/change-notifications-lifecycle-events); a reauthorization already
+ * under way for the subscription in this process is not started again.
  */
-function lifecycleHandler(parts: AppParts, logger: Logger, underway: Map<string, Promise<void>>) {
+function lifecycleHandler(parts: AppParts, logger: Logger, underway: OneAtATime) {
   return async (event: LifecycleEvent): Promise<void> => {
     if (event.lifecycleEvent !== 'reauthorizationRequired') {
       logger.warn({ lifecycleEvent: event.lifecycleEvent }, 'lifecycle event not handled for users');
       return;
     }
-    const key = event.subscriptionId.toLowerCase();
-    const running = underway.get(key);
-    if (running) {
+    const started = underway.run(event.subscriptionId, async () => {
+      await handleReauthorization(event.subscriptionId, await keeperDeps(parts, logger));
+    });
+    if (started === null) {
       logger.info({ subscriptionId: event.subscriptionId }, 'reauthorization already under way');
       return;
     }
-    const started = (async () => {
-      await handleReauthorization(event.subscriptionId, await keeperDeps(parts, logger));
-    })().finally(() => underway.delete(key));
-    underway.set(key, started);
-    return started;
+    await started;
   };
 }
 
 /** The handler `functions/graph-notifications.ts` registers. */
 export function graphNotificationsHandler(getParts: () => AppParts, options: IntakeHandlerOptions = {}) {
   let owned: OwnedSubscriptions | undefined;
-  const underway = new Map<string, Promise<void>>();
+  const underway = new OneAtATime();
   return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (req.method !== 'POST') return toHttpResponse(methodNotAllowed());
     // The validation handshake must be answered within 10 s: no I/O, not even building clients.

@@ -125,6 +125,19 @@ function toJob(
   };
 }
 
+/** One inbox candidate (event and job) per user change. */
+function candidatesOf(deps: IntakeDeps, changes: readonly UserChange[], correlationId: string): Candidate[] {
+  const acceptedAt = deps.now();
+  return changes.map(({ subscriptionId, userId, changeType }) => {
+    const eventId = graphEventId(subscriptionId, userId, changeType);
+    return {
+      eventId,
+      job: toJob(deps, userId, eventId, correlationId, acceptedAt),
+      detail: { subscriptionId, userId, changeType },
+    };
+  });
+}
+
 /**
  * The refusals that come before any item is looked at, each a fixed answer (a reason, at most a
  * count): nothing the sender wrote is echoed or logged, and none costs more than reading the body.
@@ -235,15 +248,7 @@ export async function handleGraphNotification(
   }
   if (sorted) startLifecycle(deps, sorted.lifecycle);
 
-  const acceptedAt = deps.now();
-  const candidates: Candidate[] = (sorted?.changes ?? []).map((change: UserChange) => {
-    const eventId = graphEventId(change.subscriptionId, change.userId, change.changeType);
-    return {
-      eventId,
-      job: toJob(deps, change.userId, eventId, correlationId, acceptedAt),
-      detail: { subscriptionId: change.subscriptionId, userId: change.userId, changeType: change.changeType },
-    };
-  });
+  const candidates = candidatesOf(deps, sorted?.changes ?? [], correlationId);
   const counts = {
     items: read.items.length,
     users: candidates.length,

@@ -7,6 +7,7 @@ export * from './issue-text.js';
 export * from './graph-notification-schema.js';
 export * from './graph-notification-sort.js';
 export * from './owned-subscriptions.js';
+export * from './one-at-a-time.js';
 export * from './graph-notifications.js';
 export * from './standard-webhooks.js';
 export * from './hr-payload.js';
