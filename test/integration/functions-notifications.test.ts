@@ -450,7 +450,7 @@ describe("intake under attack and at Graph's batch sizes (issue 11)", () => {
 
   it('answers a full batch of forged items 202 with a fixed body, reading no table (point 1)', async () => {
     const tableRequests = relay.requests.length;
-    const forged = Array.from({ length: MAX_NOTIFICATION_ITEMS }, (_, i) => ({
+    const forged = Array.from({ length: 2_500 }, (_, i) => ({
       ...item(randomUUID(), `forged-${String(i)}`),
       subscriptionId: i % 2 === 0 ? subscriptionId : { not: 'a string' },
     }));
@@ -458,6 +458,8 @@ describe("intake under attack and at Graph's batch sizes (issue 11)", () => {
     expect(res.status).toBe(202);
     expect(jsonBody(res)).toEqual({ status: 'accepted', jobs: 0 });
     expect(relay.requests.length).toBe(tableRequests);
+    // A full batch: the limit the README states.
+    expect(MAX_NOTIFICATION_ITEMS).toBe(2_500);
   });
 
   it('makes jobs only of user changes of our own subscription, from our tenant (points 3, 4)', async () => {
