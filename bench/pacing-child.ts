@@ -204,9 +204,8 @@ async function prepare(request: ChildRequest): Promise<Work> {
         const gateway = graphGatewayFromConfig(
           loadBaseConfig({ ...request.env, GRAPH_BASE_URL: graphUrl }),
           logger,
-          {
-            pacer,
-          },
+          {},
+          { pacer },
         );
         const contexts = new LicensingContextCache(() => loadLicensingContext(gateway, rules));
         // One session slot: take the next job from the shared queue, run it, repeat, as the

@@ -47,7 +47,7 @@ export { loadSampleState, saveSampleState } from './sample-state.js';
 export { prng } from './prng.js';
 
 /** Graph gives a subscriber 10 seconds to answer the validation request (change-notifications-delivery-webhooks). */
-export const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
+const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
 
 /** The throttle the options (over the tenant file) ask for, or null when throttling is off. */
 function throttleFor(options: SimulatorOptions, now: () => Date): Throttle | null {
