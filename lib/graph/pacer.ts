@@ -207,7 +207,7 @@ export class GraphPacer {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       lane.queue.push(waiter);
-      void this.#pump(lane);
+      this.#startPump(lane);
     });
   }
 
@@ -243,7 +243,7 @@ export class GraphPacer {
       'Graph answered 429: every request of these lanes waits out Retry-After',
     );
     // Waiters that would now wait longer than they may are answered at once.
-    for (const name of names) void this.#pump(this.#lanes[name]);
+    for (const name of names) this.#startPump(this.#lanes[name]);
   }
 
   #spent(cost: RequestCost): void {
@@ -267,6 +267,18 @@ export class GraphPacer {
       },
       'Graph pacing rate changed',
     );
+  }
+
+  #startPump(lane: Lane): void {
+    this.#pump(lane).catch((error: unknown) => {
+      // Only an injected sleep can fail; the waiters are released rather than left hanging.
+      this.#logger?.error({ lane: lane.name, err: error }, 'Graph pacer stopped; requests go unpaced');
+      for (const waiter of lane.queue.splice(0)) {
+        if (waiter.settled) continue;
+        waiter.settled = true;
+        waiter.resolve({ go: true });
+      }
+    });
   }
 
   /** Admits the lane's waiters in order, as the bucket and any pause allow. One pump per lane. */

@@ -316,6 +316,19 @@ describe('parseShare', () => {
   });
 });
 
+describe('GraphPacer: a failing sleep', () => {
+  it('releases the waiters rather than leave requests hanging', async () => {
+    const pacer = new GraphPacer(DOCUMENTED, {
+      now: () => 0,
+      sleep: () => Promise.reject(new Error('timer broken')),
+    });
+    await expect(Promise.all([pacer.admit(WRITE), pacer.admit(WRITE)])).resolves.toEqual([
+      { go: true },
+      { go: true },
+    ]);
+  });
+});
+
 describe('GraphPacer: settings', () => {
   it('refuses a budget that is not a positive number', () => {
     expect(() => new GraphPacer({ writesPer150s: 0, resourceUnitsPer10s: 100 })).toThrow(
