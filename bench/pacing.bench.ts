@@ -7,7 +7,7 @@
  *   npx tsx bench/pacing.bench.ts [--scenario onboarding,workers,steady,rss] [--users 3100]
  *        [--concurrency 8,16,32] [--workers 3] [--steady-users 20000] [--drift 0.01]
  *        [--script-users N] [--rss-users 100000] [--initial-fill 0] [--read-ms 60] [--write-ms 120]
- *        [--compare-unpaced] [--bundle]
+ *        [--compare-unpaced] [--bundle] [--app-write-budget N]
  *
  * Scenarios (each engine run in its own process, bench/pacing-child.ts; the simulator, fresh for
  * every run, and an in-memory Azurite for outcomes, stay in this one):
@@ -28,6 +28,9 @@
  * - rss: `ems-licensing apply` of `--rss-users` users (steady state, same drift): peak RSS of the
  *   CLI process; `--bundle` also runs the built bundle (`node dist/cli/entry.js`, run
  *   `npm run build` first), whose peak RSS is read from /proc while it runs.
+ *
+ * `--app-write-budget N` sets the app's GRAPH_WRITE_BUDGET_PER_150S (the pacer's ceiling; default
+ * 3,000, Graph's), e.g. 70000 to see what the pacer's own limit costs; the simulator keeps 3,000.
  *
  * `--initial-fill` (0 to 1, default 0): how full Graph's buckets start. 0 is an app that has just
  * spent its budget, the only state in which no client can beat writes ÷ 20 per second, so the
@@ -59,6 +62,7 @@ const { values: args } = parseArgs({
     'write-ms': { type: 'string', default: '120' },
     'compare-unpaced': { type: 'boolean', default: false },
     bundle: { type: 'boolean', default: false },
+    'app-write-budget': { type: 'string' },
   },
 });
 const num = (name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
@@ -78,6 +82,11 @@ const scriptUsers =
 const rssUsers = num('rss-users', args['rss-users'], 1);
 let initialFill = num('initial-fill', args['initial-fill'], 0, 1);
 const workersFills = args['workers-fill'].split(',').map((f) => num('workers-fill', f, 0, 1));
+/** GRAPH_WRITE_BUDGET_PER_150S for the app (the pacer's ceiling); the simulator's limit stays 3,000. */
+const appWriteBudget =
+  args['app-write-budget'] === undefined
+    ? undefined
+    : num('app-write-budget', args['app-write-budget'], 1, 70_000);
 const latency = { readMs: num('read-ms', args['read-ms'], 0), writeMs: num('write-ms', args['write-ms'], 0) };
 
 const WRITES_PER_S = 3_000 / 150;
@@ -114,6 +123,7 @@ function appEnv(): Record<string, string> {
     STORAGE_TABLE_PREFIX: `pace${String(process.pid)}r${String(runNumber)}`,
     // A tenant over 500 users: Graph allows 8,000 RU per 10 s (learn.microsoft.com/graph/throttling-limits).
     GRAPH_RU_BUDGET_PER_10S: String(RU_PER_10S),
+    ...(appWriteBudget === undefined ? {} : { GRAPH_WRITE_BUDGET_PER_150S: String(appWriteBudget) }),
   };
 }
 
