@@ -3,9 +3,21 @@
  */
 import type { OutcomeRecord } from '../licensing/types.js';
 
+/**
+ * The outcome journal. Every job has one row for its pending-then-final record (keyed by the user,
+ * the job's acceptance time and its id) and a row per attempt that was put off; writes are
+ * upserts, so a repeat never adds a row.
+ */
 export interface OutcomeStore {
-  /** Inserts one record (PK user id, RK inverted time + job id). */
-  record(outcome: OutcomeRecord): Promise<void>;
+  /**
+   * Writes a record under its job's key. A `pending` record is also listed in the pending index;
+   * a `final` one with `clearPending` leaves it (pass it whenever the job wrote or found one).
+   */
+  record(outcome: OutcomeRecord, options?: { clearPending?: boolean }): Promise<void>;
+  /** The pending or final record of a job, or null. */
+  findJob(userId: string, acceptedAt: string, jobId: string): Promise<OutcomeRecord | null>;
+  /** Pending records (begun, not completed), oldest first. */
+  listPending(options?: { source?: string; before?: Date }): AsyncIterable<OutcomeRecord>;
   /** Newest first. */
   listByUser(userId: string, options?: { limit?: number }): Promise<OutcomeRecord[]>;
   /** Records with recordedAt in [from, to), any user, in no particular order. */
@@ -85,16 +97,25 @@ export interface DisabledAccountStore {
   unmark(userId: string): Promise<void>;
 }
 
+/** What HR last said about a person, and when HR said it happened (the event's own time). */
+export interface LeaverMark {
+  state: 'left' | 'rehired';
+  at: Date;
+}
+
 /**
- * People an HR `leave` was carried out for. A later notification or delta round for them (their
- * own license removal is a change) must not license them again by the rules; an HR hire or update
- * clears the mark.
+ * What HR last said about each person: left (their managed licenses stay off, whatever a
+ * notification or a rules change says) or (re)hired. Only a newer HR event replaces a mark, so
+ * events that arrive out of order (a hire retried for days, a leave delayed by its grace period)
+ * cannot undo a later one.
  */
 export interface LeaverStore {
-  has(userId: string): Promise<boolean>;
-  mark(userId: string, at: Date): Promise<void>;
-  /** HR says the person is (back) in: no longer a leaver; the time is kept (see rehiredSince). */
-  clear(userId: string, at?: Date): Promise<void>;
-  /** Whether HR said the person is in at or after `since` (a leave accepted before is superseded). */
-  rehiredSince(userId: string, since: Date): Promise<boolean>;
+  get(userId: string): Promise<LeaverMark | null>;
+  /**
+   * Sets the mark unless the stored one is newer (`at` later; at the same time a leave wins).
+   * Returns the mark in force afterwards.
+   */
+  set(userId: string, mark: LeaverMark): Promise<LeaverMark>;
+  /** Every person currently marked as left (read once per bulk run). */
+  listLeft(): Promise<Set<string>>;
 }
