@@ -55,14 +55,17 @@ const ALREADY_DONE = /does not have a corresponding license|already assigned|alr
 function bodyOf(actions: readonly PlanAction[]): AssignLicenseBody {
   const body: AssignLicenseBody = { addLicenses: [], removeLicenses: [] };
   for (const a of actions) {
-    if (a.kind === 'addLicense') body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.disabledPlans] });
-    else if (a.kind === 'updateDisabledPlans') body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.after] });
+    if (a.kind === 'addLicense')
+      body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.disabledPlans] });
+    else if (a.kind === 'updateDisabledPlans')
+      body.addLicenses.push({ skuId: a.skuId, disabledPlans: [...a.after] });
     else if (a.kind === 'removeLicense') body.removeLicenses.push(a.skuId);
   }
   return body;
 }
 
-type WriteOutcome = { ok: true; writes: number; read: GraphUser | null } | { ok: false; error: GraphError; writes: number };
+type WriteOutcome =
+  { ok: true; writes: number; read: GraphUser | null } | { ok: false; error: GraphError; writes: number };
 
 /**
  * Sends one write and makes sure of its effect. On an unknown outcome (or, after a resend, an
@@ -86,7 +89,10 @@ async function writeChecked(
       if (!isGraphError(e)) throw e;
       const doneAfterLoss = round > 0 && e.status === 400 && ALREADY_DONE.test(e.message);
       if (!e.outcomeUnknown && !doneAfterLoss) return { ok: false, error: e, writes };
-      deps.log.warn({ kind: e.kind, status: e.status, round }, 'write outcome unknown; reading the user again');
+      deps.log.warn(
+        { kind: e.kind, status: e.status, round },
+        'write outcome unknown; reading the user again',
+      );
       try {
         read = await deps.reread();
       } catch (readError) {
@@ -136,7 +142,10 @@ export async function applyPlan(user: GraphUser, plan: LicensePlan, deps: ApplyD
   ];
   const licenseActions = plan.actions.filter((a) => a.kind !== 'setUsageLocation');
   if (licenseActions.length > 0) {
-    steps.push({ actions: licenseActions, send: (a) => deps.gateway.assignLicense(user.id, bodyOf(a), opts) });
+    steps.push({
+      actions: licenseActions,
+      send: (a) => deps.gateway.assignLicense(user.id, bodyOf(a), opts),
+    });
   }
   for (const step of steps) {
     const outcome = await writeChecked(step.actions, step.send, deps);
@@ -148,7 +157,13 @@ export async function applyPlan(user: GraphUser, plan: LicensePlan, deps: ApplyD
   return { kind: 'applied', applied, writes, lastRead };
 }
 
-function failed(error: GraphError, adds: readonly Adds[], applied: PlanAction[], writes: number, seats: SeatLedger): ApplyResult {
+function failed(
+  error: GraphError,
+  adds: readonly Adds[],
+  applied: PlanAction[],
+  writes: number,
+  seats: SeatLedger,
+): ApplyResult {
   // An add that may have been applied keeps its seat; one Graph refused gives it back.
   if (!error.outcomeUnknown) for (const add of adds) seats.release(add.skuId);
   let seatSku: string | null = null;

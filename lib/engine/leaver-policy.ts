@@ -6,14 +6,17 @@
  * happened, and only a newer event replaces an older one's mark. Pure.
  */
 import type { JobAction, JobSource } from '../queue/job.js';
+import { isNewerMark } from '../store/leaver-order.js';
 import type { LeaverMark } from '../store/ports.js';
 
 /** The facts of a job the rule looks at. */
 export interface LeaverFacts {
   source: JobSource;
   action: JobAction;
-  /** When the event says it happened (HR: effectiveAt or webhook-timestamp). */
+  /** When the event says it happens (HR: effectiveAt, else webhook-timestamp). */
   eventAt: Date;
+  /** When the event was accepted (breaks ties between events effective at the same time). */
+  statedAt: Date;
 }
 
 export type LeaverDecision =
@@ -33,23 +36,26 @@ export type LeaverDecision =
 
 /** Decides what a job does about HR's marks for its user. */
 export function leaverPolicy(job: LeaverFacts, mark: LeaverMark | null): LeaverDecision {
-  const newer = (m: LeaverMark | null) => m !== null && m.at.getTime() > job.eventAt.getTime();
-  if (job.source === 'hr' && job.action === 'leave') {
-    if (mark?.state === 'rehired' && newer(mark)) {
-      return {
-        kind: 'superseded',
-        reason: `HR said the person is in at ${mark.at.toISOString()}, after this leave (${job.eventAt.toISOString()}); the leave no longer applies.`,
-      };
-    }
-    return { kind: 'proceed', action: 'leave', policy: null, mark: { state: 'left', at: job.eventAt } };
-  }
   if (job.source === 'hr') {
-    // A hire or update: it brings the person back only if it is newer than their leave.
-    // At the same instant the leave wins (the safer reading, as the store's newerMark).
-    if (mark?.state === 'left' && mark.at.getTime() >= job.eventAt.getTime()) {
-      return { kind: 'proceed', action: 'leave', policy: 'leaver', mark: null };
+    const own: LeaverMark = {
+      state: job.action === 'leave' ? 'left' : 'rehired',
+      at: job.eventAt,
+      statedAt: job.statedAt,
+    };
+    // HR said something newer about this person than this event: the newer statement stands.
+    const overruled = mark !== null && mark.state !== own.state && isNewerMark(mark, own);
+    if (job.action === 'leave') {
+      if (overruled) {
+        return {
+          kind: 'superseded',
+          reason: `HR said the person is in (effective ${mark.at.toISOString()}), after this leave (effective ${job.eventAt.toISOString()}); the leave no longer applies.`,
+        };
+      }
+      return { kind: 'proceed', action: 'leave', policy: null, mark: own };
     }
-    return { kind: 'proceed', action: job.action, policy: null, mark: { state: 'rehired', at: job.eventAt } };
+    // A hire or update brings the person back only if it is newer than their leave.
+    if (overruled) return { kind: 'proceed', action: 'leave', policy: 'leaver', mark: null };
+    return { kind: 'proceed', action: job.action, policy: null, mark: own };
   }
   if (mark?.state === 'left') return { kind: 'proceed', action: 'leave', policy: 'leaver', mark: null };
   return { kind: 'proceed', action: job.action, policy: null, mark: null };

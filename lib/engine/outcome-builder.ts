@@ -85,16 +85,29 @@ function skusOf(decision: Decision): string[] {
 }
 
 function ruleOf(decision: Decision): string | null {
-  return decision.evaluation.matched?.name ?? (decision.desired.kind === 'removeManaged' ? decision.desired.rule : null);
+  return (
+    decision.evaluation.matched?.name ??
+    (decision.desired.kind === 'removeManaged' ? decision.desired.rule : null)
+  );
 }
 
 function conflictError(decision: Decision): OutcomeError | null {
   const { conflicts } = decision.plan;
   if (conflicts.length === 0) return null;
-  return { code: 'GroupInheritedLicense', message: conflicts.map((c) => c.reason).join(' '), fix: CONFLICT_FIX };
+  return {
+    code: 'GroupInheritedLicense',
+    message: conflicts.map((c) => c.reason).join(' '),
+    fix: CONFLICT_FIX,
+  };
 }
 
-function decided(facts: JobFacts, user: GraphUser, decision: Decision, names: LicenseNames, now: Date): OutcomeRecord {
+function decided(
+  facts: JobFacts,
+  user: GraphUser,
+  decision: Decision,
+  names: LicenseNames,
+  now: Date,
+): OutcomeRecord {
   return {
     ...base(facts, user, names, now),
     rule: ruleOf(decision),
@@ -126,7 +139,16 @@ export function decisionRecord(
       error: { code: plan.blocked.code, message: plan.blocked.reason, fix: plan.blocked.fix },
     };
   }
-  if (plan.deferred) return seatShortRecord(facts, user, decision, plan.deferred.skuPartNumber, plan.deferred.reason, names, now);
+  if (plan.deferred)
+    return seatShortRecord(
+      facts,
+      user,
+      decision,
+      plan.deferred.skuPartNumber,
+      plan.deferred.reason,
+      names,
+      now,
+    );
   return {
     ...record,
     outcome: plan.outcome,
@@ -185,7 +207,10 @@ export function appliedRecord(
     outcome: decision.plan.outcome,
     actions: result.applied,
     writes: result.writes,
-    licensesAfter: formatLicenses(result.after?.assignedLicenses ?? predictLicenses(user.assignedLicenses, result.applied), names),
+    licensesAfter: formatLicenses(
+      result.after?.assignedLicenses ?? predictLicenses(user.assignedLicenses, result.applied),
+      names,
+    ),
     error: notVerified ?? record.error,
   };
 }
@@ -207,7 +232,10 @@ export function verifiedRecord(
     ...record,
     licensesAfter: formatLicenses(after.assignedLicenses, names),
     error: notVerified ?? record.error,
-    durationMs: Math.max(record.durationMs, now.getTime() - Date.parse(record.recordedAt) + record.durationMs),
+    durationMs: Math.max(
+      record.durationMs,
+      now.getTime() - Date.parse(record.recordedAt) + record.durationMs,
+    ),
     recordedAt: now.toISOString(),
   };
 }
@@ -230,7 +258,8 @@ export function graphFailureRecord(
   now: Date,
   extra: { applied?: PlanAction[]; writes?: number } = {},
 ): OutcomeRecord {
-  const start = user && decision && names ? decided(facts, user, decision, names, now) : base(facts, user, names, now);
+  const start =
+    user && decision && names ? decided(facts, user, decision, names, now) : base(facts, user, names, now);
   return {
     ...start,
     outcome: error.transient ? 'DEFERRED' : 'FAILED',
@@ -256,7 +285,13 @@ export function notFoundRecord(facts: JobFacts, now: Date): OutcomeRecord {
 }
 
 /** The job no longer applies (a leave after which HR rehired the person). */
-export function supersededRecord(facts: JobFacts, user: GraphUser, reason: string, names: LicenseNames, now: Date): OutcomeRecord {
+export function supersededRecord(
+  facts: JobFacts,
+  user: GraphUser,
+  reason: string,
+  names: LicenseNames,
+  now: Date,
+): OutcomeRecord {
   return {
     ...base(facts, user, names, now),
     outcome: 'UNCHANGED',
@@ -265,7 +300,12 @@ export function supersededRecord(facts: JobFacts, user: GraphUser, reason: strin
 }
 
 /** The job's record cannot be read or written (Table storage unavailable): kept and tried again. */
-export function storageUnavailableRecord(facts: JobFacts, user: GraphUser | null, cause: unknown, now: Date): OutcomeRecord {
+export function storageUnavailableRecord(
+  facts: JobFacts,
+  user: GraphUser | null,
+  cause: unknown,
+  now: Date,
+): OutcomeRecord {
   return {
     ...base(facts, user, null, now),
     outcome: 'DEFERRED',
@@ -278,7 +318,12 @@ export function storageUnavailableRecord(facts: JobFacts, user: GraphUser | null
 }
 
 /** The rules could not be loaded against the tenant (no catalog yet, or a SKU they name is gone). */
-export function contextUnavailableRecord(facts: JobFacts, error: unknown, transient: boolean, now: Date): OutcomeRecord {
+export function contextUnavailableRecord(
+  facts: JobFacts,
+  error: unknown,
+  transient: boolean,
+  now: Date,
+): OutcomeRecord {
   const message = error instanceof Error ? error.message : String(error);
   return {
     ...base(facts, null, null, now),
@@ -332,7 +377,12 @@ export function malformedRecord(
  * A pending record completed from what Graph shows now: every planned action holds, so the job
  * did what it set out to do (the answer or the record was lost on the way).
  */
-export function recoveredRecord(pending: OutcomeRecord, user: GraphUser, names: LicenseNames, now: Date): OutcomeRecord {
+export function recoveredRecord(
+  pending: OutcomeRecord,
+  user: GraphUser,
+  names: LicenseNames,
+  now: Date,
+): OutcomeRecord {
   return {
     ...pending,
     phase: 'final',
@@ -396,7 +446,8 @@ export function asGivenUp(record: OutcomeRecord, how: GiveUp, tries: number, rea
         outcome: 'UNCHANGED',
         error: {
           code: 'UserNotFound',
-          message: 'The user no longer exists in Entra ID (deleted since the event); there is nothing to license.',
+          message:
+            'The user no longer exists in Entra ID (deleted since the event); there is nothing to license.',
           fix: 'None needed.',
         },
       };

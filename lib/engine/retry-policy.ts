@@ -43,10 +43,7 @@ export interface RetrySettings {
  */
 export const GONE_USER_RETRY_LIMIT = 2;
 
-export type NextStep =
-  | { kind: 'done' }
-  | { kind: 'retry'; at: Date }
-  | { kind: 'giveUp'; how: GiveUp };
+export type NextStep = { kind: 'done' } | { kind: 'retry'; at: Date } | { kind: 'giveUp'; how: GiveUp };
 
 /** The job facts the policy reads. */
 export interface RetryJob {

@@ -75,6 +75,12 @@ export type JobResult =
       decision: Decision | null;
       /** A pending record of this job exists: writing its final record must clear it. */
       pending: boolean;
+      /**
+       * Whether that pending record must stay if the job is tried again: only when the outcome of
+       * a write is unknown. After a definite answer (a refusal, no seat) what happened is in this
+       * attempt's record, and the pending record is withdrawn.
+       */
+      keepPending?: boolean;
       /** Writes were made and not read back yet (the caller verifies: `readBack` was null). */
       unverified?: boolean;
     };
@@ -183,7 +189,11 @@ function transientHint(e: { transient: boolean; retryAfterMs: number | undefined
   return e.transient ? { reason: 'transient', afterMs: e.retryAfterMs ?? null } : null;
 }
 
-async function priorRecord(req: JobRequest, user: GraphUser, deps: RunJobDeps): Promise<Step<OutcomeRecord | null>> {
+async function priorRecord(
+  req: JobRequest,
+  user: GraphUser,
+  deps: RunJobDeps,
+): Promise<Step<OutcomeRecord | null>> {
   if (!deps.lookUpJob || deps.journal === null) return { ok: true, value: null };
   try {
     return { ok: true, value: await deps.journal.findJob(user.id, req.facts.acceptedAt, req.facts.jobId) };
@@ -194,11 +204,17 @@ async function priorRecord(req: JobRequest, user: GraphUser, deps: RunJobDeps): 
   }
 }
 
-async function groupsOf(req: JobRequest, user: GraphUser, deps: RunJobDeps): Promise<Step<ReadonlySet<string>>> {
+async function groupsOf(
+  req: JobRequest,
+  user: GraphUser,
+  deps: RunJobDeps,
+): Promise<Step<ReadonlySet<string>>> {
   const ids = deps.context.groupIds;
   if (ids.length === 0) return { ok: true, value: new Set<string>() };
   try {
-    const member = await deps.gateway.checkMemberGroups(user.id, ids, { correlationId: req.facts.correlationId });
+    const member = await deps.gateway.checkMemberGroups(user.id, ids, {
+      correlationId: req.facts.correlationId,
+    });
     return { ok: true, value: new Set(member.map((g) => g.toLowerCase())) };
   } catch (e) {
     if (!isGraphError(e)) throw e;
@@ -216,13 +232,22 @@ async function leaverStep(req: JobRequest, user: GraphUser, deps: RunJobDeps): P
   const { facts } = req;
   try {
     const mark = await deps.leavers.get(user.id);
-    const rule = leaverPolicy({ source: sourceOf(facts), action: req.action, eventAt: req.eventAt }, mark);
+    const rule = leaverPolicy(
+      {
+        source: sourceOf(facts),
+        action: req.action,
+        eventAt: req.eventAt,
+        statedAt: new Date(facts.acceptedAt),
+      },
+      mark,
+    );
     if (rule.kind === 'superseded') {
       const record = supersededRecord(facts, user, rule.reason, deps.context.catalog, deps.now());
       return { ok: false, result: ended(record, null, { user }) };
     }
     if (rule.mark !== null && !facts.dryRun) await deps.leavers.set(user.id, rule.mark);
-    if (rule.policy === 'leaver') deps.logger.info({ userId: user.id }, 'user left (HR); treating the job as a leave');
+    if (rule.policy === 'leaver')
+      deps.logger.info({ userId: user.id }, 'user left (HR); treating the job as a leave');
     return { ok: true, value: rule.action };
   } catch (e) {
     deps.logger.warn({ err: e, jobId: facts.jobId }, 'leaver marks unavailable');
@@ -272,7 +297,11 @@ async function writeAndApply(
     await deps.journal?.record(pendingRecord(facts, user, decision, catalog, deps.now()));
   } catch (e) {
     log.warn({ err: e }, 'could not write the job intent; nothing changed');
-    return ended(storageUnavailableRecord(facts, user, e, deps.now()), { reason: 'storage' }, { user, decision, pending: hadPending });
+    return ended(
+      storageUnavailableRecord(facts, user, e, deps.now()),
+      { reason: 'storage' },
+      { user, decision, pending: hadPending },
+    );
   }
   const more = { user, decision, pending: true };
   const opts = { correlationId: facts.correlationId };
@@ -290,26 +319,57 @@ async function writeAndApply(
     return ended(record, { reason: 'noSeats', skuPartNumber: result.skuPartNumber }, more);
   }
   if (result.kind === 'failed') {
-    log.warn({ kind: result.error.kind, status: result.error.status, code: result.error.code, userId: user.id }, 'graph refused a license change');
+    log.warn(
+      { kind: result.error.kind, status: result.error.status, code: result.error.code, userId: user.id },
+      'graph refused a license change',
+    );
     const extra = { applied: result.applied, writes: result.writes };
     if (result.seatSku !== null) {
-      const record = seatShortRecord(facts, user, decision, result.seatSku, result.error.message, catalog, now, { actions: result.applied, writes: result.writes });
+      const record = seatShortRecord(
+        facts,
+        user,
+        decision,
+        result.seatSku,
+        result.error.message,
+        catalog,
+        now,
+        { actions: result.applied, writes: result.writes },
+      );
       return ended(record, { reason: 'noSeats', skuPartNumber: result.seatSku }, more);
     }
     const record = graphFailureRecord(facts, user, decision, result.error, catalog, now, extra);
-    const retry = result.error.outcomeUnknown ? { reason: 'transient' as const, afterMs: null } : transientHint(result.error);
-    return ended(retry && record.outcome === 'FAILED' ? { ...record, outcome: 'DEFERRED' } : record, retry, more);
+    if (!result.error.outcomeUnknown) return ended(record, transientHint(result.error), more);
+    // Graph may have made the change: the next try reads the user and completes the pending record.
+    const retry = { reason: 'transient' as const, afterMs: result.error.retryAfterMs ?? null };
+    return { ...ended({ ...record, outcome: 'DEFERRED' }, retry, more), keepPending: true };
   }
   if (deps.readBack === null) {
-    const record = appliedRecord(facts, user, decision, { ...result, after: result.lastRead, stillNeeded: 0 }, catalog, now);
+    const record = appliedRecord(
+      facts,
+      user,
+      decision,
+      { ...result, after: result.lastRead, stillNeeded: 0 },
+      catalog,
+      now,
+    );
     return { ...ended(record, null, more), unverified: true };
   }
   const after = await readBackQuietly(user.id, deps.readBack, log);
   const stillNeeded = after
     ? remainingAfter(decision, after, deps.context.rules, catalog.skuPartNumber).actions.length
     : 0;
-  log.info({ userId: user.id, outcome: decision.plan.outcome, writes: result.writes }, 'license change applied');
-  const record = appliedRecord(facts, user, decision, { ...result, after: after ?? result.lastRead, stillNeeded }, catalog, deps.now());
+  log.info(
+    { userId: user.id, outcome: decision.plan.outcome, writes: result.writes },
+    'license change applied',
+  );
+  const record = appliedRecord(
+    facts,
+    user,
+    decision,
+    { ...result, after: after ?? result.lastRead, stillNeeded },
+    catalog,
+    deps.now(),
+  );
   return ended(record, null, more);
 }
 

@@ -89,7 +89,11 @@ function factsOf(job: LicenseJob, startedAt: Date): JobFacts {
 }
 
 /** Processes one queue message body. Throws only when the message must be redelivered. */
-export async function runLicenseJob(body: unknown, delivery: DeliveryInfo, deps: WorkerDeps): Promise<WorkerResult> {
+export async function runLicenseJob(
+  body: unknown,
+  delivery: DeliveryInfo,
+  deps: WorkerDeps,
+): Promise<WorkerResult> {
   const now = deps.now ?? (() => new Date());
   const parsed = parseJobMessage(body);
   if (!parsed.ok) return recordMalformed(parsed, delivery, deps, now);
@@ -116,7 +120,19 @@ export async function runLicenseJob(body: unknown, delivery: DeliveryInfo, deps:
     const transient = isGraphError(e) && e.transient;
     log.error({ err: e, transient }, 'licensing context unavailable');
     const record = contextUnavailableRecord(facts, e, transient, now());
-    return settle(job, { kind: 'ended', record, retry: { reason: 'context', transient }, user: null, decision: null, pending: false }, deps, log);
+    return settle(
+      job,
+      {
+        kind: 'ended',
+        record,
+        retry: { reason: 'context', transient },
+        user: null,
+        decision: null,
+        pending: false,
+      },
+      deps,
+      log,
+    );
   }
   if (job.user.id === undefined) return forwardById(job, facts, context, deps, log);
   const result = await runJob(
@@ -129,7 +145,8 @@ export async function runLicenseJob(body: unknown, delivery: DeliveryInfo, deps:
       journal: deps.outcomes,
       lookUpJob: true,
       leavers: deps.leavers,
-      readBack: (userId) => deps.gateway.getUser(userId, context.select, { correlationId: job.correlationId }),
+      readBack: (userId) =>
+        deps.gateway.getUser(userId, context.select, { correlationId: job.correlationId }),
     },
   );
   if (result.kind === 'duplicate') {
@@ -184,12 +201,25 @@ async function settle(
     await deps.publisher.schedule(nextCopy(job, reason, result.user?.id), step.at);
     const record = asAttempt(result.record, step.at);
     // An attempt's record only tells the story; the job is safe on the queue either way.
-    await deps.outcomes.record(record).catch((e: unknown) => log.warn({ err: e }, 'could not record an attempt'));
-    log.info({ reason: result.retry?.reason, attempt: job.attempt + 1, at: step.at.toISOString() }, 'job deferred');
+    await deps.outcomes
+      .record(record)
+      .catch((e: unknown) => log.warn({ err: e }, 'could not record an attempt'));
+    if (result.pending && result.keepPending !== true) {
+      // What this attempt did is known and recorded: no intent is left in flight.
+      await deps.outcomes
+        .withdrawPending(record.userId, record.acceptedAt, record.jobId)
+        .catch((e: unknown) => log.warn({ err: e }, 'could not withdraw a pending record'));
+    }
+    log.info(
+      { reason: result.retry?.reason, attempt: job.attempt + 1, at: step.at.toISOString() },
+      'job deferred',
+    );
     return { kind: 'rescheduled', record, at: step.at, attempt: job.attempt + 1 };
   }
   const record =
-    step.kind === 'giveUp' ? asGivenUp(result.record, step.how, job.attempt + 1, result.retry?.reason ?? 'retry') : result.record;
+    step.kind === 'giveUp'
+      ? asGivenUp(result.record, step.how, job.attempt + 1, result.retry?.reason ?? 'retry')
+      : result.record;
   try {
     await deps.outcomes.record(record, { clearPending: result.pending });
   } catch (e) {
@@ -212,12 +242,30 @@ async function keepForStorage(
 ): Promise<WorkerResult> {
   const now = (deps.now ?? (() => new Date()))();
   const hint: RetryHint = { reason: 'storage' };
-  const step = nextStep({ source: job.source, attempt: job.attempt, namedById: true }, hint, deps.settings, now, deps.random ?? Math.random);
+  const step = nextStep(
+    { source: job.source, attempt: job.attempt, namedById: true },
+    hint,
+    deps.settings,
+    now,
+    deps.random ?? Math.random,
+  );
   // Past the storage budget there is still nothing better than trying again later.
-  const at = step.kind === 'retry' ? step.at : new Date(now.getTime() + deps.settings.deferredRetryMinutes * 60_000);
-  await deps.publisher.schedule(nextCopy(job, 'storage: the outcome could not be recorded', result.user?.id), at);
-  log.error({ err: cause, at: at.toISOString() }, 'outcome not recorded (storage unavailable); job scheduled again');
-  return { kind: 'rescheduled', record: storageUnavailableRecord(factsOf(job, now), result.user, cause, now), at, attempt: job.attempt + 1 };
+  const at =
+    step.kind === 'retry' ? step.at : new Date(now.getTime() + deps.settings.deferredRetryMinutes * 60_000);
+  await deps.publisher.schedule(
+    nextCopy(job, 'storage: the outcome could not be recorded', result.user?.id),
+    at,
+  );
+  log.error(
+    { err: cause, at: at.toISOString() },
+    'outcome not recorded (storage unavailable); job scheduled again',
+  );
+  return {
+    kind: 'rescheduled',
+    record: storageUnavailableRecord(factsOf(job, now), result.user, cause, now),
+    at,
+    attempt: job.attempt + 1,
+  };
 }
 
 async function recordMalformed(

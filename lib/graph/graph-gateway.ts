@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, GraphRequest } from '@microsoft/microsoft-graph-client';
 import type { BaseConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
-import { createGraphClient, graphBaseUrlOf } from './client.js';
+import { createGraphClient, graphBaseUrlOf, type GraphClientOptions } from './client.js';
 import { createCredential } from './credential.js';
 import { isWriteOutcomeUnknown, toGraphError } from './error-mapping.js';
 import type { CallOptions, GraphGateway, NewSubscription } from './gateway.js';
@@ -131,7 +131,8 @@ class GraphGatewayAdapter implements GraphGateway {
       return result;
     } catch (error) {
       let mapped = toGraphError(error, operation);
-      if (WRITE_OPERATIONS.has(operation) && isWriteOutcomeUnknown(mapped)) mapped = mapped.asOutcomeUnknown();
+      if (WRITE_OPERATIONS.has(operation) && isWriteOutcomeUnknown(mapped))
+        mapped = mapped.asOutcomeUnknown();
       const level = mapped.kind === 'notFound' ? 'debug' : 'warn';
       log[level](
         {
@@ -420,8 +421,15 @@ export function createGraphGateway(options: GraphGatewayOptions): GraphGateway {
   return new GraphGatewayAdapter(options);
 }
 
-/** Convenience for the composition root: credential, client and gateway from the parsed config. */
-export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): GraphGateway {
+/**
+ * Convenience for the composition root: credential, client and gateway from the parsed config.
+ * `retry` passes test seams (an injected sleep, a random source) to the retry middleware.
+ */
+export function graphGatewayFromConfig(
+  config: BaseConfig,
+  logger: Logger,
+  options: { retry?: GraphClientOptions['retry'] } = {},
+): GraphGateway {
   const credential = createCredential({
     managedIdentityClientId: config.managedIdentityClientId,
     simulator: config.graph.simulator,
@@ -434,6 +442,7 @@ export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): Grap
     credential,
     maxRetries: config.graph.maxRetries,
     logger: graphLogger,
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
   });
   return createGraphGateway({ client, logger: graphLogger, baseUrl: config.graph.baseUrl });
 }

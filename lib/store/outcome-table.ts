@@ -129,6 +129,22 @@ export class TableOutcomeStore implements OutcomeStore {
     }
   }
 
+  async withdrawPending(userId: string, acceptedAt: string, jobId: string): Promise<void> {
+    const pk = toTableKey(userId);
+    const rk = jobRowKey(acceptedAt, jobId);
+    try {
+      const row = await this.#client.getEntity<Row>(pk, rk);
+      if (row['phase'] === 'pending') await this.#client.deleteEntity(pk, rk, { etag: row.etag });
+      await this.#client.deleteEntity(PENDING_PARTITION, toTableKey(pendingIndexKey(pk, rk)));
+    } catch (error) {
+      // Gone already, or completed meanwhile (412): either way nothing pending is left to withdraw.
+      if (hasStatus(error, 404) || hasStatus(error, 412)) return;
+      throw new Error(`Could not withdraw the pending record of job ${jobId} for user ${userId}`, {
+        cause: error,
+      });
+    }
+  }
+
   /**
    * Pending records (jobs that wrote their intent and have no final record yet), oldest first,
    * optionally only those of one source or begun before a time. An index entry whose row has
@@ -158,7 +174,8 @@ export class TableOutcomeStore implements OutcomeStore {
       try {
         record = fromEntity(await this.#client.getEntity<Row>(entry.pk, entry.rk));
       } catch (error) {
-        if (!hasStatus(error, 404)) throw new Error('Could not read a pending outcome record', { cause: error });
+        if (!hasStatus(error, 404))
+          throw new Error('Could not read a pending outcome record', { cause: error });
       }
       if (record?.phase === 'pending') {
         yield record;

@@ -16,6 +16,12 @@ export interface OutcomeStore {
   record(outcome: OutcomeRecord, options?: { clearPending?: boolean }): Promise<void>;
   /** The pending or final record of a job, or null. */
   findJob(userId: string, acceptedAt: string, jobId: string): Promise<OutcomeRecord | null>;
+  /**
+   * Removes a job's pending record (and its index entry) once it is known that its writes were
+   * not made or are recorded elsewhere (an attempt record after a definite refusal). A final
+   * record is never removed.
+   */
+  withdrawPending(userId: string, acceptedAt: string, jobId: string): Promise<void>;
   /** Pending records (begun, not completed), oldest first. */
   listPending(options?: { source?: string; before?: Date }): AsyncIterable<OutcomeRecord>;
   /** Newest first. */
@@ -56,10 +62,27 @@ export interface Checkpoint {
   fingerprint: string | null;
 }
 
+/**
+ * A delta round under way: its id (the event id of every job it publishes, so a round replayed
+ * after a crash publishes the same MessageIds and the broker drops the repeats) and where it
+ * started (a delta link, or `full:` and the context fingerprint). A new round from the same start
+ * reuses the id; any other start gets a new one, so two full syncs never share their ids.
+ */
+export interface DeltaRound {
+  id: string;
+  start: string;
+  startedAt: string;
+}
+
 export interface CheckpointStore {
   get(scope: string): Promise<Checkpoint | null>;
   put(scope: string, deltaLink: string, takenAt?: Date, fingerprint?: string): Promise<void>;
   delete(scope: string): Promise<void>;
+  /** The round under way for `scope`, if one started and did not finish. */
+  getRound(scope: string): Promise<DeltaRound | null>;
+  putRound(scope: string, round: DeltaRound): Promise<void>;
+  /** The round finished (its checkpoint is stored). */
+  clearRound(scope: string): Promise<void>;
 }
 
 export interface SubscriptionRecord {
@@ -97,10 +120,15 @@ export interface DisabledAccountStore {
   unmark(userId: string): Promise<void>;
 }
 
-/** What HR last said about a person, and when HR said it happened (the event's own time). */
+/**
+ * What HR last said about a person: `at`, when HR says it happens (the event's effectiveAt, else
+ * its webhook-timestamp), and `statedAt`, when the event was accepted (breaks ties: of two events
+ * effective at the same time, the one stated later wins).
+ */
 export interface LeaverMark {
   state: 'left' | 'rehired';
   at: Date;
+  statedAt: Date;
 }
 
 /**
@@ -112,8 +140,8 @@ export interface LeaverMark {
 export interface LeaverStore {
   get(userId: string): Promise<LeaverMark | null>;
   /**
-   * Sets the mark unless the stored one is newer (`at` later; at the same time a leave wins).
-   * Returns the mark in force afterwards.
+   * Sets the mark unless the stored one is newer (later `at`, then later `statedAt`; a full tie
+   * goes to a leave). Returns the mark in force afterwards.
    */
   set(userId: string, mark: LeaverMark): Promise<LeaverMark>;
   /** Every person currently marked as left (read once per bulk run). */

@@ -6,6 +6,7 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
+import { isNewerMark } from './leaver-order.js';
 import type { DisabledAccountStore, LeaverMark, LeaverStore } from './ports.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
@@ -50,13 +51,7 @@ export class TableDisabledAccountStore implements DisabledAccountStore {
 
 const LEAVERS = 'leavers';
 
-/** The later of two marks; at the same instant a leave wins (the safer reading). */
-export function newerMark(a: LeaverMark, b: LeaverMark): LeaverMark {
-  if (a.at.getTime() !== b.at.getTime()) return a.at.getTime() > b.at.getTime() ? a : b;
-  return a.state === 'left' ? a : b;
-}
-
-type MarkRow = { userId?: string; state?: string; at?: Date };
+type MarkRow = { userId?: string; state?: string; at?: Date; statedAt?: Date };
 
 /** How many times a conditional write is tried when another writer gets in between. */
 const MAX_CONDITIONAL_TRIES = 5;
@@ -90,10 +85,16 @@ export class TableLeaverStore implements LeaverStore {
   }
 
   async set(userId: string, mark: LeaverMark): Promise<LeaverMark> {
-    const entity = { partitionKey: LEAVERS, rowKey: toTableKey(userId), userId, state: mark.state, at: mark.at };
+    const entity = {
+      partitionKey: LEAVERS,
+      rowKey: toTableKey(userId),
+      userId,
+      state: mark.state,
+      at: mark.at,
+    };
     for (let tries = 1; ; tries++) {
       const current = await this.#read(userId);
-      if (current !== null && newerMark(current.mark, mark) === current.mark) return current.mark;
+      if (current !== null && !isNewerMark(mark, current.mark)) return current.mark;
       try {
         if (current === null) await this.#client.createEntity(entity);
         else await this.#client.updateEntity(entity, 'Replace', { etag: current.etag });
@@ -110,7 +111,10 @@ export class TableLeaverStore implements LeaverStore {
   async listLeft(): Promise<Set<string>> {
     const out = new Set<string>();
     const rows = this.#client.listEntities<MarkRow>({
-      queryOptions: { filter: odata`PartitionKey eq ${LEAVERS}`, select: ['userId', 'state', 'at'] },
+      queryOptions: {
+        filter: odata`PartitionKey eq ${LEAVERS}`,
+        select: ['userId', 'state', 'at', 'statedAt'],
+      },
     });
     try {
       for await (const row of rows) {
@@ -124,8 +128,11 @@ export class TableLeaverStore implements LeaverStore {
 }
 
 function toMark(row: MarkRow): LeaverMark {
+  const at = row.at instanceof Date ? row.at : new Date(0);
   return {
     state: row.state === 'rehired' ? 'rehired' : 'left',
-    at: row.at instanceof Date ? row.at : new Date(0),
+    at,
+    // Rows from before statedAt existed were written when the event was processed.
+    statedAt: row.statedAt instanceof Date ? row.statedAt : at,
   };
 }

@@ -176,7 +176,7 @@ describe('apply', () => {
   it('does not license someone HR said left (the app’s leaver mark), in plan or apply', async () => {
     const storage = createStorage({ connectionString, tablePrefix: prefix });
     await storage.ensureTables();
-    await storage.leavers.mark(IDS.bob, new Date());
+    await storage.leavers.set(IDS.bob, { state: 'left', at: new Date(), statedAt: new Date() });
 
     const planned = await run('plan', '--json', '--rules', EXAMPLE_RULES);
     const bobPlan = planned.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });

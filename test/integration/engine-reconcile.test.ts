@@ -61,6 +61,7 @@ function countingInFlight(inner: GraphGateway) {
   const gateway: GraphGateway = {
     listUsers: (select, options) => inner.listUsers(select, options),
     getUser: (idOrUpn, select, options) => inner.getUser(idOrUpn, select, options),
+    getUsers: (ids, select, options) => inner.getUsers(ids, select, options),
     findUserByEmployeeId: (employeeId, select, options) =>
       inner.findUserByEmployeeId(employeeId, select, options),
     assignLicense: async (userId, body, options) => {

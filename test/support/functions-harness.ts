@@ -23,14 +23,11 @@ import type { CleanupReport } from '../../lib/engine/cleanup.js';
 import type { DeltaCatchUpResult } from '../../lib/engine/delta-catchup.js';
 import type { KeeperResult } from '../../lib/engine/subscription-keeper.js';
 import type { WorkerResult } from '../../lib/engine/worker.js';
-import {
-  cleanupHandler,
-  deltaCatchupHandler,
-  graphNotificationsHandler,
-  hrWebhookHandler,
-  licenseWorkerHandler,
-  subscriptionKeeperHandler,
-} from '../../lib/functions/handlers.js';
+import { cleanupHandler } from '../../lib/functions/cleanup.js';
+import { deltaCatchupHandler } from '../../lib/functions/delta-catchup.js';
+import { graphNotificationsHandler, hrWebhookHandler } from '../../lib/functions/handlers.js';
+import { licenseWorkerHandler } from '../../lib/functions/license-worker.js';
+import { subscriptionKeeperHandler } from '../../lib/functions/subscription-keeper.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
@@ -104,8 +101,13 @@ export interface FunctionsHarness {
   jobs(): LicenseJob[];
   /** Visible messages the worker has not been given yet. */
   pending(): BrokerMessage[];
-  /** Calls the worker handler with one message's body; marks it handled. */
+  /**
+   * Calls the worker handler with one message's body; marks it handled. A job forwarded under
+   * its user's object id (an HR job named by UPN) is followed to the copy's result.
+   */
   work(message: BrokerMessage, deliveryCount?: number): Promise<WorkerResult>;
+  /** Object ids HR jobs were forwarded to, in order. */
+  readonly forwards: string[];
   /** Hands every pending message to the worker, in order. */
   drain(): Promise<WorkerResult[]>;
   /** Scheduled messages due by `until` (default: the clock's now) become visible. */
@@ -144,6 +146,12 @@ export function timer(): Timer {
     schedule: { adjustForDST: false },
     scheduleStatus: { last: now, next: now, lastUpdated: now },
   };
+}
+
+/** The record a worker result carries (null for a forward or a not-yet-due reschedule). */
+export function recordOf(result: WorkerResult | undefined): OutcomeRecord | null {
+  if (result === undefined || result.kind === 'forwarded') return null;
+  return result.record;
 }
 
 /** `expect.objectContaining`, typed `unknown` so it nests in typed literals without `any`. */
@@ -285,11 +293,13 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
   const messages = () => broker.messages(queue);
   // The host passes the enqueue time in the trigger metadata, the same on every delivery.
   const enqueuedAt = new Map<number, string>();
+  const pending = () => messages().filter((m) => !handled.has(m.sequenceNumber));
+  const forwards: string[] = [];
   const work = async (message: BrokerMessage, deliveryCount = 1): Promise<WorkerResult> => {
     handled.add(message.sequenceNumber);
     if (!enqueuedAt.has(message.sequenceNumber))
       enqueuedAt.set(message.sequenceNumber, new Date().toISOString());
-    return worker(
+    const result = await worker(
       message.body,
       context('license-worker', {
         messageId: message.messageId,
@@ -298,8 +308,13 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
         enqueuedTimeUtc: enqueuedAt.get(message.sequenceNumber),
       }),
     );
+    if (result.kind !== 'forwarded') return result;
+    // An HR job found its user and was sent on under the object id: that copy is next in its
+    // session, so the test sees where the job ended (the forward itself is kept in `forwards`).
+    forwards.push(result.userId);
+    const copy = pending().find((m) => m.sessionId === result.userId);
+    return copy ? work(copy) : result;
   };
-  const pending = () => messages().filter((m) => !handled.has(m.sequenceNumber));
 
   const harness: FunctionsHarness = {
     sim,
@@ -321,6 +336,7 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
     jobs: () => messages().map((m) => licenseJobSchema.parse(JSON.parse(String(m.body)))),
     pending,
     work,
+    forwards,
     async drain() {
       const results: WorkerResult[] = [];
       for (const m of pending()) results.push(await work(m));
