@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { JobAction } from '../queue/job.js';
 import type { LeaverMark, OutcomeStore } from '../store/ports.js';
 import { actionsInEffect } from './actions-in-effect.js';
-import { applyPlan } from './apply-plan.js';
+import { applyPlan, type ApplyResult } from './apply-plan.js';
 import { decide, needsWrites, remainingAfter, type Decision } from './decide.js';
 import { leaverPolicy } from './leaver-policy.js';
 import type { LicensingContext } from './licensing-context.js';
@@ -291,19 +291,14 @@ async function writeAndApply(
   hadPending: boolean,
 ): Promise<JobResult> {
   const { facts } = req;
-  const { catalog } = deps.context;
   const log = deps.logger.child({ correlationId: facts.correlationId, jobId: facts.jobId });
   try {
-    await deps.journal?.record(pendingRecord(facts, user, decision, catalog, deps.now()));
+    await deps.journal?.record(pendingRecord(facts, user, decision, deps.context.catalog, deps.now()));
   } catch (e) {
     log.warn({ err: e }, 'could not write the job intent; nothing changed');
-    return ended(
-      storageUnavailableRecord(facts, user, e, deps.now()),
-      { reason: 'storage' },
-      { user, decision, pending: hadPending },
-    );
+    const record = storageUnavailableRecord(facts, user, e, deps.now());
+    return ended(record, { reason: 'storage' }, { user, decision, pending: hadPending });
   }
-  const more = { user, decision, pending: true };
   const opts = { correlationId: facts.correlationId };
   const result = await applyPlan(user, decision.plan, {
     gateway: deps.gateway,
@@ -312,47 +307,64 @@ async function writeAndApply(
     correlationId: facts.correlationId,
     log,
   });
+  if (result.kind !== 'applied') return notApplied(facts, user, decision, result, deps, log);
+  return verified(facts, user, decision, result, deps, log);
+}
+
+/** A plan that did not (fully) go through: no seat, a refusal, or a write whose outcome is unknown. */
+function notApplied(
+  facts: JobFacts,
+  user: GraphUser,
+  decision: Decision,
+  result: Exclude<ApplyResult, { kind: 'applied' }>,
+  deps: RunJobDeps,
+  log: Logger,
+): EndedJob {
+  const { catalog } = deps.context;
   const now = deps.now();
+  const more = { user, decision, pending: true };
   if (result.kind === 'noSeat') {
     const message = `No free ${result.skuPartNumber} seat left.`;
     const record = seatShortRecord(facts, user, decision, result.skuPartNumber, message, catalog, now);
     return ended(record, { reason: 'noSeats', skuPartNumber: result.skuPartNumber }, more);
   }
-  if (result.kind === 'failed') {
-    log.warn(
-      { kind: result.error.kind, status: result.error.status, code: result.error.code, userId: user.id },
-      'graph refused a license change',
-    );
-    const extra = { applied: result.applied, writes: result.writes };
-    if (result.seatSku !== null) {
-      const record = seatShortRecord(
-        facts,
-        user,
-        decision,
-        result.seatSku,
-        result.error.message,
-        catalog,
-        now,
-        { actions: result.applied, writes: result.writes },
-      );
-      return ended(record, { reason: 'noSeats', skuPartNumber: result.seatSku }, more);
-    }
-    const record = graphFailureRecord(facts, user, decision, result.error, catalog, now, extra);
-    if (!result.error.outcomeUnknown) return ended(record, transientHint(result.error), more);
-    // Graph may have made the change: the next try reads the user and completes the pending record.
-    const retry = { reason: 'transient' as const, afterMs: result.error.retryAfterMs ?? null };
-    return { ...ended({ ...record, outcome: 'DEFERRED' }, retry, more), keepPending: true };
+  const { error } = result;
+  log.warn(
+    { kind: error.kind, status: error.status, code: error.code, userId: user.id },
+    'graph refused a license change',
+  );
+  const extra = { actions: result.applied, writes: result.writes };
+  if (result.seatSku !== null) {
+    const record = seatShortRecord(facts, user, decision, result.seatSku, error.message, catalog, now, extra);
+    return ended(record, { reason: 'noSeats', skuPartNumber: result.seatSku }, more);
   }
+  const record = graphFailureRecord(facts, user, decision, error, catalog, now, {
+    applied: result.applied,
+    writes: result.writes,
+  });
+  if (!error.outcomeUnknown) return ended(record, transientHint(error), more);
+  // Graph may have made the change: the next try reads the user and completes the pending record.
+  const retry = { reason: 'transient' as const, afterMs: error.retryAfterMs ?? null };
+  return { ...ended({ ...record, outcome: 'DEFERRED' }, retry, more), keepPending: true };
+}
+
+/** The writes went through: read the user back (or leave that to the caller) and record it. */
+async function verified(
+  facts: JobFacts,
+  user: GraphUser,
+  decision: Decision,
+  result: Extract<ApplyResult, { kind: 'applied' }>,
+  deps: RunJobDeps,
+  log: Logger,
+): Promise<EndedJob> {
+  const { catalog } = deps.context;
+  const more = { user, decision, pending: true };
   if (deps.readBack === null) {
-    const record = appliedRecord(
-      facts,
-      user,
-      decision,
-      { ...result, after: result.lastRead, stillNeeded: 0 },
-      catalog,
-      now,
-    );
-    return { ...ended(record, null, more), unverified: true };
+    const input = { ...result, after: result.lastRead, stillNeeded: 0 };
+    return {
+      ...ended(appliedRecord(facts, user, decision, input, catalog, deps.now()), null, more),
+      unverified: true,
+    };
   }
   const after = await readBackQuietly(user.id, deps.readBack, log);
   const stillNeeded = after
@@ -362,15 +374,8 @@ async function writeAndApply(
     { userId: user.id, outcome: decision.plan.outcome, writes: result.writes },
     'license change applied',
   );
-  const record = appliedRecord(
-    facts,
-    user,
-    decision,
-    { ...result, after: after ?? result.lastRead, stillNeeded },
-    catalog,
-    deps.now(),
-  );
-  return ended(record, null, more);
+  const input = { ...result, after: after ?? result.lastRead, stillNeeded };
+  return ended(appliedRecord(facts, user, decision, input, catalog, deps.now()), null, more);
 }
 
 /** The read-back that verifies a change; a failure only costs the verification. */

@@ -62,6 +62,8 @@ export interface HarnessOptions {
   tenant?: TenantFile;
   /** Extra or overriding settings. */
   env?: Record<string, string>;
+  /** The Graph URL the app uses, given the simulator (e.g. a fault proxy in front of it). */
+  graphUrl?: (sim: Simulator) => Promise<string>;
 }
 
 export interface ServedRequest {
@@ -265,7 +267,7 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
   const clientState = randomBytes(24).toString('base64url');
   const hrSecret = `whsec_${randomBytes(32).toString('base64')}`;
   const env: Record<string, string> = {
-    GRAPH_BASE_URL: sim.url,
+    GRAPH_BASE_URL: options.graphUrl ? await options.graphUrl(sim) : sim.url,
     STORAGE_CONNECTION_STRING: options.storageConnectionString,
     STORAGE_TABLE_PREFIX: `fn${randomUUID().replace(/-/g, '').slice(0, 12)}`,
     SUMMARY_CONTAINER: `summaries-${randomUUID().slice(0, 8)}`,
