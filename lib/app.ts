@@ -13,7 +13,7 @@ import type { GraphGateway } from './graph/gateway.js';
 import { createLogger, type Logger } from './log.js';
 import type { JobPublisher } from './queue/job.js';
 import type { CreateStorageOptions, Storage } from './store/table-clients.js';
-import type { UseCases } from './use-cases.js';
+import type { KeeperUseCases, UseCases } from './use-cases.js';
 
 export interface AppParts {
   config: FunctionsConfig;
@@ -26,7 +26,7 @@ export interface AppParts {
   storage(): Promise<Storage>;
   /**
    * For the HTTP intake: the same tables with one short retry, so a failing Table endpoint still
-   * answers 5xx inside Graph's 3 s (the handlers also cap the whole exchange, see `handlers.ts`).
+   * answers 5xx inside Graph's 3 s (the handlers also cap the whole exchange, see `intake-exchange.ts`).
    */
   intakeStorage(): Promise<Storage>;
   /** For the worker and timers: the SDK's default retries. */
@@ -36,6 +36,8 @@ export interface AppParts {
   contexts(): Promise<LicensingContextCache>;
   /** The worker's and timers' use cases, ready (built once, on first use). */
   useCases(): Promise<UseCases>;
+  /** The subscription keeper alone (Graph and tables only), for the intake's lifecycle events. */
+  keeper(): Promise<KeeperUseCases>;
 }
 
 /**
@@ -149,6 +151,14 @@ export function createAppParts(
     ]);
     return createUseCases({ config, now, gateway: g, storage: s, publisher: p, contexts: c });
   });
+  const keeper = once(async () => {
+    const [{ createKeeperUseCases }, g, s] = await Promise.all([
+      import('./use-cases.js'),
+      gateway(),
+      storage(),
+    ]);
+    return createKeeperUseCases({ config, now, gateway: g, storage: s });
+  });
   return {
     config,
     logger: log,
@@ -161,6 +171,7 @@ export function createAppParts(
     intakePublisher,
     contexts,
     useCases,
+    keeper,
   };
 }
 

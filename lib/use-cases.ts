@@ -18,14 +18,18 @@ import type { Storage } from './store/table-clients.js';
 /** Setting name that holds the clientState; stored with the subscription instead of the secret. */
 export const CLIENT_STATE_SETTING = 'GRAPH_CLIENT_STATE';
 
-export interface UseCases {
+/** The subscription's upkeep: needs Graph and the subscriptions table only. */
+export interface KeeperUseCases {
+  keepSubscription(logger: Logger): Promise<KeeperResult>;
+  /** A `reauthorizationRequired` lifecycle event for one of the app's subscriptions. */
+  reauthorize(subscriptionId: string, logger: Logger): Promise<KeeperResult>;
+}
+
+export interface UseCases extends KeeperUseCases {
   /** One queue message: one job for one user. */
   runLicenseJob(body: unknown, delivery: DeliveryInfo, logger: Logger): Promise<WorkerResult>;
   catchUpDelta(logger: Logger): Promise<DeltaCatchUpResult>;
   cleanUp(logger: Logger): Promise<CleanupReport>;
-  keepSubscription(logger: Logger): Promise<KeeperResult>;
-  /** A `reauthorizationRequired` lifecycle event for one of the app's subscriptions. */
-  reauthorize(subscriptionId: string, logger: Logger): Promise<KeeperResult>;
 }
 
 export interface UseCaseParts {
@@ -38,9 +42,11 @@ export interface UseCaseParts {
   credential?: TokenCredential;
 }
 
-/** Builds the use cases over parts built once. */
-export function createUseCases(parts: UseCaseParts): UseCases {
-  const { config, now, gateway, storage, publisher, contexts } = parts;
+/** The keeper's use cases over Graph and the subscriptions table. */
+export function createKeeperUseCases(
+  parts: Pick<UseCaseParts, 'config' | 'now' | 'gateway' | 'storage'>,
+): KeeperUseCases {
+  const { config, now, gateway, storage } = parts;
   const keeper = (logger: Logger) => ({
     gateway,
     store: storage.subscriptions,
@@ -51,6 +57,16 @@ export function createUseCases(parts: UseCaseParts): UseCases {
     now,
   });
   return {
+    keepSubscription: (logger) => keepSubscription(keeper(logger)),
+    reauthorize: (subscriptionId, logger) => handleReauthorization(subscriptionId, keeper(logger)),
+  };
+}
+
+/** Builds the use cases over parts built once. */
+export function createUseCases(parts: UseCaseParts): UseCases {
+  const { config, now, gateway, storage, publisher, contexts } = parts;
+  return {
+    ...createKeeperUseCases(parts),
     runLicenseJob: (body, delivery, logger) =>
       runLicenseJob(body, delivery, {
         gateway,
@@ -80,7 +96,5 @@ export function createUseCases(parts: UseCaseParts): UseCases {
           outcomeRetentionDays: config.outcomeRetentionDays,
         },
       }),
-    keepSubscription: (logger) => keepSubscription(keeper(logger)),
-    reauthorize: (subscriptionId, logger) => handleReauthorization(subscriptionId, keeper(logger)),
   };
 }
