@@ -98,6 +98,7 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const random = prng(options.seed ?? 1);
   const target = new URL(options.target);
+  let selfUrl = '';
   let counts = zeroCounts();
   let faultRate = options.faultRate;
   let lostWriteRate = options.lostWriteRate;
@@ -161,7 +162,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       delete answer.headers['transfer-encoding'];
       delete answer.headers.connection;
-      res.writeHead(answer.status, answer.headers).end(answer.body);
+      // Paging and delta links name the host that answered (Graph's own, in production): point
+      // them at the proxy, as they would point at Graph, so the client keeps coming through here.
+      const body = (answer.headers['content-type'] ?? '').includes('json')
+        ? Buffer.from(answer.body.toString('utf8').replaceAll(target.origin, selfUrl), 'utf8')
+        : answer.body;
+      answer.headers['content-length'] = String(body.byteLength);
+      res.writeHead(answer.status, answer.headers).end(body);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(502).end();
       else res.end();
@@ -170,8 +177,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  selfUrl = `http://127.0.0.1:${String(port)}`;
   return {
-    url: `http://127.0.0.1:${String(port)}`,
+    url: selfUrl,
     counts: () => ({ ...counts }),
     setRates: (rates) => {
       faultRate = rates.faultRate ?? faultRate;

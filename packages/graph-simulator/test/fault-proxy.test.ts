@@ -30,6 +30,17 @@ describe('startFaultProxy', () => {
     expect(proxy.counts()).toMatchObject({ passed: 1, dropped: 0, lostAnswer: 0 });
   });
 
+  it('points paging links at itself, so a client keeps coming through it', async () => {
+    sim = await startSimulator({ tenant: smallTenant() });
+    proxy = await startFaultProxy({ target: sim.url, faultRate: 0, lostWriteRate: 0 });
+    const page = (await (await fetch(`${proxy.url}/v1.0/users?$top=2`, { headers: auth })).json()) as {
+      '@odata.nextLink': string;
+    };
+    expect(page['@odata.nextLink'].startsWith(`${proxy.url}/v1.0/users?`)).toBe(true);
+    const next = await fetch(page['@odata.nextLink'], { headers: auth });
+    expect(next.status).toBe(200);
+  });
+
   it('applies every write whose answer it loses, and none it fails', async () => {
     sim = await startSimulator({ tenant: smallTenant() });
     proxy = await startFaultProxy({ target: sim.url, faultRate: 0, lostWriteRate: 1, seed: 7 });
