@@ -7,9 +7,10 @@ import { loadLicensingContext, type LicensingContext } from '../engine/licensing
 import { reconcile, type ReconcileSummary } from '../engine/reconcile.js';
 import { runJob } from '../engine/run-job.js';
 import { RulesValidationError } from '../licensing/compile.js';
+import { licenseText } from '../licensing/describe.js';
+import { explainEvaluation } from '../licensing/explain.js';
 import { describeAction, formatLicenses } from '../licensing/planner.js';
 import type { Logger } from '../log.js';
-import { explainEvaluation, licenseText } from '../rules/explain.js';
 import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
 import { EXIT } from './exit-codes.js';

@@ -6,12 +6,17 @@ import { createLogger } from '../log.js';
 import { RulesError } from '../rules/load.js';
 import { parseCliArgs, USAGE, UsageError } from './args.js';
 import { runExplain, runReconcile, runValidate, type CliIo } from './commands.js';
-import { createCliRuntime } from './runtime.js';
+import { createCliRuntime, type CliRuntimeOptions } from './runtime.js';
 
+/**
+ * Runs one command and returns its exit code.
+ * @param runtimeOptions where relative paths and `.local/` are taken from, and Azurite (tests).
+ */
 export async function main(
   argv: readonly string[],
   env: Record<string, string | undefined>,
   io: CliIo,
+  runtimeOptions: CliRuntimeOptions = {},
 ): Promise<number> {
   let args;
   try {
@@ -31,7 +36,13 @@ export async function main(
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: io.logDestination });
   let runtime;
   try {
-    runtime = await createCliRuntime(args, env, (line) => io.stderr.write(`${line}\n`), logger);
+    runtime = await createCliRuntime(
+      args,
+      env,
+      (line) => io.stderr.write(`${line}\n`),
+      logger,
+      runtimeOptions,
+    );
   } catch (e) {
     if (e instanceof ConfigError) {
       io.stderr.write(`${e.message}\n`);

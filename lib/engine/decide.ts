@@ -6,7 +6,7 @@
 import type { GraphUser } from '../graph/types.js';
 import { desiredStateFor } from '../licensing/desired.js';
 import { planLicenses } from '../licensing/planner.js';
-import type { CompiledRules, DesiredState, LicensePlan } from '../licensing/types.js';
+import type { CompiledRule, CompiledRules, DesiredState, LicensePlan } from '../licensing/types.js';
 import type { JobAction } from '../queue/job.js';
 import { evaluateRules, type Evaluation } from '../rules/evaluate.js';
 
@@ -23,7 +23,7 @@ export interface DecideInput {
 }
 
 export interface Decision {
-  evaluation: Evaluation;
+  evaluation: Evaluation<CompiledRule>;
   /** The action actually decided on: a reclaim of an account enabled again is a reconcile. */
   action: JobAction;
   desired: DesiredState;

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Client, GraphRequest } from '@microsoft/microsoft-graph-client';
 import type { BaseConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
-import { createGraphClient, graphBaseUrlOf, type GraphClientOptions } from './client.js';
+import { isGuid } from '../shared/guid.js';
+import { createGraphClient, graphBaseUrlOf } from './client.js';
 import { createCredential } from './credential.js';
 import { isWriteOutcomeUnknown, toGraphError } from './error-mapping.js';
 import type { CallOptions, GraphGateway, NewSubscription } from './gateway.js';
@@ -25,6 +26,7 @@ import {
   skuPageSchema,
   userPageSchema,
 } from './response-schemas.js';
+import type { RetryOptions } from './retry-middleware.js';
 import {
   BASE_USER_SELECT,
   graphUserSchema,
@@ -63,8 +65,6 @@ export const MAX_IN_FILTER_VALUES = 15;
 /** Operations that change the directory: a failed one may still have been applied. */
 const WRITE_OPERATIONS: ReadonlySet<GraphOperation> = new Set(['assignLicense', 'setUsageLocation']);
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Selected properties: the caller's plus the ones the user schema and the planner always need. */
 function userSelect(select: readonly string[]): string[] {
   return [...new Set<string>([...BASE_USER_SELECT, ...select])];
@@ -72,7 +72,7 @@ function userSelect(select: readonly string[]): string[] {
 
 /** A user key safe to log: object ids as they are, anything else (a UPN) redacted. */
 function loggableUser(idOrUpn: string): string {
-  return GUID.test(idOrUpn) ? idOrUpn : '[redacted]';
+  return isGuid(idOrUpn) ? idOrUpn : '[redacted]';
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -117,7 +117,7 @@ class GraphGatewayAdapter implements GraphGateway {
     body: (requestId: string, log: Logger) => Promise<T>,
   ): Promise<T> {
     const correlationId = options?.correlationId;
-    const requestId = correlationId !== undefined && GUID.test(correlationId) ? correlationId : randomUUID();
+    const requestId = correlationId !== undefined && isGuid(correlationId) ? correlationId : randomUUID();
     const log = this.#logger.child({
       graphOperation: operation,
       clientRequestId: requestId,
@@ -200,7 +200,7 @@ class GraphGatewayAdapter implements GraphGateway {
   ): Promise<GraphUser[]> {
     const unique = [...new Set(ids)];
     for (const id of unique) {
-      if (!GUID.test(id)) throw new RangeError(`getUsers takes object ids only, got '${loggableUser(id)}'`);
+      if (!isGuid(id)) throw new RangeError(`getUsers takes object ids only, got '${loggableUser(id)}'`);
     }
     const users: GraphUser[] = [];
     for (const chunk of chunks(unique, MAX_IN_FILTER_VALUES)) {
@@ -423,12 +423,12 @@ export function createGraphGateway(options: GraphGatewayOptions): GraphGateway {
 
 /**
  * Convenience for the composition root: credential, client and gateway from the parsed config.
- * `retry` passes test seams (an injected sleep, a random source) to the retry middleware.
+ * @param retry test seams of the retry middleware (its sleep, its random source); real ones by default.
  */
 export function graphGatewayFromConfig(
   config: BaseConfig,
   logger: Logger,
-  options: { retry?: GraphClientOptions['retry'] } = {},
+  retry: Pick<RetryOptions, 'sleep' | 'random'> = {},
 ): GraphGateway {
   const credential = createCredential({
     managedIdentityClientId: config.managedIdentityClientId,
@@ -442,7 +442,7 @@ export function graphGatewayFromConfig(
     credential,
     maxRetries: config.graph.maxRetries,
     logger: graphLogger,
-    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    retry,
   });
   return createGraphGateway({ client, logger: graphLogger, baseUrl: config.graph.baseUrl });
 }

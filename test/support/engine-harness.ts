@@ -33,11 +33,9 @@ export function simulatorGateway(
   sleeps: number[] = [],
 ): GraphGateway {
   return graphGatewayFromConfig(loadBaseConfig({ GRAPH_BASE_URL: sim.url, ...env }), silentLogger(), {
-    retry: {
-      sleep: (ms) => {
-        sleeps.push(ms);
-        return Promise.resolve();
-      },
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
     },
   });
 }

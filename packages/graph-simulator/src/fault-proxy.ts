@@ -164,11 +164,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       delete answer.headers.connection;
       // Paging and delta links name the host that answered (Graph's own, in production): point
       // them at the proxy, as they would point at Graph, so the client keeps coming through here.
-      const body = (answer.headers['content-type'] ?? '').includes('json')
+      const out = (answer.headers['content-type'] ?? '').includes('json')
         ? Buffer.from(answer.body.toString('utf8').replaceAll(target.origin, selfUrl), 'utf8')
         : answer.body;
-      answer.headers['content-length'] = String(body.byteLength);
-      res.writeHead(answer.status, answer.headers).end(body);
+      answer.headers['content-length'] = String(out.byteLength);
+      res.writeHead(answer.status, answer.headers).end(out);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(502).end();
       else res.end();
