@@ -15,7 +15,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import { createRequire } from 'node:module';
+import type * as AzureFunctions from '@azure/functions';
+import type {
+  HttpRequest as HttpRequestType,
+  HttpResponseInit,
+  InvocationContext as InvocationContextType,
+  Timer,
+} from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { expect } from 'vitest';
 import { createAppParts, type AppParts } from '../../lib/app.js';
@@ -37,6 +44,12 @@ import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { startAmqpBroker, type AmqpBroker, type BrokerMessage } from './amqp-broker.js';
 import { manualTimer } from './manual-timer.js';
 export { manualTimer };
+
+// @azure/functions is CommonJS whose named exports Node's ESM loader cannot detect: loaded with
+// require, its classes work the same under vitest and under plain Node (the fault benchmark).
+const { HttpRequest, InvocationContext } = createRequire(import.meta.url)(
+  '@azure/functions',
+) as typeof AzureFunctions;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RULES_PATH = path.join(ROOT, 'examples/rules.yaml');
@@ -118,11 +131,11 @@ export interface FunctionsHarness {
   /** POSTs to the graph-notifications handler directly (raw bytes, or a value sent as JSON). */
   postGraph(body: unknown, headers?: Record<string, string>): Promise<HttpResponseInit>;
   /** The request {@link postGraph} sends, for calling a handler built differently. */
-  graphRequest(body: unknown, headers?: Record<string, string>): HttpRequest;
+  graphRequest(body: unknown, headers?: Record<string, string>): HttpRequestType;
   /** Signs (Standard Webhooks) and POSTs to the hr-webhook handler. */
   postHr(post: HrPost): Promise<HttpResponseInit>;
   /** The signed request {@link postHr} sends, for calling a handler built differently. */
-  hrRequest(post: HrPost): HttpRequest;
+  hrRequest(post: HrPost): HttpRequestType;
   keeper(): Promise<KeeperResult>;
   delta(): Promise<DeltaCatchUpResult>;
   cleanup(): Promise<CleanupReport>;
@@ -134,7 +147,10 @@ export interface FunctionsHarness {
   close(): Promise<void>;
 }
 
-export function context(functionName: string, triggerMetadata?: Record<string, unknown>): InvocationContext {
+export function context(
+  functionName: string,
+  triggerMetadata?: Record<string, unknown>,
+): InvocationContextType {
   return new InvocationContext({
     invocationId: randomUUID(),
     functionName,

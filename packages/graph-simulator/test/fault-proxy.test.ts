@@ -16,7 +16,7 @@ afterEach(async () => {
 const auth = { authorization: 'Bearer x', 'content-type': 'application/json' };
 
 describe('startFaultProxy', () => {
-  it('passes everything through at rate 0, byte for byte', async () => {
+  it('passes everything through at rate 0, links pointing at itself', async () => {
     sim = await startSimulator({ tenant: smallTenant() });
     proxy = await startFaultProxy({ target: sim.url, faultRate: 0, lostWriteRate: 0 });
     const direct = await (
@@ -26,7 +26,7 @@ describe('startFaultProxy', () => {
       headers: auth,
     });
     expect(proxied.status).toBe(200);
-    expect(await proxied.json()).toEqual(direct);
+    expect(await proxied.text()).toBe(JSON.stringify(direct).replaceAll(sim.url, proxy.url));
     expect(proxy.counts()).toMatchObject({ passed: 1, dropped: 0, lostAnswer: 0 });
   });
 
