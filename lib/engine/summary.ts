@@ -18,6 +18,8 @@ export interface DailySummary {
   redriveQueued: number;
   outcomesPruned: number;
   inboxPruned: number;
+  /** Rounds the blast-radius guard holds, waiting for an admin (`ems-licensing release <id>`). */
+  heldRounds: { id: string; path: string; createdAt: string; reason: string }[];
 }
 
 export function renderSummaryMarkdown(s: DailySummary): string {
@@ -43,6 +45,19 @@ export function renderSummaryMarkdown(s: DailySummary): string {
       '| code | count |',
       '|---|---:|',
       ...failures.map(([c, n]) => `| ${c} | ${String(n)} |`),
+      '',
+    );
+  }
+  if (s.heldRounds.length > 0) {
+    lines.push(
+      '## Held by the blast-radius guard',
+      '',
+      'Nothing these rounds would remove has been removed. Review each with `ems-licensing held <id>`,',
+      'then release it with `ems-licensing release <id>` (or drop it with `--discard`).',
+      '',
+      '| round | path | held since | why |',
+      '|---|---|---|---|',
+      ...s.heldRounds.map((r) => `| ${r.id} | ${r.path} | ${r.createdAt} | ${r.reason.replaceAll('|', '\\|')} |`),
       '',
     );
   }

@@ -7,12 +7,14 @@ import { TableClient, type TableServiceClientOptions } from '@azure/data-tables'
 import type { TokenCredential } from '@azure/identity';
 import { isLoopbackUrl, type StorageConfig } from '../config.js';
 import { TableCheckpointStore } from './checkpoint-table.js';
+import { TableGuardStore } from './guard-table.js';
 import { TableDisabledAccountStore, TableLeaverStore } from './user-marks-table.js';
 import { TableInboxStore } from './inbox-table.js';
 import { TableOutcomeStore } from './outcome-table.js';
 import type {
   CheckpointStore,
   DisabledAccountStore,
+  GuardStore,
   InboxStore,
   LeaverStore,
   OutcomeStore,
@@ -45,6 +47,8 @@ export interface Storage {
   disabledAccounts: DisabledAccountStore;
   /** Kept in the checkpoints table (partition `leavers`). */
   leavers: LeaverStore;
+  /** The blast-radius guard's held rounds and counts (checkpoints table, `guard-*` partitions). */
+  guard: GuardStore;
   summaries: SummaryWriter;
   /** The full table names in use (prefix included), for logs and tools. */
   tableNames: Record<TableName, string>;
@@ -104,6 +108,7 @@ export function createStorage(
     subscriptions: new TableSubscriptionStore(clients.subscriptions),
     disabledAccounts: new TableDisabledAccountStore(clients.checkpoints),
     leavers: new TableLeaverStore(clients.checkpoints),
+    guard: new TableGuardStore(clients.checkpoints),
     summaries: summaryWriter(config, credential, summaryContainer),
     tableNames,
     ensureTables: () => {
