@@ -26,6 +26,8 @@ export interface OutcomeStore {
   listPending(options?: { source?: string; before?: Date }): AsyncIterable<OutcomeRecord>;
   /** Newest first. */
   listByUser(userId: string, options?: { limit?: number }): Promise<OutcomeRecord[]>;
+  /** The final records of the users a CLI run changed (`eventId` = the run id). */
+  listRun(runId: string): AsyncIterable<OutcomeRecord>;
   /** Records with recordedAt in [from, to), any user, in no particular order. */
   listBetween(from: Date, to?: Date): AsyncIterable<OutcomeRecord>;
   /** Deletes records older than `before`; returns how many. */
