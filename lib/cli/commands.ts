@@ -1,20 +1,22 @@
 /**
- * The four CLI commands. Each returns its exit code (./exit-codes.ts).
+ * `explain`, and the CLI's io. The other commands have files of their own (plan-command.ts,
+ * apply-command.ts, validate-command.ts, revert-command.ts, history-command.ts,
+ * held-command.ts). Each returns its exit code (./exit-codes.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../engine/decide.js';
-import { loadLicensingContext, type LicensingContext } from '../engine/licensing-context.js';
-import { reconcile, type ReconcileSummary } from '../engine/reconcile.js';
+import type { LicensingContext } from '../engine/licensing-context.js';
 import { runJob } from '../engine/run-job.js';
-import { RulesValidationError } from '../licensing/compile.js';
 import { licenseText } from '../licensing/describe.js';
 import { explainEvaluation } from '../licensing/explain.js';
 import { describeAction, formatLicenses } from '../licensing/planner.js';
 import type { Logger } from '../log.js';
-import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
 import { EXIT } from './exit-codes.js';
-import { humanLine, notDoneLines, ProgressBar, summaryTable, toJsonResult, type Writer } from './output.js';
+import { explainHistory } from './explain-history.js';
+import { storyLines } from './history-command.js';
+import { toJsonResult, type Writer } from './output.js';
+import { loadContext } from './plan-command.js';
 import type { CliRuntime } from './runtime.js';
 
 export interface CliIo {
@@ -26,88 +28,13 @@ export interface CliIo {
   logDestination: { write(line: string): void };
 }
 
-async function context(runtime: CliRuntime): Promise<LicensingContext> {
-  const rules = await loadRulesFile(runtime.rulesPath);
-  return loadLicensingContext(runtime.gateway, rules, { correlationId: randomUUID() });
-}
-
-export async function runReconcile(
-  args: CliArgs,
-  runtime: CliRuntime,
-  io: CliIo,
-  logger: Logger,
-): Promise<number> {
-  const dryRun = args.command === 'plan';
-  const ctx = await context(runtime);
-  // A dry run reads the leavers too when the app's storage is configured, so plan matches apply.
-  const stores = dryRun && !runtime.storageConfigured ? null : await runtime.stores();
-  const bar = new ProgressBar(io.stderr, io.progress && !args.json);
-  const summary = await reconcile({
-    gateway: runtime.gateway,
-    context: ctx,
-    logger,
-    dryRun,
-    concurrency: args.concurrency ?? runtime.config.concurrency,
-    retryRounds: runtime.config.retryRounds,
-    outcomes: dryRun ? null : (stores?.outcomes ?? null),
-    ...(stores ? { leavers: stores.leavers } : {}),
-    onUsersRead: (n) => bar.setTotal(n),
-    onResult: (result) => {
-      bar.tick();
-      if (args.json) {
-        io.stdout.write(`${JSON.stringify(toJsonResult(result, ctx.catalog))}\n`);
-        return;
-      }
-      const line = humanLine(result, ctx.catalog);
-      if (line) {
-        bar.finish();
-        io.stdout.write(`${line}\n`);
-      }
-    },
-  });
-  bar.finish();
-  const table = summaryTable(summary, dryRun);
-  // With --json, stdout carries only results; the table and the rest go to stderr.
-  (args.json ? io.stderr : io.stdout).write(`${table}\n`);
-  reportRun(summary, dryRun, io);
-  return reconcileExitCode(summary);
-}
-
-/** What a run left undone, said plainly on stderr (the summary table is the result). */
-function reportRun(summary: ReconcileSummary, dryRun: boolean, io: CliIo): void {
-  const recovered = summary.recovered;
-  if (recovered && recovered.recovered + recovered.interrupted > 0) {
-    io.stderr.write(
-      `Completed the records of an earlier run that was stopped: ${String(recovered.recovered)} change(s) had been made, ${String(recovered.interrupted)} had not.\n`,
-    );
-  }
-  if (summary.aborted) io.stderr.write(`The run stopped before every user was read: ${summary.aborted}\n`);
-  for (const line of notDoneLines(summary.notDone)) io.stderr.write(`${line}\n`);
-  if (summary.recordsNotWritten > 0) {
-    io.stderr.write(
-      `${String(summary.recordsNotWritten)} outcome record(s) could not be written (storage unavailable); changes made have pending records that the next apply completes.\n`,
-    );
-  }
-  if (!dryRun) {
-    const written = summary.users - summary.recordsNotWritten;
-    io.stderr.write(`Recorded ${String(written)} outcome(s) (run ${summary.runId}).\n`);
-  }
-}
-
-/** 3 when the run did not finish (users not done, stopped early, records lost); else 1 on FAILED. */
-export function reconcileExitCode(summary: ReconcileSummary): number {
-  if (summary.aborted !== null || summary.notDone.length > 0 || summary.recordsNotWritten > 0)
-    return EXIT.incomplete;
-  return summary.byOutcome.FAILED > 0 ? EXIT.failed : EXIT.ok;
-}
-
 export async function runExplain(
   args: CliArgs,
   runtime: CliRuntime,
   io: CliIo,
   logger: Logger,
 ): Promise<number> {
-  const ctx = await context(runtime);
+  const ctx = await loadContext(runtime);
   const userArg = args.user ?? '';
   const now = new Date();
   const ref = { [userArg.includes('@') ? 'userPrincipalName' : 'id']: userArg };
@@ -150,8 +77,9 @@ export async function runExplain(
     decision && result.user ? explainEvaluation(decision.evaluation, result.user, explainOptions) : [];
   // A user that cannot be read cannot be explained: exit 1 with or without --json.
   const exitCode = !result.user || result.record.outcome === 'FAILED' ? EXIT.failed : EXIT.ok;
+  const history = result.user ? await explainHistory(runtime, result.user.id, io) : null;
   if (args.json) {
-    io.stdout.write(`${JSON.stringify({ ...toJsonResult(result, ctx.catalog), explanation })}\n`);
+    io.stdout.write(`${JSON.stringify({ ...toJsonResult(result, ctx.catalog), explanation, history })}\n`);
     return exitCode;
   }
   if (!result.user || !decision) {
@@ -186,6 +114,10 @@ export async function runExplain(
     if (error.code !== 'GroupInheritedLicense') out.push(`Problem:     ${error.message}`);
     out.push(`Fix:         ${error.fix}`);
   }
+  if (history !== null) {
+    out.push('', history.length === 0 ? 'History:     (no recorded jobs)' : 'History (newest first):');
+    out.push(...history.flatMap((story) => storyLines(story, '  ')));
+  }
   io.stdout.write(`${out.join('\n')}\n`);
   return exitCode;
 }
@@ -200,31 +132,5 @@ function desiredText(ctx: LicensingContext, decision: Decision): string {
       return `none of the managed SKUs (${[...ctx.rules.managedSkuIds].map((id) => ctx.catalog.skuPartNumber(id)).join(', ')})`;
     case 'leave':
       return '(no rule matched: licenses left as they are)';
-  }
-}
-
-export async function runValidate(args: CliArgs, runtime: CliRuntime, io: CliIo): Promise<number> {
-  try {
-    const ctx = await context(runtime);
-    const managed = [...ctx.rules.managedSkuIds].map((id) => ctx.catalog.skuPartNumber(id));
-    if (args.json) {
-      io.stdout.write(
-        `${JSON.stringify({ valid: true, rules: ctx.rules.rules.length, managedSkus: managed, select: ctx.select })}\n`,
-      );
-    } else {
-      io.stdout.write(
-        `${runtime.rulesPath}: valid. ${String(ctx.rules.rules.length)} rule(s); managed SKUs: ${managed.join(', ')}; free seats: ${managed
-          .map(
-            (name) => `${name} ${String(ctx.catalog.freeSeats(ctx.catalog.resolveSku(name)?.skuId ?? name))}`,
-          )
-          .join(', ')}.\n`,
-      );
-    }
-    return EXIT.ok;
-  } catch (e) {
-    if (!(e instanceof RulesValidationError)) throw e;
-    if (args.json) io.stdout.write(`${JSON.stringify({ valid: false, problems: e.problems })}\n`);
-    else io.stdout.write(`${e.message}\n`);
-    return EXIT.failed;
   }
 }

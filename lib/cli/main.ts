@@ -4,8 +4,14 @@
 import { ConfigError } from '../config.js';
 import { createLogger } from '../log.js';
 import { RulesError } from '../rules/load.js';
-import { parseCliArgs, USAGE, UsageError } from './args.js';
-import { runExplain, runReconcile, runValidate, type CliIo } from './commands.js';
+import { parseCliArgs, USAGE, UsageError, type CliArgs } from './args.js';
+import { runApply } from './apply-command.js';
+import { runExplain, type CliIo } from './commands.js';
+import { runHeld, runRelease } from './held-command.js';
+import { runHistory } from './history-command.js';
+import { runPlan } from './plan-command.js';
+import { runRevert } from './revert-command.js';
+import { validateCommand } from './validate-command.js';
 import { createCliRuntime, type CliRuntimeOptions } from './runtime.js';
 
 /**
@@ -18,7 +24,7 @@ export async function main(
   io: CliIo,
   runtimeOptions: CliRuntimeOptions = {},
 ): Promise<number> {
-  let args;
+  let args: CliArgs;
   try {
     args = parseCliArgs(argv);
   } catch (e) {
@@ -50,15 +56,29 @@ export async function main(
     }
     throw e;
   }
+  const c = { args, runtime, io, logger };
   try {
     switch (args.command) {
       case 'plan':
+        return await runPlan(c);
       case 'apply':
-        return await runReconcile(args, runtime, io, logger);
+        return await runApply(c);
       case 'explain':
         return await runExplain(args, runtime, io, logger);
       case 'validate':
-        return await runValidate(args, runtime, io);
+        return await validateCommand(c);
+      case 'revert':
+        return await runRevert(c);
+      case 'history':
+        return await runHistory(c);
+      case 'held':
+        return await runHeld(c);
+      case 'release':
+        return await runRelease(c);
+      default: {
+        const unknown: never = args.command;
+        throw new Error(`no such command: ${String(unknown)}`);
+      }
     }
   } catch (e) {
     if (e instanceof RulesError || e instanceof ConfigError) {
@@ -67,6 +87,9 @@ export async function main(
     }
     throw e;
   } finally {
-    await runtime.close({ persistSample: args.command === 'apply' });
+    // Commands that may change the sample tenant keep what they did for the next run.
+    await runtime.close({
+      persistSample: args.command === 'apply' || (args.command === 'revert' && args.apply),
+    });
   }
 }

@@ -5,9 +5,10 @@
  * ends by itself if the CLI is killed.
  */
 import { existsSync } from 'node:fs';
+import type { TokenCredential } from '@azure/identity';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadBaseConfig, type BaseConfig } from '../config.js';
+import { loadBaseConfig, loadServiceBusConfig, type BaseConfig, type FunctionsConfig } from '../config.js';
 import { createCredential } from '../graph/credential.js';
 import type { GraphGateway } from '../graph/gateway.js';
 import { graphGatewayFromConfig } from '../graph/graph-gateway.js';
@@ -19,17 +20,19 @@ import {
   type Simulator,
 } from '@ems-licensing/graph-simulator';
 import { startLocalStorage } from './local/local-storage.js';
-import type { LeaverStore, OutcomeStore } from '../store/ports.js';
+import type { GuardStore, LeaverStore, OutcomeStore } from '../store/ports.js';
 import { createStorage } from '../store/table-clients.js';
 import type { CliArgs } from './args.js';
 
 /** The package root (lib/cli/ and dist/cli/ are both two levels down). */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-interface CliStores {
+export interface CliStores {
   outcomes: OutcomeStore;
   /** People an HR leave was carried out for: a reconcile must not license them again. */
   leavers: LeaverStore;
+  /** The Functions app's held rounds (`held`, `release`). */
+  guard: GuardStore;
 }
 
 export interface CliRuntime {
@@ -42,6 +45,10 @@ export interface CliRuntime {
   storageConfigured: boolean;
   /** The outcome and leaver stores, started on first use (apply; plan when storage is configured). */
   stores(): Promise<CliStores>;
+  /** The app's Service Bus queue (to release a held round), when its settings are given. */
+  serviceBus: FunctionsConfig['serviceBus'] | null;
+  /** The operator's credential for Azure (storage and Service Bus by identity). */
+  azureCredential(): TokenCredential;
   /** Persists the sample tenant (after apply) and stops what was started. */
   close(options?: { persistSample?: boolean }): Promise<void>;
 }
@@ -93,20 +100,27 @@ export async function createCliRuntime(
     notice(`No rules file given: using ${relative(rulesPath)}.`);
   }
 
+  let credential: TokenCredential | null = null;
+  const azureCredential = (): TokenCredential => {
+    credential ??= createCredential({
+      managedIdentityClientId: config.managedIdentityClientId,
+      simulator: false,
+      tenantId: config.tenantId,
+    });
+    return credential;
+  };
   let store: Promise<CliStores & { stop: () => Promise<void> }> | null = null;
   const stores = async (): Promise<CliStores> => {
     store ??= (async () => {
       if (config.storage) {
-        const storage = createStorage(
-          config.storage,
-          createCredential({
-            managedIdentityClientId: config.managedIdentityClientId,
-            simulator: false,
-            tenantId: config.tenantId,
-          }),
-        );
+        const storage = createStorage(config.storage, azureCredential());
         await storage.ensureTables();
-        return { outcomes: storage.outcomes, leavers: storage.leavers, stop: () => Promise.resolve() };
+        return {
+          outcomes: storage.outcomes,
+          leavers: storage.leavers,
+          guard: storage.guard,
+          stop: () => Promise.resolve(),
+        };
       }
       const dataDir = path.join(localDir, 'azurite');
       const local = await startLocalStorage(dataDir, {
@@ -118,7 +132,12 @@ export async function createCliRuntime(
       );
       const storage = createStorage({ connectionString: local.connectionString, tablePrefix: '' });
       await storage.ensureTables();
-      return { outcomes: storage.outcomes, leavers: storage.leavers, stop: () => local.stop() };
+      return {
+        outcomes: storage.outcomes,
+        leavers: storage.leavers,
+        guard: storage.guard,
+        stop: () => local.stop(),
+      };
     })();
     return store;
   };
@@ -130,6 +149,8 @@ export async function createCliRuntime(
     sample: simulator !== null,
     storageConfigured: config.storage !== null,
     stores,
+    serviceBus: loadServiceBusConfig(env),
+    azureCredential,
     close: async (options = {}) => {
       if (simulator) {
         if (options.persistSample) await saveSampleState(sampleStatePath, simulator);

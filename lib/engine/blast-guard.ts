@@ -62,7 +62,10 @@ export function hasReductions(actions: readonly PlanAction[]): boolean {
  * switched on) and what waits for the release (removals; plans switched off). An update that does
  * both is split: the plans it switches on are kept, the rest is held as the update still to make.
  */
-export function withholdReductions(actions: readonly PlanAction[]): { kept: PlanAction[]; held: PlanAction[] } {
+export function withholdReductions(actions: readonly PlanAction[]): {
+  kept: PlanAction[];
+  held: PlanAction[];
+} {
   const kept: PlanAction[] = [];
   const held: PlanAction[] = [];
   for (const a of actions) {
@@ -181,7 +184,10 @@ export function guardVerdict(input: VerdictInput): GuardVerdict {
 
 /** One SKU's count in words: `EMS for 230 users (77 % of 300 holders; the limit is 30)`. */
 export function skuCountText(s: SkuCount): string {
-  const share = s.holders > 0 ? `${String(Math.round((s.reductions / s.holders) * 100))} % of ${String(s.holders)} holders` : 'no holders listed';
+  const share =
+    s.holders > 0
+      ? `${String(Math.round((s.reductions / s.holders) * 100))} % of ${String(s.holders)} holders`
+      : 'no holders listed';
   return `${s.skuPartNumber} for ${String(s.reductions)} user(s) (${share}; the limit is ${String(s.limit)})`;
 }
 
@@ -189,7 +195,9 @@ export function skuCountText(s: SkuCount): string {
 export function holdReason(v: GuardVerdict, settings: GuardSettings, scope: string): string {
   const over = v.over.map(skuCountText).join('; ');
   const given =
-    v.allowed === null ? '' : ` --allow-removals ${String(v.allowed)} does not cover the ${String(v.users)} user(s).`;
+    v.allowed === null
+      ? ''
+      : ` --allow-removals ${String(v.allowed)} does not cover the ${String(v.users)} user(s).`;
   return (
     `The blast-radius guard held ${scope}: it would remove or reduce ${over}. ` +
     `A scope is held above both ${String(settings.removalPercent)} % of a SKU's holders and ` +

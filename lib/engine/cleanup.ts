@@ -155,7 +155,12 @@ async function reclaim(deps: CleanupDeps, context: LicensingContext, now: Date, 
   for (const id of tracked.keys()) if (!seen.has(id)) await deps.disabled.unmark(id);
   const gated = await gateReclaims(deps, context, now, jobs);
   if (gated.jobs.length > 0) await deps.publisher.publish(gated.jobs);
-  return { queued: gated.jobs.length, tracked: stillDisabled, held: gated.held ? gated.jobs.length : 0, round: gated.held ? gated.round : null };
+  return {
+    queued: gated.jobs.length,
+    tracked: stillDisabled,
+    held: gated.held ? gated.jobs.length : 0,
+    round: gated.held ? gated.round : null,
+  };
 }
 
 /** A day's reclaims through the guard (round `cleanup-<UTC day>`). */
@@ -164,7 +169,12 @@ async function gateReclaims(deps: CleanupDeps, context: LicensingContext, now: D
   if (!deps.guard || jobs.length === 0) return { jobs: jobs.map((j) => j.job), held: false, round };
   const gated = await gateRound(
     { ...deps.guard, logger: deps.logger, now: () => now },
-    { id: round, path: 'cleanup', scope: round, holders: (skuId) => context.catalog.sku(skuId)?.consumedUnits ?? 0 },
+    {
+      id: round,
+      path: 'cleanup',
+      scope: round,
+      holders: (skuId) => context.catalog.sku(skuId)?.consumedUnits ?? 0,
+    },
     jobs,
   );
   return { ...gated, round };

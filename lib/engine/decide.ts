@@ -128,7 +128,8 @@ export function remainingAfter(
   skuPartNumber: (skuId: string) => string,
 ): LicensePlan {
   // A planned change is checked against its own actions: the rules may want something else.
-  if (decision.planned) return { ...decision.plan, actions: actionsInEffect(after, decision.plan.actions).missing };
+  if (decision.planned)
+    return { ...decision.plan, actions: actionsInEffect(after, decision.plan.actions).missing };
   const plan = planLicenses({
     user: after,
     desired: decision.desired,

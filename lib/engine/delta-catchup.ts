@@ -206,7 +206,8 @@ async function publishReducing(
       )
     : { jobs: reducing.map((r) => r.job), held: false };
   const batchSize = deps.publishBatch ?? 100;
-  for (let i = 0; i < jobs.jobs.length; i += batchSize) await deps.publisher.publish(jobs.jobs.slice(i, i + batchSize));
+  for (let i = 0; i < jobs.jobs.length; i += batchSize)
+    await deps.publisher.publish(jobs.jobs.slice(i, i + batchSize));
   result.queued += jobs.jobs.length;
   if (jobs.held) {
     result.held = jobs.jobs.length;

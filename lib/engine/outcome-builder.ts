@@ -132,11 +132,13 @@ function decided(
 
 const POLICY_TEXT: Record<NonNullable<Decision['policy']>, { message: string; fix: string }> = {
   disabledAccount: {
-    message: 'The rules would license this user, but the account is disabled: no license is added to a disabled account.',
+    message:
+      'The rules would license this user, but the account is disabled: no license is added to a disabled account.',
     fix: 'None needed. If the account should be licensed, enable it; the next change to it licenses it.',
   },
   leaver: {
-    message: 'The rules would license this user, but HR said the person left: their managed licenses stay off.',
+    message:
+      'The rules would license this user, but HR said the person left: their managed licenses stay off.',
     fix: 'None needed. An HR hire or update for the person brings them back.',
   },
 };

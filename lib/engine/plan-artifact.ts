@@ -18,7 +18,11 @@ export const PLAN_FORMAT = 'ems-licensing/plan';
 
 const assignedSchema = z.object({ skuId: z.string(), disabledPlans: z.array(z.string()) });
 const actionSchema: z.ZodType<PlanAction> = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('setUsageLocation'), from: z.string().nullable(), to: z.string().regex(/^[A-Z]{2}$/) }),
+  z.object({
+    kind: z.literal('setUsageLocation'),
+    from: z.string().nullable(),
+    to: z.string().regex(/^[A-Z]{2}$/),
+  }),
   z.object({
     kind: z.literal('addLicense'),
     skuId: z.string(),
@@ -75,7 +79,12 @@ export const planArtifactSchema = z.object({
     notChanged: z.record(z.string(), z.number().int()),
   }),
   warnings: z.array(
-    z.object({ code: z.enum(RULE_WARNING_CODES), rule: z.string().nullable(), message: z.string(), fix: z.string() }),
+    z.object({
+      code: z.enum(RULE_WARNING_CODES),
+      rule: z.string().nullable(),
+      message: z.string(),
+      fix: z.string(),
+    }),
   ),
   users: z.array(entrySchema),
 });
@@ -147,7 +156,9 @@ const NOT_CHANGED: readonly OutcomeKind[] = ['FAILED', 'CONFLICT', 'DEFERRED', '
 
 /** The artifact, its id a digest of what it would do (the same plan always gets the same id). */
 export function buildPlanArtifact(input: PlanArtifactInput): PlanArtifact {
-  const users = [...input.entries].sort((a, b) => (a.userPrincipalName ?? a.id).localeCompare(b.userPrincipalName ?? b.id));
+  const users = [...input.entries].sort((a, b) =>
+    (a.userPrincipalName ?? a.id).localeCompare(b.userPrincipalName ?? b.id),
+  );
   const body = {
     kind: input.kind,
     tenantId: input.tenantId,
@@ -173,7 +184,7 @@ export function buildPlanArtifact(input: PlanArtifactInput): PlanArtifact {
       byOutcome: Object.fromEntries(Object.entries(input.byOutcome).filter(([, n]) => n > 0)),
       bySkuAndAction: countsBySkuAndAction(users),
       notChanged: Object.fromEntries(
-        NOT_CHANGED.map((k) => [k, input.byOutcome[k] ?? 0]).filter(([, n]) => n !== 0),
+        NOT_CHANGED.map((k): [string, number] => [k, input.byOutcome[k] ?? 0]).filter(([, n]) => n !== 0),
       ),
     },
     warnings: [...input.warnings],
@@ -194,7 +205,9 @@ export function parsePlanArtifact(text: string, fileName: string): PlanArtifact 
   const parsed = planArtifactSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
-    throw new Error(`${fileName} is not a plan written by \`ems-licensing plan --out\`: ${first.join('; ')}.`);
+    throw new Error(
+      `${fileName} is not a plan written by \`ems-licensing plan --out\`: ${first.join('; ')}.`,
+    );
   }
   const again = buildPlanArtifact({
     kind: parsed.data.kind,
@@ -216,4 +229,17 @@ export function parsePlanArtifact(text: string, fileName: string): PlanArtifact 
     );
   }
   return parsed.data;
+}
+
+/**
+ * The tenant a catalog was read from: each subscribedSku's id is `{tenantId}_{skuId}`
+ * (learn.microsoft.com/graph/api/resources/subscribedsku), so the SKU list names its tenant.
+ */
+export function tenantIdOf(skus: readonly { id?: string | null | undefined }[]): string | null {
+  for (const s of skus) {
+    const id = s.id ?? '';
+    const cut = id.indexOf('_');
+    if (cut > 0) return id.slice(0, cut).toLowerCase();
+  }
+  return null;
 }

@@ -31,7 +31,10 @@ export class PlanCollector {
     if (matched !== undefined) this.decidedBy.set(matched, (this.decidedBy.get(matched) ?? 0) + 1);
     if (user === null || record.actions.length === 0) return;
     this.reductions.add(user.id, record.actions);
-    const unmatched = decision?.desired.kind === 'removeManaged' && decision.desired.rule === null && decision.action === 'reconcile';
+    const unmatched =
+      decision?.desired.kind === 'removeManaged' &&
+      decision.desired.rule === null &&
+      decision.action === 'reconcile';
     if (unmatched) this.unmatchedRemovals.add(user.id, record.actions);
     if (this.#keepEntries) {
       this.entries.push(

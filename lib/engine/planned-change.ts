@@ -74,19 +74,26 @@ export function fitPlanned(planned: PlannedChange, user: GraphUser, fresh: Decis
     };
   }
   const adds = planned.actions.some((a) => a.kind === 'addLicense');
-  const policy = fresh.action === 'leave' ? 'leaver' : user.accountEnabled === false ? 'disabledAccount' : null;
+  const policy =
+    fresh.action === 'leave' ? 'leaver' : user.accountEnabled === false ? 'disabledAccount' : null;
   if (adds && policy !== null) {
-    return { ok: false, code: 'Policy', decision: { ...fresh, policy, plan: { ...fresh.plan, actions: [], outcome: 'UNCHANGED' } } };
+    return {
+      ok: false,
+      code: 'Policy',
+      decision: { ...fresh, policy, plan: { ...fresh.plan, actions: [], outcome: 'UNCHANGED' } },
+    };
   }
   const rulesBlockOrDefer = fresh.plan.deferred !== null || fresh.plan.blocked !== null;
   if (planned.checkRules && !rulesBlockOrDefer && !sameActions(fresh.plan.actions, planned.actions)) {
     return {
       ok: false,
       code: 'RulesNowDiffer',
-      message: 'The rules now want another change for this user than the plan shows; the planned change was not made.',
+      message:
+        'The rules now want another change for this user than the plan shows; the planned change was not made.',
     };
   }
-  if (planned.checkRules && rulesBlockOrDefer) return { ok: true, decision: { ...fresh, planned: { label: planned.label } } };
+  if (planned.checkRules && rulesBlockOrDefer)
+    return { ok: true, decision: { ...fresh, planned: { label: planned.label } } };
   return {
     ok: true,
     decision: {

@@ -57,7 +57,9 @@ export function renderSummaryMarkdown(s: DailySummary): string {
       '',
       '| round | path | held since | why |',
       '|---|---|---|---|',
-      ...s.heldRounds.map((r) => `| ${r.id} | ${r.path} | ${r.createdAt} | ${r.reason.replaceAll('|', '\\|')} |`),
+      ...s.heldRounds.map(
+        (r) => `| ${r.id} | ${r.path} | ${r.createdAt} | ${r.reason.replaceAll('|', '\\|')} |`,
+      ),
       '',
     );
   }

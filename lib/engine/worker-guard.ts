@@ -8,7 +8,13 @@
  */
 import type { Logger } from '../log.js';
 import type { GuardPath, GuardStore, HeldJob, HeldRound } from '../store/ports.js';
-import { limitFor, skuCountText, withholdReductions, type GuardSettings, type SkuCount } from './blast-guard.js';
+import {
+  limitFor,
+  skuCountText,
+  withholdReductions,
+  type GuardSettings,
+  type SkuCount,
+} from './blast-guard.js';
 import { logHeldRound } from './held-round-log.js';
 import { ALLOW, type GuardAnswer, type GuardCheck, type ReductionGuard } from './reduction-guard.js';
 
@@ -33,7 +39,9 @@ const PATH_WORDS: Record<GuardPath, string> = {
 
 /** A round's name in a sentence: `delta round delta-…`, `HR leaves of 2026-05-01`. */
 export function roundWords(path: GuardPath, scope: string): string {
-  return path === 'delta' ? `${PATH_WORDS.delta} ${scope}` : `${PATH_WORDS[path]} ${scope.slice(path.length + 1)}`;
+  return path === 'delta'
+    ? `${PATH_WORDS.delta} ${scope}`
+    : `${PATH_WORDS[path]} ${scope.slice(path.length + 1)}`;
 }
 
 function pathOf(source: string): GuardPath | null {
@@ -90,7 +98,13 @@ export class WorkerGuard implements ReductionGuard {
     const names = new Map(c.reductions.map((r) => [r.skuId, r.skuPartNumber]));
     const skus: SkuCount[] = Object.entries(counts).map(([skuId, reductions]) => {
       const holders = c.holders(skuId);
-      return { skuId, skuPartNumber: names.get(skuId) ?? skuId, reductions, holders, limit: limitFor(holders, this.#d.settings) };
+      return {
+        skuId,
+        skuPartNumber: names.get(skuId) ?? skuId,
+        reductions,
+        holders,
+        limit: limitFor(holders, this.#d.settings),
+      };
     });
     const over = skus.filter((s) => s.reductions > s.limit);
     const { settings } = this.#d;
@@ -125,7 +139,8 @@ export class WorkerGuard implements ReductionGuard {
   async #hold(c: GuardCheck, path: GuardPath, roundId: string, existing?: HeldJob): Promise<GuardAnswer> {
     const round = await this.#d.store.getRound(roundId);
     // A leave or reclaim already held for the user is what a release must send, not a later reconcile.
-    const keep = existing !== undefined && existing.roundId === roundId && existing.job.action !== 'reconcile';
+    const keep =
+      existing !== undefined && existing.roundId === roundId && existing.job.action !== 'reconcile';
     if (!keep) {
       await this.#d.store.holdJob({
         roundId,
@@ -142,7 +157,8 @@ export class WorkerGuard implements ReductionGuard {
         actions: withholdReductions(c.decision.plan.actions).held,
       });
     }
-    const reason = round?.reason ?? `The blast-radius guard held this change in round ${roundId}; nothing was removed.`;
+    const reason =
+      round?.reason ?? `The blast-radius guard held this change in round ${roundId}; nothing was removed.`;
     return { kind: 'hold', roundId, reason, release: releaseText(roundId) };
   }
 }

@@ -95,7 +95,10 @@ function holdingsOf(user: GraphUser): Map<string, Holding> {
 }
 
 /** The outcome a list of license actions leads to (and CONFLICT when only conflicts remain). */
-export function outcomeOfActions(actions: readonly PlanAction[], conflicts: readonly PlanConflict[]): OutcomeKind {
+export function outcomeOfActions(
+  actions: readonly PlanAction[],
+  conflicts: readonly PlanConflict[],
+): OutcomeKind {
   const has = (kind: PlanAction['kind']): boolean => actions.some((a) => a.kind === kind);
   if (has('addLicense')) return has('removeLicense') ? 'UPDATED' : 'ASSIGNED';
   if (has('updateDisabledPlans')) return 'UPDATED';

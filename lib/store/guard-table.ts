@@ -231,7 +231,8 @@ export class TableGuardStore implements GuardStore {
       const counts = new Map(Object.entries(stored));
       for (const sku of new Set(skuIds)) counts.set(sku, (counts.get(sku) ?? 0) + 1);
       const open = row ? text(row, 'openRound') : '';
-      if (open !== '') return { allowed: false, roundId: open, opened: false, counts: Object.fromEntries(counts) };
+      if (open !== '')
+        return { allowed: false, roundId: open, opened: false, counts: Object.fromEntries(counts) };
       const allowed = fits(counts);
       const seq = (row && typeof row['rounds'] === 'number' ? row['rounds'] : 0) + (allowed ? 0 : 1);
       const roundId = allowed ? null : seq === 1 ? scope : `${scope}-${String(seq)}`;
@@ -296,9 +297,12 @@ export class TableGuardStore implements GuardStore {
     try {
       await this.#client.upsertEntity(entity, 'Replace');
     } catch (error) {
-      throw new Error(`Could not write ${entity.partitionKey} ${entity.rowKey} to ${this.#client.tableName}`, {
-        cause: error,
-      });
+      throw new Error(
+        `Could not write ${entity.partitionKey} ${entity.rowKey} to ${this.#client.tableName}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

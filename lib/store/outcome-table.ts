@@ -364,16 +364,16 @@ function toEntity(outcome: OutcomeRecord): TableEntity<Row> {
   return entity;
 }
 
-function jsonArrayOf<T>(row: TableEntityResult<Row>, name: string): T[] | undefined {
+function jsonArrayOf(row: TableEntityResult<Row>, name: string): unknown[] | undefined {
   const value = row[name];
   if (typeof value !== 'string') return undefined;
   const parsed: unknown = JSON.parse(value);
-  return Array.isArray(parsed) ? (parsed as T[]) : undefined;
+  return Array.isArray(parsed) ? parsed : undefined;
 }
 
 /** The fields added with the blast-radius guard: absent on older rows. */
 function guardFields(row: TableEntityResult<Row>): Pick<OutcomeRecord, 'assignedBefore' | 'policy' | 'held'> {
-  const before = jsonArrayOf<AssignedLicense>(row, 'assignedBefore');
+  const before = jsonArrayOf(row, 'assignedBefore') as AssignedLicense[] | undefined;
   const policy = row['policy'];
   const heldIn = row['heldIn'];
   return {
@@ -384,7 +384,7 @@ function guardFields(row: TableEntityResult<Row>): Pick<OutcomeRecord, 'assigned
         : null,
     held:
       typeof heldIn === 'string'
-        ? { roundId: heldIn, actions: jsonArrayOf<PlanAction>(row, 'heldActions') ?? [] }
+        ? { roundId: heldIn, actions: (jsonArrayOf(row, 'heldActions') ?? []) as PlanAction[] }
         : null,
   };
 }
