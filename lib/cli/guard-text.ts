@@ -8,7 +8,11 @@ import type { RuleWarning } from '../engine/rule-warnings.js';
 
 /** How an admin releases a CLI run the guard held. */
 export function cliReleaseText(users: number, command = 'ems-licensing apply'): string {
-  return `Review the removals (\`ems-licensing plan --out plan.json --format markdown\`), then run \`${command} --allow-removals ${String(users)}\`.`;
+  const review =
+    command === 'ems-licensing apply'
+      ? 'Review the removals (`ems-licensing plan --out plan.json --format markdown`)'
+      : 'Review the plan’s removals';
+  return `${review}, then run \`${command} --allow-removals ${String(users)}\`.`;
 }
 
 export function warningLines(warnings: readonly RuleWarning[]): string[] {

@@ -111,15 +111,16 @@ export async function runPlan(c: PassContext): Promise<number> {
   });
   if (args.format === null) printSummary(summary, true, c);
   if (summary.aborted) io.stderr.write(`The run stopped before every user was read: ${summary.aborted}\n`);
-  const notes = [
-    ...checkLines(checks),
-    ...verdictLines(checks.verdict, runtime.config.guard, { command: 'ems-licensing apply', dryRun: true }),
-  ];
-  for (const line of notes) io.stderr.write(`${line}\n`);
+  const verdict = verdictLines(checks.verdict, runtime.config.guard, {
+    command: 'ems-licensing apply',
+    dryRun: true,
+  });
+  for (const line of [...checkLines(checks), ...verdict]) io.stderr.write(`${line}\n`);
   if (artifactWanted && summary.aborted === null) {
     const plan = await rulesArtifact(c, ctx, summary, collector.entries, checks.warnings);
     if (args.out !== null) await writeArtifact(args.out, plan, c);
-    if (args.format !== null) io.stdout.write(renderPlan(plan, args.format, notes));
+    // The warnings are a section of the rendering; the guard's verdict goes under its heading.
+    if (args.format !== null) io.stdout.write(renderPlan(plan, args.format, verdict));
   }
   return summary.aborted !== null ? EXIT.incomplete : reconcileExitCode(summary);
 }

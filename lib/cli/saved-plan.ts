@@ -30,7 +30,7 @@ export async function applySavedPlan(c: PassContext, file: string): Promise<numb
     c.io.stderr.write(`${code === 'ENOENT' ? `${file}: no such file.` : (e as Error).message}\n`);
     return EXIT.usage;
   }
-  return carryOutPlan(c, plan, `apply --plan ${file}`);
+  return carryOutPlan(c, plan, `ems-licensing apply --plan ${file}`);
 }
 
 /** Why the plan cannot be carried out here at all, or null. */

@@ -143,6 +143,20 @@ const POLICY_TEXT: Record<NonNullable<Decision['policy']>, { message: string; fi
   },
 };
 
+/** The same policies, met by a planned change (a saved plan, a revert) that adds a license. */
+const PLANNED_POLICY_TEXT: typeof POLICY_TEXT = {
+  disabledAccount: {
+    message:
+      'The planned change adds a license, but the account is disabled now: no license is added to a disabled account.',
+    fix: 'None needed. If the account should be licensed, enable it; the next change to it licenses it by the rules.',
+  },
+  leaver: {
+    message:
+      'The planned change adds a license, but HR said the person left: their managed licenses stay off.',
+    fix: 'None needed. An HR hire or update for the person brings them back.',
+  },
+};
+
 /**
  * Where a decision that went through ends: HELD when the guard withheld reductions (why and how to
  * release it in `error`), SKIPPED when a policy withheld everything the rules want, else the
@@ -155,7 +169,8 @@ function finalOutcome(decision: Decision, record: OutcomeRecord): Pick<OutcomeRe
   }
   const outcome: OutcomeKind = plan.outcome;
   if (policy !== null && outcome === 'UNCHANGED') {
-    return { outcome: 'SKIPPED', error: { code: policyCode(policy), ...POLICY_TEXT[policy] } };
+    const text = decision.planned ? PLANNED_POLICY_TEXT[policy] : POLICY_TEXT[policy];
+    return { outcome: 'SKIPPED', error: { code: policyCode(policy), ...text } };
   }
   return { outcome, error: record.error };
 }
