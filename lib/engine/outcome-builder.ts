@@ -125,8 +125,8 @@ function decided(
     actions: decision.plan.actions,
     conflicts: decision.plan.conflicts,
     error: conflictError(decision),
-    policy: decision.policy,
-    held: held ? { roundId: held.roundId, actions: held.actions } : null,
+    ...(decision.policy === null ? {} : { policy: decision.policy }),
+    ...(held ? { held: { roundId: held.roundId, actions: held.actions } } : {}),
   };
 }
 

@@ -139,8 +139,8 @@ export class TableOutcomeStore implements OutcomeStore {
             rowKey: toTableKey(index),
             pk: entity.partitionKey,
             rk: entity.rowKey,
-            // Pruned with the records (prune filters on recordedAt).
-            recordedAt: entity['recordedAt'],
+            // Pruned with the records (`indexedAt`, not `recordedAt`: listBetween reads records only).
+            indexedAt: entity['recordedAt'],
           },
           'Replace',
         );
@@ -292,7 +292,8 @@ export class TableOutcomeStore implements OutcomeStore {
   /** Deletes records with `recordedAt` before `before`, in per-user transactions of ≤ 100. */
   async prune(before: Date): Promise<number> {
     try {
-      return await deleteMatching(this.#client, odata`recordedAt lt ${before}`);
+      // Records, and the run index entries beside them, in one pass over the table.
+      return await deleteMatching(this.#client, odata`recordedAt lt ${before} or indexedAt lt ${before}`);
     } catch (error) {
       throw new Error(`Could not prune outcomes recorded before ${before.toISOString()}`, {
         cause: error,
@@ -376,16 +377,13 @@ function guardFields(row: TableEntityResult<Row>): Pick<OutcomeRecord, 'assigned
   const before = jsonArrayOf(row, 'assignedBefore') as AssignedLicense[] | undefined;
   const policy = row['policy'];
   const heldIn = row['heldIn'];
+  const known = typeof policy === 'string' && (OUTCOME_POLICIES as readonly string[]).includes(policy);
   return {
     ...(before === undefined ? {} : { assignedBefore: before }),
-    policy:
-      typeof policy === 'string' && (OUTCOME_POLICIES as readonly string[]).includes(policy)
-        ? (policy as OutcomePolicy)
-        : null,
-    held:
-      typeof heldIn === 'string'
-        ? { roundId: heldIn, actions: (jsonArrayOf(row, 'heldActions') ?? []) as PlanAction[] }
-        : null,
+    ...(known ? { policy: policy as OutcomePolicy } : {}),
+    ...(typeof heldIn === 'string'
+      ? { held: { roundId: heldIn, actions: (jsonArrayOf(row, 'heldActions') ?? []) as PlanAction[] } }
+      : {}),
   };
 }
 
