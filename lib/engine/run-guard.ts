@@ -24,6 +24,8 @@ export interface RunGuardOptions {
 export class RunGuard implements ReductionGuard {
   readonly #o: RunGuardOptions;
   readonly #tally = new ReductionTally();
+  /** Users whose reductions this run allowed: a retry of theirs (in the run's retry rounds) stays allowed. */
+  readonly #allowed = new Set<string>();
 
   constructor(options: RunGuardOptions) {
     this.#o = options;
@@ -32,11 +34,12 @@ export class RunGuard implements ReductionGuard {
   check(c: GuardCheck): Promise<GuardAnswer> {
     const o = this.#o;
     if (o.verdict.hold) return Promise.resolve(this.#hold(o.reason));
+    if (this.#allowed.has(c.user.id)) return Promise.resolve(ALLOW);
     this.#tally.add(c.user.id, c.decision.plan.actions);
     const counts = this.#tally.counts();
     // Within what the plan showed: reviewed, go ahead. Beyond it: only within the guard's limits.
     const beyondPlan = [...counts].some(([sku, n]) => n.reductions > (o.planned.get(sku) ?? 0));
-    if (!beyondPlan) return Promise.resolve(ALLOW);
+    if (!beyondPlan) return Promise.resolve(this.#allow(c.user.id));
     const now = guardVerdict({
       counts,
       users: this.#tally.users,
@@ -44,12 +47,17 @@ export class RunGuard implements ReductionGuard {
       settings: o.settings,
       allowRemovals: o.verdict.allowed,
     });
-    if (!now.hold) return Promise.resolve(ALLOW);
+    if (!now.hold) return Promise.resolve(this.#allow(c.user.id));
     return Promise.resolve(
       this.#hold(
         `The blast-radius guard held this removal: it goes beyond what the run's plan showed and takes the run over the guard's limits (${now.over.map((s) => `${s.skuPartNumber} ${String(s.reductions)} of at most ${String(s.limit)}`).join('; ')}). Nothing was removed.`,
       ),
     );
+  }
+
+  #allow(userId: string): GuardAnswer {
+    this.#allowed.add(userId);
+    return ALLOW;
   }
 
   #hold(reason: string): GuardAnswer {
