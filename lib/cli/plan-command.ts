@@ -14,6 +14,7 @@ import { PlanCollector } from '../engine/plan-collector.js';
 import type { ReconcileSummary } from '../engine/reconcile.js';
 import type { RuleWarning } from '../engine/rule-warnings.js';
 import { loadRulesFile } from '../rules/load.js';
+import { rulesFileSchema } from '../rules/schema.js';
 import { EXIT } from './exit-codes.js';
 import { checkLines, verdictLines } from './guard-text.js';
 import { renderPlan } from './plan-render.js';
@@ -23,6 +24,15 @@ import type { CliRuntime } from './runtime.js';
 export async function loadContext(runtime: CliRuntime): Promise<LicensingContext> {
   const rules = await loadRulesFile(runtime.rulesPath);
   return loadLicensingContext(runtime.gateway, rules, { correlationId: randomUUID() });
+}
+
+/**
+ * The catalog without any rules: a revert puts licenses back as they were, whatever the rules say
+ * now, so it needs no rules file (only the policies: a leaver or a disabled account gets nothing).
+ */
+export async function loadContextWithoutRules(runtime: CliRuntime): Promise<LicensingContext> {
+  const none = rulesFileSchema.parse({ version: 1, rules: [] });
+  return loadLicensingContext(runtime.gateway, none, { correlationId: randomUUID() });
 }
 
 /** The rules file's path as shown, and the SHA-256 of its bytes (what `apply --plan` compares). */

@@ -8,7 +8,7 @@ import { buildPlanArtifact, type PlanArtifact } from '../engine/plan-artifact.js
 import { revertPlan } from '../engine/revert-plan.js';
 import type { OutcomeRecord } from '../licensing/types.js';
 import { EXIT } from './exit-codes.js';
-import { loadContext, tenantOf, writeArtifact } from './plan-command.js';
+import { loadContextWithoutRules, tenantOf, writeArtifact } from './plan-command.js';
 import { renderPlan } from './plan-render.js';
 import type { PassContext } from './run-pass.js';
 import { carryOutPlan } from './saved-plan.js';
@@ -25,7 +25,7 @@ export async function runRevert(c: PassContext): Promise<number> {
     );
     return EXIT.failed;
   }
-  const ctx = await loadContext(runtime);
+  const ctx = await loadContextWithoutRules(runtime);
   const { entries, unrevertable } = revertPlan(runId, records, ctx.catalog);
   for (const u of unrevertable)
     io.stderr.write(`NOT REVERTED ${u.userPrincipalName ?? u.userId}: ${u.reason}.\n`);

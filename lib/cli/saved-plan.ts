@@ -18,7 +18,7 @@ import type { PlannedChange } from '../engine/planned-change.js';
 import { RunGuard } from '../engine/run-guard.js';
 import { EXIT } from './exit-codes.js';
 import { cliReleaseText, verdictLines, warningLines } from './guard-text.js';
-import { loadContext, rulesFileHash, tenantOf } from './plan-command.js';
+import { loadContext, loadContextWithoutRules, rulesFileHash, tenantOf } from './plan-command.js';
 import { printSummary, reconcileExitCode, reportRun, runPass, type PassContext } from './run-pass.js';
 
 export async function applySavedPlan(c: PassContext, file: string): Promise<number> {
@@ -80,7 +80,8 @@ function plannedChange(plan: PlanArtifact, entry: PlanEntry): PlannedChange {
 
 export async function carryOutPlan(c: PassContext, plan: PlanArtifact, command: string): Promise<number> {
   const { runtime, io } = c;
-  const ctx = await loadContext(runtime);
+  // A plan from rules is checked against them; a revert needs none.
+  const ctx = plan.kind === 'rules' ? await loadContext(runtime) : await loadContextWithoutRules(runtime);
   const refused = await refusal(c, plan, ctx);
   if (refused !== null) {
     io.stderr.write(`${refused}\n`);

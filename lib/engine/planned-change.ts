@@ -73,14 +73,15 @@ export function fitPlanned(planned: PlannedChange, user: GraphUser, fresh: Decis
       message: 'The user’s licenses changed since the plan was made; the planned change was not made.',
     };
   }
+  // HR's word outranks any plan: nothing is added back to someone HR said left. (A disabled
+  // account gets back what a revert restores: the daily cleanup reclaims it in its own time; a
+  // plan from rules never adds to one, and one disabled since the plan no longer fits the rules.)
   const adds = planned.actions.some((a) => a.kind === 'addLicense');
-  const policy =
-    fresh.action === 'leave' ? 'leaver' : user.accountEnabled === false ? 'disabledAccount' : null;
-  if (adds && policy !== null) {
+  if (adds && fresh.action === 'leave') {
     return {
       ok: false,
       code: 'Policy',
-      decision: { ...fresh, policy, plan: { ...fresh.plan, actions: [], outcome: 'UNCHANGED' } },
+      decision: { ...fresh, policy: 'leaver', plan: { ...fresh.plan, actions: [], outcome: 'UNCHANGED' } },
     };
   }
   const rulesBlockOrDefer = fresh.plan.deferred !== null || fresh.plan.blocked !== null;

@@ -107,7 +107,7 @@ describe('fitPlanned', () => {
     });
   });
 
-  it('adds no license to a leaver or a disabled account, whatever the plan says', () => {
+  it('adds no license back to someone HR said left; a revert restores a disabled account’s', () => {
     const readd = planned({ before: [], actions: [addPremium], skus: [SKU.EMSPREMIUM], checkRules: false });
     expect(fitPlanned(readd, user([]), fresh([], { action: 'leave' }))).toMatchObject({
       ok: false,
@@ -115,9 +115,8 @@ describe('fitPlanned', () => {
       decision: { policy: 'leaver', plan: { actions: [] } },
     });
     expect(fitPlanned(readd, user([], { accountEnabled: false }), fresh([]))).toMatchObject({
-      ok: false,
-      code: 'Policy',
-      decision: { policy: 'disabledAccount' },
+      ok: true,
+      decision: { plan: { actions: [addPremium] } },
     });
   });
 });
