@@ -1,19 +1,75 @@
 /**
  * Process entry of `ems-licensing` (bin/ems-licensing.js and `npm start` run this): the one place
- * the CLI reads process.env and sets the exit code.
+ * the CLI reads process.env, looks at the terminal and sets the exit code.
+ *
+ * A closed pipe (`ems-licensing plan | head`) ends the run quietly: a command that only reads
+ * stops at once with exit 0; `apply` goes on to the end, silently, so every change it starts is
+ * recorded.
  */
+import { createInterface } from 'node:readline';
+import { parseCommandLine } from './args.js';
+import { colourEnabled } from './colour.js';
+import { COMMAND_TABLE, COMMANDS } from './command-table.js';
+import { EXIT } from './exit-codes.js';
 import { main } from './main.js';
 
+const argv = process.argv.slice(2);
+
+function writesToStorage(): boolean {
+  try {
+    const command = parseCommandLine(argv, COMMAND_TABLE).command;
+    return COMMANDS.find((c) => c.name === command)?.writes === true;
+  } catch {
+    return false;
+  }
+}
+
+let stdoutClosed = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  stdoutClosed = true;
+  if (!writesToStorage()) process.exit(EXIT.ok);
+});
+
+function ask(question: string): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    let answered = false;
+    rl.on('close', () => {
+      if (!answered) resolve('');
+    });
+    rl.question(question, (answer) => {
+      answered = true;
+      rl.close();
+      resolve(answer);
+    });
+  });
+}
+
 const io = {
-  stdout: { write: (t: string) => void process.stdout.write(t) },
+  stdout: {
+    write: (t: string) => {
+      if (!stdoutClosed) process.stdout.write(t);
+    },
+  },
   stderr: { write: (t: string) => void process.stderr.write(t) },
   progress: process.stderr.isTTY,
+  colour: colourEnabled({
+    isTTY: process.stdout.isTTY,
+    env: process.env,
+    noColorFlag: argv.includes('--no-color'),
+  }),
+  interactive: process.stdin.isTTY && process.stderr.isTTY,
+  ask,
   logDestination: process.stderr,
 };
 
 try {
-  process.exitCode = await main(process.argv.slice(2), process.env, io);
+  process.exitCode = await main(argv, process.env, io);
 } catch (e) {
-  process.stderr.write(`ems-licensing failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exitCode = 1;
+  // main turns every failure into a line; this is the last net, for a bug in that very code.
+  process.stderr.write(
+    `ems-licensing failed unexpectedly: ${e instanceof Error ? e.message : String(e)}\n${argv.includes('--debug') && e instanceof Error ? `${e.stack ?? ''}\n` : ''}`,
+  );
+  process.exitCode = EXIT.internal;
 }

@@ -17,14 +17,16 @@ export type GraphOperation =
   | 'renewSubscription'
   | 'reauthorizeSubscription'
   | 'getSubscription'
-  | 'deleteSubscription';
+  | 'deleteSubscription'
+  | 'getGroup';
 
 /**
  * Least-privileged application permission per operation. Sources (learn.microsoft.com/graph/api/…):
  * user-list, user-get, user-delta → User.Read.All; user-assignlicense → LicenseAssignment.ReadWrite.All;
  * user-update → User.ReadWrite.All (usageLocation); subscribedsku-list → LicenseAssignment.Read.All
  * (Organization.Read.All also works); user-checkmembergroups → User.Read.All and GroupMember.Read.All;
- * subscription-post-subscriptions → the permission of the resource (/users: User.Read.All).
+ * subscription-post-subscriptions → the permission of the resource (/users: User.Read.All);
+ * group-get → GroupMember.Read.All (the CLI's group names; the app itself never reads a group).
  */
 export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   listUsers: 'User.Read.All',
@@ -40,4 +42,5 @@ export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   reauthorizeSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
   getSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
   deleteSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
+  getGroup: 'GroupMember.Read.All',
 };

@@ -8,7 +8,7 @@ import type { Reply, RequestContext } from './context.js';
 import type { Counters } from './counters.js';
 import type { DeltaHandlers } from './delta.js';
 import type { Directory } from './directory.js';
-import { errorBody, GraphHttpError } from './errors.js';
+import { errorBody, GraphHttpError, resourceNotFound } from './errors.js';
 import type { Faults } from './faults.js';
 import { parseJsonBody, readBody, sendEmpty, sendJson, type ResponseMeta } from './http-util.js';
 import { assignLicense, checkMemberGroups, listSubscribedSkus } from './licenses.js';
@@ -65,6 +65,26 @@ function route(
       if (method === 'POST') return { kind: 'checkMemberGroups', run: (ctx) => checkMemberGroups(ctx, b) };
       return { kind: 'checkMemberGroups', error: methodNotAllowed(method) };
     }
+  }
+  // group-get (learn.microsoft.com/graph/api/group-get): `$select=id,displayName` is all the app
+  // asks for; an unknown id is 404 Request_ResourceNotFound, as for users.
+  if (a === 'groups' && b !== undefined && c === undefined) {
+    if (method !== 'GET') return { kind: 'getGroup', error: methodNotAllowed(method) };
+    return {
+      kind: 'getGroup',
+      run: (ctx) => {
+        const group = ctx.dir.groups.get(b.toLowerCase());
+        if (group === undefined) throw resourceNotFound(b);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#groups(id,displayName)/$entity`,
+            id: group.id,
+            displayName: group.displayName,
+          },
+        };
+      },
+    };
   }
   if (a === 'subscribedSkus' && b === undefined) {
     if (method === 'GET') return { kind: 'subscribedSkus', run: (ctx) => listSubscribedSkus(ctx) };

@@ -18,6 +18,7 @@ export const REQUEST_KINDS = [
   'renewSubscription',
   'deleteSubscription',
   'reauthorizeSubscription',
+  'getGroup',
   'unknown',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];

@@ -1,0 +1,105 @@
+/**
+ * The commands of `ems-licensing` and their options: one registration each. Parsing, `--help`,
+ * did-you-mean for commands and options, and "that option is not for this command" all come from
+ * this table (args.ts, help.ts). To add a command: write its `run` in a file of its own, list its
+ * options here (adding new ones to FLAGS and to CliArgs in args.ts), and document it in docs/cli.md.
+ */
+import type { CommandShape, CommandTable, FlagSpec } from './args.js';
+import type { CommandContext } from './command-context.js';
+import { runExplain, runReconcile, runValidate } from './commands.js';
+import { runSeats } from './seats-command.js';
+
+/** A command: its shape for the parser and help, and what it does. */
+export interface CommandSpec extends CommandShape {
+  run(c: CommandContext): Promise<number>;
+  /** The command records to storage (apply): the sample tenant is saved after it. */
+  writes?: boolean;
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'rules',
+    value: 'FILE',
+    help: 'Rules file (default: RULES_PATH, else ./rules.yaml; the sample tenant uses examples/rules.yaml when neither exists)',
+  },
+  {
+    name: 'graph-url',
+    value: 'URL',
+    help: 'Microsoft Graph base URL (default: GRAPH_BASE_URL). With neither set and no AZURE_TENANT_ID, the bundled sample tenant is started on loopback',
+  },
+  {
+    name: 'json',
+    help: 'Machine-readable output on stdout, nothing else there (messages and the summary go to stderr)',
+  },
+  {
+    name: 'concurrency',
+    value: 'N',
+    help: 'Users processed at once, 1 to 64 (default: RECONCILE_CONCURRENCY or 8)',
+  },
+  { name: 'reset-sample', help: 'Start the sample tenant from its original state (forget earlier applies)' },
+  {
+    name: 'yes',
+    short: 'y',
+    help: 'Apply without asking, however many users change (apply asks only on a terminal)',
+  },
+  { name: 'debug', help: 'On failure, print the stack trace and every cause; log at debug level' },
+  { name: 'no-color', help: 'No colours, even on a terminal (as does NO_COLOR)' },
+  { name: 'help', short: 'h', help: 'Show help (for a command: ems-licensing plan --help)' },
+  { name: 'version', short: 'V', help: 'Print the version' },
+];
+
+/** Options every command takes. */
+export const GLOBAL_FLAGS: readonly string[] = [
+  'rules',
+  'graph-url',
+  'json',
+  'reset-sample',
+  'debug',
+  'no-color',
+  'help',
+  'version',
+];
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'plan',
+    summary: 'Dry run: what would change for every user (writes nothing)',
+    operands: [],
+    flags: ['concurrency'],
+    run: runReconcile,
+  },
+  {
+    name: 'apply',
+    summary:
+      'Make the changes and record every outcome to Table storage (asks first on a terminal when more than a handful of users change)',
+    operands: [],
+    flags: ['concurrency', 'yes'],
+    run: runReconcile,
+    writes: true,
+  },
+  {
+    name: 'explain',
+    summary: 'Which rule matches a user (object id or UPN) and why; desired against current licenses',
+    operands: [{ name: 'user', required: true }],
+    flags: [],
+    run: runExplain,
+  },
+  {
+    name: 'validate',
+    summary:
+      "Check the rules against the tenant's SKUs and plans, and warn when they want more seats than exist",
+    operands: [],
+    flags: ['concurrency'],
+    run: runValidate,
+  },
+  {
+    name: 'seats',
+    summary:
+      'Seats per managed SKU: prepaid, consumed, free, wanted by the rules, waiting, scheduled hires, and when it runs out',
+    operands: [],
+    flags: ['concurrency'],
+    run: runSeats,
+  },
+];
+
+export const COMMAND_TABLE: CommandTable = { commands: COMMANDS, flags: FLAGS, global: GLOBAL_FLAGS };
