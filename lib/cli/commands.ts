@@ -15,14 +15,7 @@ import { confirmApply } from './apply-prompt.js';
 import { outcomePainter } from './colour.js';
 import { EXIT } from './exit-codes.js';
 import { GroupNames } from './group-names.js';
-import {
-  groupIdsOf,
-  humanLine,
-  ProgressBar,
-  summaryTable,
-  toJsonResult,
-  type LineStyle,
-} from './output.js';
+import { groupIdsOf, humanLine, ProgressBar, summaryTable, toJsonResult, type LineStyle } from './output.js';
 import { seatShortfallWarnings } from './seats-command.js';
 import { loadContext, withFreshSeats, type CommandContext } from './command-context.js';
 

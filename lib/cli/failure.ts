@@ -124,7 +124,9 @@ export function debugDetail(error: unknown): string {
       );
       current = current.cause;
     } else {
-      lines.push(`${depth === 0 ? '' : 'Caused by: '}${typeof current === 'string' ? current : JSON.stringify(current)}`);
+      lines.push(
+        `${depth === 0 ? '' : 'Caused by: '}${typeof current === 'string' ? current : JSON.stringify(current)}`,
+      );
       break;
     }
   }

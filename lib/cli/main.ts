@@ -34,6 +34,8 @@ export interface MainOptions extends CliRuntimeOptions {
   probe?: (url: string) => Promise<string | null>;
 }
 
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
 function usageFailure(e: UsageError, io: CliIo): number {
   const hint = e.command ? `ems-licensing ${e.command} --help` : 'ems-licensing --help';
   io.stderr.write(`${e.message}\nSee \`${hint}\`.\n`);
@@ -83,10 +85,9 @@ export async function main(
 
   // Logs go to stderr, so stdout stays the command's result; by default only errors, since
   // everything a user needs is in the output and in the one line printed on failure.
-  const logger = createLogger({
-    level: args.debug ? 'debug' : (env.LOG_LEVEL ?? 'error'),
-    destination: io.logDestination,
-  });
+  // A LOG_LEVEL pino does not know is left to the settings check, which names it (exit 3).
+  const level = env.LOG_LEVEL && LOG_LEVELS.has(env.LOG_LEVEL) ? env.LOG_LEVEL : 'error';
+  const logger = createLogger({ level: args.debug ? 'debug' : level, destination: io.logDestination });
   const failed = async (e: unknown, runtime: CliRuntime | null): Promise<number> => {
     const graphUrl = runtime?.config.graph.baseUrl ?? args.graphUrl ?? env.GRAPH_BASE_URL ?? null;
     const networkCause =

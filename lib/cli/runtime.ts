@@ -190,7 +190,9 @@ export async function createCliRuntime(
         if (options.persistSample) await saveSampleState(sampleStatePath, simulator);
         await simulator.close();
       }
-      if (store) await (await store).stop();
+      // Storage that never started (unreachable, say) has nothing to stop; its error is reported already.
+      const started = store ? await store.catch(() => null) : null;
+      await started?.stop();
     },
   };
 }

@@ -26,6 +26,7 @@ import {
   type IntakeResponse,
 } from '../intake/index.js';
 import type { Logger } from '../log.js';
+import { cleanupSeatForecast } from '../reports/seat-report.js';
 import { toHttpResponse, toIntakeRequest } from './http-adapter.js';
 
 /** Graph's notification bodies are small (basic notifications, batches of ~100); cap them. */
@@ -227,6 +228,7 @@ export function cleanupHandler(getParts: () => AppParts) {
   return async (_timer: Timer, context: InvocationContext): Promise<CleanupReport> => {
     const parts = getParts();
     const { gateway, storage, publisher, contexts } = await engineParts(parts);
+    const logger = invocationLogger(parts, context);
     return runCleanup({
       gateway,
       contexts,
@@ -235,8 +237,15 @@ export function cleanupHandler(getParts: () => AppParts) {
       disabled: storage.disabledAccounts,
       publisher,
       summaries: storage.summaries,
-      logger: invocationLogger(parts, context),
+      logger,
       now: parts.now,
+      seatForecast: cleanupSeatForecast({
+        gateway,
+        logger,
+        outcomes: storage.outcomes,
+        hires: storage.scheduledHires,
+        leavers: storage.leavers,
+      }),
       settings: {
         disabledReclaimDays: parts.config.disabledReclaimDays,
         outcomeRetentionDays: parts.config.outcomeRetentionDays,

@@ -72,7 +72,7 @@ describe('validate', () => {
     expect(io.stdoutText()).toMatch(/valid\. 2 rule\(s\); managed SKUs: EMS/);
   });
 
-  it('exits non-zero for an unknown SKU, naming the rule and listing the valid SKU names', async () => {
+  it('exits 3 for an unknown SKU, naming the rule and listing the valid SKU names', async () => {
     const rules = await tempFile(
       'rules.yaml',
       [
@@ -87,7 +87,7 @@ describe('validate', () => {
 
     const { code, io } = await run('validate', '--rules', rules);
 
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     const text = io.stdoutText();
     expect(text).toContain(`${rules}:5:`);
     expect(text).toContain('rule "staff"');
@@ -103,7 +103,7 @@ describe('validate', () => {
 });
 
 describe('a malformed rules file', () => {
-  it('exits 2 with file:line:column and changes nothing', async () => {
+  it('exits 3 with file:line:column and changes nothing', async () => {
     const rules = await tempFile(
       'rules.yaml',
       [
@@ -120,7 +120,7 @@ describe('a malformed rules file', () => {
 
     for (const command of ['validate', 'plan', 'apply']) {
       const { code, io } = await run(command, '--rules', rules);
-      expect(code, command).toBe(2);
+      expect(code, command).toBe(3);
       expect(io.stderrText(), command).toMatch(new RegExp(`${rules.replace(/[.\\/]/g, '\\$&')}:5:\\d+: `));
       expect(io.stderrText(), command).toContain('atribute');
     }
@@ -128,10 +128,10 @@ describe('a malformed rules file', () => {
     expect(sim.counters.writes()).toBe(0);
   });
 
-  it('exits 2 for a YAML syntax error, with its line', async () => {
+  it('exits 3 for a YAML syntax error, with its line', async () => {
     const rules = await tempFile('rules.yaml', 'version: 1\nrules:\n  - name: [unclosed\n');
     const { code, io } = await run('plan', '--rules', rules);
-    expect(code).toBe(2);
+    expect(code).toBe(3);
     expect(io.stderrText()).toMatch(/rules\.yaml:\d+:\d+: not valid YAML/);
   });
 });
@@ -321,7 +321,10 @@ describe('explain', () => {
 
     expect(code).toBe(0);
     const text = io.stdoutText();
-    expect(text).toMatch(/Current:\s+EMS\n\s+inherited: EMS from group b0000000-0000-4000-8000-000000000001/);
+    // The group by name where the tenant has it, with its id.
+    expect(text).toMatch(
+      /Current:\s+EMS\n\s+inherited: EMS from group SG-EMS \(b0000000-0000-4000-8000-000000000001\)\n/,
+    );
     // What the rule wants, not what the user would be left with.
     expect(text).toMatch(/Desired:\s+EMS \(disabled: INTUNE_A\)\n/);
     expect(text).toMatch(/Actions:\s+\(none\)/);
