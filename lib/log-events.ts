@@ -35,6 +35,8 @@ export interface OutcomeRecordedLogFields {
   userId: string;
   jobId: string;
   correlationId: string;
+  /** The source event: an HR webhook-id, a delta round, a CLI run id (a held round's `runId`). */
+  eventId: string | null;
   durationMs: number;
 }
 

@@ -28,6 +28,7 @@ export function withOutcomeLog(store: OutcomeStore, logger: Logger): OutcomeStor
         userId: r.userId,
         jobId: r.jobId,
         correlationId: r.correlationId,
+        eventId: r.eventId,
         durationMs: r.durationMs,
       };
       logger[r.outcome === 'FAILED' ? 'warn' : 'info'](fields, OUTCOME_RECORDED_EVENT);

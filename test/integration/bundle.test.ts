@@ -91,3 +91,63 @@ describe('the built bundles', () => {
     expect(res.out).toMatch(/Usage: ems-licensing <command>/);
   });
 });
+
+describe('the deployment package (scripts/stage-deployment.mjs, what azd zips)', () => {
+  it('holds the bundle, host.json, rules.yaml and a package.json without dependencies, and loads as deployed', async () => {
+    await copyFile(path.join(root, 'examples/rules.yaml'), path.join(work, 'rules.yaml'));
+    const staged = await run([
+      path.join(root, 'scripts/stage-deployment.mjs'),
+      '--from',
+      path.join(work, 'app/dist'),
+      '--out',
+      path.join(work, 'deploy'),
+      '--rules',
+      path.join(work, 'rules.yaml'),
+    ]);
+    expect(staged.code, staged.err).toBe(0);
+
+    const { readdir, readFile } = await import('node:fs/promises');
+    expect((await readdir(path.join(work, 'deploy'))).sort()).toEqual([
+      'dist',
+      'host.json',
+      'package.json',
+      'rules.yaml',
+    ]);
+    const bundle = await readdir(path.join(work, 'deploy/dist/functions'));
+    expect(bundle.every((f) => f.endsWith('.js') || f.endsWith('.js.map'))).toBe(true);
+    expect(bundle).toContain('index.js');
+    const pkg = JSON.parse(await readFile(path.join(work, 'deploy/package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(pkg).toEqual({
+      name: 'ems-licensing',
+      version: expect.any(String) as unknown,
+      private: true,
+      type: 'module',
+      main: 'dist/functions/index.js',
+    });
+
+    const res = await run([
+      '--input-type=module',
+      '-e',
+      importEntry(path.join(work, 'deploy/dist/functions/index.js')),
+    ]);
+    expect(res.err).toBe('');
+    expect(JSON.parse(res.out.trim().split('\n').pop() ?? '[]')).toHaveLength(6);
+  });
+
+  it('refuses to stage without a rules file, saying where to write it', async () => {
+    const res = await run([
+      path.join(root, 'scripts/stage-deployment.mjs'),
+      '--from',
+      path.join(work, 'app/dist'),
+      '--out',
+      path.join(work, 'deploy2'),
+      '--rules',
+      path.join(work, 'no-such-rules.yaml'),
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/no-such-rules\.yaml is missing: the app loads its rules from it at start-up/);
+  });
+});
