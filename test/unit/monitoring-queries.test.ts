@@ -131,6 +131,8 @@ describe('infra/app/monitoring.bicep', () => {
       'subscription-and-delta.kql',
       'invocation-exceptions.kql',
       'notification-latency.kql',
+      'invocations.kql',
+      'entry-point-failure.kql',
     ];
     expect(queryFiles.filter((f) => !loaded.includes(f) && !docsOnly.includes(f))).toEqual([]);
   });
