@@ -33,6 +33,7 @@ import {
 } from '../../lib/functions/handlers.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
+import type { Logger } from '../../lib/log.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
 import { startSimulator, type Simulator, type TenantFile } from '../../lib/simulator/index.js';
 import { smallTenant } from '../../lib/simulator/test-support.js';
@@ -65,6 +66,8 @@ export interface HarnessOptions {
   tenant?: TenantFile;
   /** Extra or overriding settings. */
   env?: Record<string, string>;
+  /** The app's logger (default: one built from LOG_LEVEL, silent here). */
+  logger?: Logger;
 }
 
 export interface ServedRequest {
@@ -272,7 +275,7 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
     LOG_LEVEL: 'silent',
     ...options.env,
   };
-  const parts = createAppParts(env, undefined, { now: clock.now });
+  const parts = createAppParts(env, options.logger, { now: clock.now });
   built.parts = parts;
 
   const hrHandler = hrWebhookHandler(getParts);
