@@ -22,8 +22,8 @@ import type { OutcomeRecord } from '../lib/licensing/types.js';
 import { silentLogger } from '../lib/log.js';
 import { buildSeatReport } from '../lib/reports/seat-report.js';
 import { loadRulesFile } from '../lib/rules/load.js';
-import { loadSampleTenant, startSimulator } from '../lib/simulator/index.js';
-import { startAzurite } from '../lib/store/azurite-process.js';
+import { loadSampleTenant, startSimulator } from '@ems-licensing/graph-simulator';
+import { startAzurite } from '../lib/cli/local/azurite-process.js';
 import { createStorage } from '../lib/store/table-clients.js';
 import { generateTenant } from './tenant-generator.js';
 
@@ -53,7 +53,11 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
 const azurite = await startAzurite();
 const sample = await loadSampleTenant();
 const rules = await loadRulesFile(new URL('../examples/rules.yaml', import.meta.url).pathname);
-console.log(`node ${process.version}, ${String(cpus().length)} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `node ${process.version}, ${String(cpus().length)} cores, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`repeats ${String(repeats)} (median), ${String(hireCount)} scheduled hires\n`);
 console.log('users   | plan only | + records (n)     | + hires   | Graph requests (plan + hires)');
 
@@ -63,7 +67,10 @@ try {
     const sim = await startSimulator({ tenant });
     const gateway = graphGatewayFromConfig(loadBaseConfig({ GRAPH_BASE_URL: sim.url }), silentLogger());
     const context = await loadLicensingContext(gateway, rules);
-    const storage = createStorage({ connectionString: azurite.connectionString, tablePrefix: `b${randomUUID().replace(/-/g, '').slice(0, 10)}` });
+    const storage = createStorage({
+      connectionString: azurite.connectionString,
+      tablePrefix: `b${randomUUID().replace(/-/g, '').slice(0, 10)}`,
+    });
     await storage.ensureTables();
 
     const now = new Date();
@@ -111,7 +118,9 @@ try {
 
     const base = { gateway, context, logger: silentLogger(), concurrency: 8 };
     const planOnly = await timed(() => buildSeatReport({ ...base, outcomes: null, hires: null }));
-    const withRecords = await timed(() => buildSeatReport({ ...base, outcomes: storage.outcomes, hires: null }));
+    const withRecords = await timed(() =>
+      buildSeatReport({ ...base, outcomes: storage.outcomes, hires: null }),
+    );
     sim.counters.reset();
     let requests = 0;
     const withHires = await timed(async () => {

@@ -8,6 +8,7 @@ import type { ScheduledHireStore } from '../store/ports.js';
 import { acceptAndPublish } from './accept-and-publish.js';
 import {
   headerOf,
+  isJsonContentType,
   jsonResponse,
   methodNotAllowed,
   parseJsonBytes,
@@ -19,7 +20,7 @@ import { parseHrPayload, type HrEvent } from './hr-payload.js';
 import { noteScheduledHire } from './scheduled-hires.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
-/** The inbox partition (and job source) for HR webhooks. */
+/** The job source of HR webhooks (and the prefix of their inbox partitions). */
 export const HR_SOURCE = 'hr';
 
 /** Longest attribute summary kept with the inbox entry (a table property holds far more). */
@@ -35,12 +36,6 @@ export interface HrWebhookDeps extends IntakeDeps {
   toleranceSeconds?: number;
   /** Hires that start later, for the seat forecast (scheduled-hires.ts). */
   scheduledHires?: ScheduledHireStore;
-}
-
-// application/json, or any +json type: SCIM's own media type is application/scim+json (RFC 7644 §3.1).
-function isJson(contentType: string | undefined): boolean {
-  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
-  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 }
 
 /** A leave waits for the grace period, or for the HR effective date when that is later. */
@@ -91,7 +86,7 @@ export async function handleHrWebhook(req: IntakeRequest, deps: HrWebhookDeps): 
     log.warn({ maxBodyBytes: deps.maxBodyBytes }, 'HR webhook body over the size cap');
     return jsonResponse(413, { error: `the body is larger than ${deps.maxBodyBytes} bytes` });
   }
-  if (!isJson(headerOf(req.headers, 'content-type'))) {
+  if (!isJsonContentType(headerOf(req.headers, 'content-type'))) {
     return jsonResponse(415, { error: 'Content-Type must be application/json' });
   }
 

@@ -1,10 +1,11 @@
 /**
  * The deployable bundle, built by scripts/build.mjs exactly as `npm run build` does, loads in a
  * fresh Node process without node_modules and registers every function; a bad rules file stops it
- * at load. (Once, both bundles failed to parse at all: nothing else would have noticed.)
+ * at load. (Once, both bundles failed to parse at all: nothing else would have noticed.) Local
+ * tooling (the Graph simulator package, the embedded Azurite) stays out of what is deployed.
  */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,6 +34,28 @@ function run(
     child.on('close', (code) => resolve({ code, out, err }));
   });
 }
+
+/** The modules a bundle was built from, read from its source maps (paths relative to the repository). */
+async function bundledSources(dir: string): Promise<string[]> {
+  const sources = new Set<string>();
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.js.map'))) {
+    const map = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { sources: string[] };
+    for (const source of map.sources) {
+      sources.add(path.relative(root, path.resolve(dir, source)).split(path.sep).join('/'));
+    }
+  }
+  return [...sources].sort();
+}
+
+/** Every file under `dir`, relative to it, `/`-separated. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+}
+
+const LOCAL_TOOLING = /(^|\/)packages\/graph-simulator\/|(^|\/)lib\/cli\/local\/|node_modules\/azurite\//;
 
 const importEntry = (entry: string) => `
   await import(${JSON.stringify(pathToFileURL(entry).href)});
@@ -85,6 +108,16 @@ describe('the built bundles', () => {
     expect(res.err).toMatch(/rules\.yaml:4:/);
   });
 
+  it('leave the Graph simulator and the embedded Azurite out of the Functions bundle; the CLI bundle has the simulator', async () => {
+    const functions = await bundledSources(path.join(work, 'app/dist/functions'));
+    const cli = await bundledSources(path.join(work, 'app/dist/cli'));
+    expect(functions).toContain('lib/app.ts');
+    expect(functions.filter((s) => LOCAL_TOOLING.test(s))).toEqual([]);
+    // The same pattern finds the simulator where it belongs, so the check above can fail.
+    expect(cli).toContain('packages/graph-simulator/src/index.ts');
+    expect(cli).toContain('lib/cli/local/local-storage.ts');
+  });
+
   it('run the CLI bundle', async () => {
     const res = await run([path.join(work, 'app/dist/cli/entry.js'), '--help']);
     expect(res.code).toBe(0);
@@ -106,7 +139,6 @@ describe('the deployment package (scripts/stage-deployment.mjs, what azd zips)',
     ]);
     expect(staged.code, staged.err).toBe(0);
 
-    const { readdir, readFile } = await import('node:fs/promises');
     expect((await readdir(path.join(work, 'deploy'))).sort()).toEqual([
       'dist',
       'host.json',
@@ -135,6 +167,21 @@ describe('the deployment package (scripts/stage-deployment.mjs, what azd zips)',
     ]);
     expect(res.err).toBe('');
     expect(JSON.parse(res.out.trim().split('\n').pop() ?? '[]')).toHaveLength(6);
+  });
+
+  it('deploys dist/functions, never the CLI bundle, the sample tenant, the sources or the workspace packages', async () => {
+    const built = (await filesUnder(path.join(work, 'app/dist'))).map((f) => `dist/${f}`);
+    const deployed = await filesUnder(path.join(work, 'deploy'));
+    expect(built).toContain('dist/cli/sample-tenant.json');
+    expect(deployed).toContain('dist/functions/index.js');
+    expect(deployed.filter((f) => !f.startsWith('dist/functions/'))).toEqual([
+      'host.json',
+      'package.json',
+      'rules.yaml',
+    ]);
+    expect(
+      deployed.filter((f) => /^dist\/cli\/|^packages\/|sample-tenant|^lib\/|node_modules/.test(f)),
+    ).toEqual([]);
   });
 
   it('refuses to stage without a rules file, saying where to write it', async () => {

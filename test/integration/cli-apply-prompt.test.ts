@@ -11,8 +11,8 @@ import {
   startSimulator,
   type Simulator,
   type TenantFile,
-} from '../../lib/simulator/index.js';
-import { smallTenant } from '../../lib/simulator/test-support.js';
+} from '@ems-licensing/graph-simulator';
+import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { cliEnv, randomTablePrefix, recordingIo } from '../support/engine-harness.js';
 
 const connectionString = inject('storageConnectionString');

@@ -16,9 +16,9 @@ import {
 import type { TokenCredential } from '@azure/identity';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { main } from '../../lib/cli/main.js';
-import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { smallTenant } from '../../lib/simulator/test-support.js';
-import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../lib/store/azurite-process.js';
+import { startSimulator, type Simulator } from '@ems-licensing/graph-simulator';
+import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
+import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../lib/cli/local/azurite-process.js';
 import {
   cliEnv,
   randomTablePrefix,

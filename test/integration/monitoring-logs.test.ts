@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../lib/log.js';
 import type { OutcomeRecordedLogFields, SeatsReadLogFields } from '../../lib/log-events.js';
-import { IDS } from '../../lib/simulator/test-support.js';
+import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import { startFunctionsHarness, type FunctionsHarness } from '../support/functions-harness.js';
 
 type Line = Record<string, unknown> & { msg: string; level: number };

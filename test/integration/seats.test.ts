@@ -10,7 +10,7 @@ import type { SkuForecast } from '../../lib/licensing/seat-forecast.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import { createLogger } from '../../lib/log.js';
 import { cleanupSeatForecast, type SeatReport } from '../../lib/reports/seat-report.js';
-import { loadSampleTenant } from '../../lib/simulator/index.js';
+import { loadSampleTenant } from '@ems-licensing/graph-simulator';
 import { recordingIo } from '../support/engine-harness.js';
 import { startFunctionsHarness, type FunctionsHarness } from '../support/functions-harness.js';
 

@@ -23,20 +23,20 @@ import type { CleanupReport } from '../../lib/engine/cleanup.js';
 import type { DeltaCatchUpResult } from '../../lib/engine/delta-catchup.js';
 import type { KeeperResult } from '../../lib/engine/subscription-keeper.js';
 import type { WorkerResult } from '../../lib/engine/worker.js';
+import { graphNotificationsHandler } from '../../lib/functions/graph-notifications.js';
 import {
   cleanupHandler,
   deltaCatchupHandler,
-  graphNotificationsHandler,
-  hrWebhookHandler,
   licenseWorkerHandler,
   subscriptionKeeperHandler,
 } from '../../lib/functions/handlers.js';
+import { hrWebhookHandler } from '../../lib/functions/hr-webhook.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import type { Logger } from '../../lib/log.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
-import { startSimulator, type Simulator, type TenantFile } from '../../lib/simulator/index.js';
-import { smallTenant } from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator, type TenantFile } from '@ems-licensing/graph-simulator';
+import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { startAmqpBroker, type AmqpBroker, type BrokerMessage } from './amqp-broker.js';
 import { manualTimer } from './manual-timer.js';
 export { manualTimer };

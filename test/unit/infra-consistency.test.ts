@@ -1,7 +1,7 @@
 /**
  * Keeps infra/, azure.yaml, host.json, local.settings.example.json and the code in agreement, by
  * reading the files (the Bicep CLI is not available here). The Bicep is read with the small scanner
- * in lib/deploy/bicep-scan.ts, which is tested first.
+ * in test/support/bicep-scan.ts, which is tested first.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import {
   objectEntries,
   scalarValue,
   stringValue,
-} from '../../lib/deploy/bicep-scan.js';
+} from '../support/bicep-scan.js';
 import { GRAPH_PERMISSIONS } from '../../lib/deploy/graph-permissions.js';
 import { KEY_VAULT_SECRETS, LOCAL_ONLY_SETTINGS, RUNTIME_SETTINGS } from '../../lib/deploy/settings.js';
 import { DEFAULT_SUMMARY_CONTAINER, TABLE_NAMES } from '../../lib/store/table-clients.js';
@@ -174,6 +174,16 @@ describe('app settings in infra', () => {
       );
     }
     expect(moduleParams(apiBicep, 'site').get('keyVaultAccessIdentityResourceId')).toBe('identityId');
+  });
+
+  it('sets AZURE_TENANT_ID to the tenant it deploys into, which the intake compares notifications with', () => {
+    // tenant() is the deployment's tenant (Bicep); the app reads it as config.tenantId.
+    expect(platformSettings.get('AZURE_TENANT_ID')).toBe('tenant().tenantId');
+    expect(LOCAL_ONLY_SETTINGS).not.toContain('AZURE_TENANT_ID');
+    const tenantId = '84bd8158-6d4d-4958-8b9f-9d6445542f95';
+    expect(loadFunctionsConfig({ ...localSettings.Values, AZURE_TENANT_ID: tenantId }).tenantId).toBe(
+      tenantId,
+    );
   });
 
   it('points NOTIFICATION_URL at the graph-notifications function', () => {
