@@ -4,7 +4,15 @@
  * this table (args.ts, help.ts). To add a command: write its `run` in a file of its own, list its
  * options here (adding new ones to FLAGS and to CliArgs in args.ts), and document it in docs/cli.md.
  */
-import type { CommandShape, CommandTable, FlagSpec } from './args.js';
+import {
+  parseCommandLine,
+  toCliArgs,
+  UsageError,
+  type CliArgs,
+  type CommandShape,
+  type CommandTable,
+  type FlagSpec,
+} from './args.js';
 import type { CommandContext } from './command-context.js';
 import { runExplain, runReconcile, runValidate } from './commands.js';
 import { runSeats } from './seats-command.js';
@@ -103,3 +111,10 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 export const COMMAND_TABLE: CommandTable = { commands: COMMANDS, flags: FLAGS, global: GLOBAL_FLAGS };
+
+/** Parses a command line with this table (a command must be given). */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  const line = parseCommandLine(argv, COMMAND_TABLE);
+  if (line.command === null) throw new UsageError('A command is needed.');
+  return toCliArgs({ ...line, command: line.command });
+}

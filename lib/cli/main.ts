@@ -42,6 +42,11 @@ function usageFailure(e: UsageError, io: CliIo): number {
   return EXIT.usage;
 }
 
+/**
+ * Runs one command and returns its exit code.
+ * @param options where relative paths and `.local/` are taken from, Azurite, the credential and
+ *   the network probe (tests).
+ */
 export async function main(
   argv: readonly string[],
   env: Record<string, string | undefined>,

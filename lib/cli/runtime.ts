@@ -1,14 +1,14 @@
 /**
  * The CLI's composition: which Graph (a real tenant, or the bundled sample tenant on loopback when
  * none is configured), which rules file, and which storage (configured, or an embedded Azurite in
- * a local data folder). Everything started here is stopped by `close()`.
+ * a local data folder). Everything started here is stopped by `close()`; the embedded Azurite also
+ * ends by itself if the CLI is killed.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenCredential } from '@azure/identity';
-import { loadBaseConfig, type BaseConfig } from '../config.js';
+import { ConfigError, loadBaseConfig, type BaseConfig } from '../config.js';
 import { createGraphClient } from '../graph/client.js';
 import { createCredential } from '../graph/credential.js';
 import type { GraphGateway } from '../graph/gateway.js';
@@ -28,10 +28,8 @@ import { StorageUnavailableError } from './failure.js';
 
 /** The package root (lib/cli/ and dist/cli/ are both two levels down). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Where the CLI keeps local state when nothing is configured: Azurite data and the sample tenant. */
-export const LOCAL_DIR = path.join(process.cwd(), '.local');
 
-export interface CliStores {
+interface CliStores {
   outcomes: OutcomeStore;
   /** People an HR leave was carried out for: a reconcile must not license them again. */
   leavers: LeaverStore;
@@ -59,6 +57,13 @@ type Env = Record<string, string | undefined>;
 export interface CliRuntimeOptions {
   /** The credential for a tenant (default: DefaultAzureCredential, or the simulator's on loopback). */
   credential?: TokenCredential;
+  /**
+   * The folder relative paths are taken from, and where `.local/` (the embedded Azurite's data and
+   * the sample tenant's state) is kept; default: the working folder when the runtime is created.
+   */
+  cwd?: string;
+  /** Azurite's entry script, or null as if it were not installed; default: found in node_modules. */
+  azuriteEntry?: string | null;
 }
 
 /** The tables, created if missing; a store that cannot be reached is one clear error. */
@@ -96,9 +101,13 @@ export async function createCliRuntime(
   logger: Logger,
   options: CliRuntimeOptions = {},
 ): Promise<CliRuntime> {
+  const cwd = options.cwd ?? process.cwd();
+  const relative = (p: string) => path.relative(cwd, p) || p;
+  /** Local state when nothing is configured: Azurite data and the sample tenant. */
+  const localDir = path.join(cwd, '.local');
   const tenantConfigured = Boolean(args.graphUrl ?? env.GRAPH_BASE_URL ?? env.AZURE_TENANT_ID);
   let simulator: Simulator | null = null;
-  const sampleStatePath = path.join(LOCAL_DIR, 'sample-tenant.json');
+  const sampleStatePath = path.join(localDir, 'sample-tenant.json');
   let graphUrl = args.graphUrl ?? env.GRAPH_BASE_URL;
   if (!tenantConfigured) {
     const { tenant, fromSaved } = await loadSampleState(sampleStatePath, { reset: args.resetSample });
@@ -107,7 +116,7 @@ export async function createCliRuntime(
     notice(
       `No tenant configured (GRAPH_BASE_URL, --graph-url, AZURE_TENANT_ID): using the bundled sample tenant (${String(tenant.users.length)} users) on ${simulator.url}` +
         (fromSaved
-          ? `, as left by the last apply (${path.relative(process.cwd(), sampleStatePath)}; --reset-sample to start over).`
+          ? `, as left by the last apply (${relative(sampleStatePath)}; --reset-sample to start over).`
           : '.'),
     );
   }
@@ -125,10 +134,10 @@ export async function createCliRuntime(
       })
     : graphGatewayFromConfig(config, logger);
 
-  let rulesPath = path.resolve(args.rules ?? config.rulesPath);
+  let rulesPath = path.resolve(cwd, args.rules ?? config.rulesPath);
   if (!args.rules && !env.RULES_PATH && !existsSync(rulesPath) && simulator) {
     rulesPath = path.join(PACKAGE_ROOT, 'examples', 'rules.yaml');
-    notice(`No rules file given: using ${path.relative(process.cwd(), rulesPath) || rulesPath}.`);
+    notice(`No rules file given: using ${relative(rulesPath)}.`);
   }
 
   let store: Promise<CliStores & { stop: () => Promise<void> }> | null = null;
@@ -153,19 +162,23 @@ export async function createCliRuntime(
           stop: () => Promise.resolve(),
         };
       }
-      const dataDir = path.join(LOCAL_DIR, 'azurite');
+      const dataDir = path.join(localDir, 'azurite');
       let local;
       try {
-        await mkdir(dataDir, { recursive: true });
-        local = await startLocalStorage(dataDir);
+        local = await startLocalStorage(dataDir, {
+          notice,
+          ...(options.azuriteEntry === undefined ? {} : { azuriteEntry: options.azuriteEntry }),
+        });
       } catch (e) {
+        // Azurite not installed, or the folder in use by a live run: a ConfigError that says what to do.
+        if (e instanceof ConfigError) throw e;
         throw new StorageUnavailableError(
           `No storage is configured and the embedded Azurite did not start (${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}). Set STORAGE_CONNECTION_STRING (or STORAGE_TABLE_ENDPOINT), or run npm install in the ems-licensing folder.`,
           { cause: e },
         );
       }
       notice(
-        `No storage configured (STORAGE_CONNECTION_STRING): recording outcomes in a local Azurite, data in ${path.relative(process.cwd(), dataDir)}.`,
+        `No storage configured (STORAGE_CONNECTION_STRING): recording outcomes in a local Azurite, data in ${relative(dataDir)}.`,
       );
       const storage = await readyStorage(
         createStorage({ connectionString: local.connectionString, tablePrefix: '' }),
@@ -194,8 +207,8 @@ export async function createCliRuntime(
         if (options.persistSample) await saveSampleState(sampleStatePath, simulator);
         await simulator.close();
       }
-      // Storage that never started (unreachable, say) has nothing to stop; its error is reported already.
-      const started = store ? await store.catch(() => null) : null;
+      // A store that failed to start (Azurite missing) has nothing to stop; its error was reported.
+      const started = await store?.catch(() => null);
       await started?.stop();
     },
   };

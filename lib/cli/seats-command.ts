@@ -2,12 +2,12 @@
  * `ems-licensing seats`: per managed SKU, prepaid / consumed / free seats, how many users the rules
  * want on it (a dry-run plan over every user), how many wait for a seat (their latest outcome),
  * the scheduled HR hires it will need, and the day it runs out. Reads the app's storage for the
- * last two (the embedded Azurite when none is configured). Writes nothing. Exit 0.
+ * last two when it is configured (and says it counted neither when not). Writes nothing. Exit 0.
  */
 import type { LicensingContext } from '../engine/licensing-context.js';
 import { shortfallWarnings } from '../licensing/seat-forecast.js';
 import { buildSeatReport } from '../reports/seat-report.js';
-import { SEAT_COLUMNS, SEAT_LEGEND, seatRows } from '../reports/seat-markdown.js';
+import { SEAT_COLUMNS, SEAT_LEGEND, seatRows } from '../licensing/seat-forecast-text.js';
 import { loadContext, type CommandContext } from './command-context.js';
 import { EXIT } from './exit-codes.js';
 import { ProgressBar } from './output.js';
@@ -27,15 +27,22 @@ export function textTable(head: readonly string[], rows: readonly (readonly stri
 export async function runSeats(c: CommandContext): Promise<number> {
   const { args, runtime, io } = c;
   const context = await loadContext(runtime);
-  const stores = await runtime.stores();
+  // The app's storage, when configured, says who waits for a seat and which hires are scheduled;
+  // the CLI's own local Azurite would know neither, so it is not started for this.
+  const stores = runtime.storageConfigured ? await runtime.stores() : null;
+  if (!stores) {
+    io.stderr.write(
+      "No storage configured (STORAGE_TABLE_ENDPOINT or STORAGE_CONNECTION_STRING): nobody is counted as waiting for a seat, and no scheduled hire. Point it at the app's storage to count them.\n",
+    );
+  }
   const bar = new ProgressBar(io.stderr, io.progress && !args.json, io.now);
   const report = await buildSeatReport({
     gateway: runtime.gateway,
     context,
     logger: c.logger,
-    outcomes: stores.outcomes,
-    hires: stores.scheduledHires,
-    leavers: stores.leavers,
+    outcomes: stores?.outcomes ?? null,
+    hires: stores?.scheduledHires ?? null,
+    ...(stores ? { leavers: stores.leavers } : {}),
     concurrency: args.concurrency ?? runtime.config.concurrency,
     onUsersRead: (n) => bar.setTotal(n),
     onUser: () => bar.tick(),

@@ -3,7 +3,7 @@
  */
 import type { SkuForecast } from '../licensing/seat-forecast.js';
 import type { OutcomeKind } from '../licensing/types.js';
-import { renderSeatForecastMarkdown } from '../reports/seat-markdown.js';
+import { renderSeatForecastMarkdown } from '../licensing/seat-forecast-text.js';
 
 export interface DailySummary {
   date: string;

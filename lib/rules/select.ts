@@ -11,7 +11,7 @@ export interface HasConditions {
 }
 
 /** Every condition in a tree, depth first. */
-export function* conditionsIn(condition: Condition): Generator<Condition> {
+function* conditionsIn(condition: Condition): Generator<Condition> {
   yield condition;
   if ('not' in condition) yield* conditionsIn(condition.not);
   else if ('all' in condition) for (const c of condition.all) yield* conditionsIn(c);

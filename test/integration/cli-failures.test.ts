@@ -18,7 +18,6 @@ import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'v
 import { main } from '../../lib/cli/main.js';
 import { startSimulator, type Simulator } from '@ems-licensing/graph-simulator';
 import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
-import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../lib/cli/local/azurite-process.js';
 import {
   cliEnv,
   randomTablePrefix,
@@ -219,12 +218,15 @@ describe('rules and settings', () => {
 describe('storage', () => {
   it('unreachable Table storage: where, and what to check, exit 4', async () => {
     const port = await closedPort();
-    const dead = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};TableEndpoint=http://127.0.0.1:${String(port)}/${AZURITE_ACCOUNT};`;
+    const dead = connectionString.replace(
+      /TableEndpoint=http:\/\/127\.0\.0\.1:\d+/,
+      `TableEndpoint=http://127.0.0.1:${String(port)}`,
+    );
     const { code, err } = await run(['apply', '--yes'], { STORAGE_CONNECTION_STRING: dead });
     expect(code).toBe(4);
     expect(err).toMatch(
       new RegExp(
-        `^Cannot reach Table storage at http://127\\.0\\.0\\.1:${String(port)}/${AZURITE_ACCOUNT} \\(.+\\)\\. Check STORAGE_CONNECTION_STRING or STORAGE_TABLE_ENDPOINT, and for an endpoint your Storage Table Data Contributor role \\(az login\\)\\.\\n$`,
+        `^Cannot reach Table storage at http://127\\.0\\.0\\.1:${String(port)}/devstoreaccount1 \\(.+\\)\\. Check STORAGE_CONNECTION_STRING or STORAGE_TABLE_ENDPOINT, and for an endpoint your Storage Table Data Contributor role \\(az login\\)\\.\\n$`,
       ),
     );
     expect(sim.counters.writes()).toBe(0);

@@ -2,7 +2,7 @@
  * The seat forecast as text: a Markdown section for the daily summary and the rows of the CLI's
  * table, with the same columns and words.
  */
-import type { SkuForecast } from '../licensing/seat-forecast.js';
+import type { SkuForecast } from './seat-forecast.js';
 
 /** Column headings, in order, shared by the CLI table and the summary. */
 export const SEAT_COLUMNS = [
