@@ -7,7 +7,8 @@
 //
 // azd runs it as the `prepackage` hook (azure.yaml) after `npm run build`, and zips this folder
 // (`dist: dist/deploy`). The build is local (`remoteBuild: false`): the bundle carries every
-// dependency except @azure/functions-core, which the Functions host provides, so the package needs
+// dependency except @azure/functions-core, which the Functions host provides (and supports-color,
+// which debug only tries to load), so the package needs
 // no node_modules, and a remote build (Oryx: npm install, npm run build) would only install the
 // dependency tree in Azure and then fail, as the sources are not in the package.
 //
