@@ -87,6 +87,8 @@ try {
             source: 'delta',
             eventId: null,
             rule: 'synced-staff',
+            phase: 'final',
+            attempt: 0,
             outcome: waiting ? 'DEFERRED' : 'UNCHANGED',
             skus: ['EMS'],
             licensesBefore: [],
@@ -97,7 +99,10 @@ try {
             retryAt: null,
             dryRun: false,
             durationMs: 5,
+            writes: 0,
+            recovered: false,
             recordedAt: new Date(now.getTime() - 3_600_000).toISOString(),
+            acceptedAt: new Date(now.getTime() - 3_600_000).toISOString(),
           };
           return storage.outcomes.record(record);
         }),

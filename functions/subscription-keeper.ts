@@ -4,7 +4,7 @@
 // subscription at once after a deployment, run the function by hand (docs/operations.md).
 import { app } from '@azure/functions';
 import { appParts } from '../lib/app.js';
-import { subscriptionKeeperHandler } from '../lib/functions/handlers.js';
+import { subscriptionKeeperHandler } from '../lib/functions/subscription-keeper.js';
 
 app.timer('subscription-keeper', {
   schedule: '0 5 * * * *',

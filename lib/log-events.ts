@@ -13,12 +13,14 @@
  */
 import type { Logger } from './log.js';
 
-/** Every outcome record, as it is written (lib/store/logged-outcome-store.ts). */
+/** Every outcome record but a job's pending intent, as it is written (lib/store/logged-outcome-store.ts). */
 export const OUTCOME_RECORDED_EVENT = 'outcome recorded';
 
 export interface OutcomeRecordedLogFields {
   /** ASSIGNED, UPDATED, REMOVED, UNCHANGED, NO_RULE, CONFLICT, DEFERRED, FAILED (and HELD once the guard exists). */
   outcome: string;
+  /** `final` (where the job ended: one per job) or `attempt` (a try put off, tried again). */
+  phase: string;
   /** graph, hr, delta, cleanup, cli, queue. */
   source: string;
   rule: string | null;
@@ -32,6 +34,10 @@ export interface OutcomeRecordedLogFields {
   fix: string | null;
   /** For a DEFERRED attempt that is tried again: when. */
   retryAt: string | null;
+  /** The job's attempt (0 for the first delivery). */
+  attempt: number;
+  /** Write requests sent to Graph for the job. */
+  writes: number;
   userId: string;
   jobId: string;
   correlationId: string;

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadLicensingContext, type LicensingContext } from '../engine/licensing-context.js';
-import { Catalog } from '../licensing/catalog.js';
+import { SeatLedger } from '../engine/seat-ledger.js';
 import type { Logger } from '../log.js';
 import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
@@ -42,9 +42,9 @@ export async function loadContext(runtime: CliRuntime): Promise<LicensingContext
 }
 
 /**
- * The same rules and catalog with seat counts of their own: a dry run reserves seats as it goes
+ * The same rules and catalog with a seat ledger of their own: a dry run reserves seats as it goes
  * (so it shows who would be deferred), and must not use up the seats a later pass needs.
  */
 export function withFreshSeats(ctx: LicensingContext): LicensingContext {
-  return { ...ctx, catalog: new Catalog(ctx.catalog.skus()) };
+  return { ...ctx, seats: new SeatLedger(ctx.catalog.freeSeats) };
 }

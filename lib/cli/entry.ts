@@ -25,11 +25,23 @@ function writesToStorage(): boolean {
 }
 
 let stdoutClosed = false;
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
+function onStdoutClosed(): void {
   stdoutClosed = true;
   if (!writesToStorage()) process.exit(EXIT.ok);
+}
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  onStdoutClosed();
 });
+
+function writeStdout(text: string): void {
+  if (stdoutClosed) return;
+  process.stdout.write(text);
+  // A write to a closed pipe fails at once, but its 'error' event comes a tick later: a run whose
+  // last lines are written in one go would print its summary (on stderr) before it. Stop here.
+  const failed: NodeJS.ErrnoException | null = process.stdout.errored;
+  if (failed?.code === 'EPIPE') onStdoutClosed();
+}
 
 function ask(question: string): Promise<string> {
   return new Promise((resolve) => {
@@ -47,11 +59,7 @@ function ask(question: string): Promise<string> {
 }
 
 const io = {
-  stdout: {
-    write: (t: string) => {
-      if (!stdoutClosed) process.stdout.write(t);
-    },
-  },
+  stdout: { write: writeStdout },
   stderr: { write: (t: string) => void process.stderr.write(t) },
   progress: process.stderr.isTTY,
   colour: colourEnabled({

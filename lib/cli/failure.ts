@@ -8,6 +8,7 @@
  */
 import { ConfigError } from '../config.js';
 import { isGraphError, type GraphError } from '../graph/graph-error.js';
+import { RulesValidationError } from '../licensing/compile.js';
 import { RulesError } from '../rules/rules-error.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
@@ -101,8 +102,10 @@ function graphFailure(e: GraphError, ctx: FailureContext): CliFailure {
 
 /** The line and exit code for anything a command threw. */
 export function describeFailure(error: unknown, ctx: FailureContext): CliFailure {
+  // Rules that do not fit the tenant are 1, as in `validate`; a file or setting that is wrong, 2.
+  if (error instanceof RulesValidationError) return { message: error.message, exitCode: EXIT.failed };
   if (error instanceof RulesError || error instanceof ConfigError) {
-    return { message: error.message, exitCode: EXIT.config };
+    return { message: error.message, exitCode: EXIT.usage };
   }
   if (isGraphError(error)) return graphFailure(error, ctx);
   if (error instanceof StorageUnavailableError) return { message: error.message, exitCode: EXIT.unreachable };

@@ -90,7 +90,7 @@ export async function main(
 
   // Logs go to stderr, so stdout stays the command's result; by default only errors, since
   // everything a user needs is in the output and in the one line printed on failure.
-  // A LOG_LEVEL pino does not know is left to the settings check, which names it (exit 3).
+  // A LOG_LEVEL pino does not know is left to the settings check, which names it (exit 2).
   const level = env.LOG_LEVEL && LOG_LEVELS.has(env.LOG_LEVEL) ? env.LOG_LEVEL : 'error';
   const logger = createLogger({ level: args.debug ? 'debug' : level, destination: io.logDestination });
   const failed = async (e: unknown, runtime: CliRuntime | null): Promise<number> => {

@@ -149,6 +149,8 @@ export interface WaitingRecordFacts {
   recordedAt: string;
   outcome: string;
   dryRun: boolean;
+  /** `pending` (a job's intent before its first write), `attempt` or `final`. */
+  phase: string;
   errorCode: string | null;
   /** Part numbers (a seat deferral names only the SKU that is short). */
   skus: readonly string[];
@@ -165,7 +167,8 @@ export function waitingForSeats(
 ): Map<string, number> {
   const latest = new Map<string, WaitingRecordFacts>();
   for (const r of records) {
-    if (r.dryRun) continue;
+    // A pending record is a job under way, not where the user stands: they wait until it ends.
+    if (r.dryRun || r.phase === 'pending') continue;
     const prev = latest.get(r.userId);
     if (!prev || prev.recordedAt < r.recordedAt) latest.set(r.userId, r);
   }

@@ -6,11 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LicensingContext } from '../engine/licensing-context.js';
-import type { ProcessUserResult } from '../engine/process-user.js';
-import { reconcile } from '../engine/reconcile.js';
+import { reconcile, type UserResult } from '../engine/reconcile.js';
+import { SeatLedger } from '../engine/seat-ledger.js';
 import type { GraphGateway } from '../graph/gateway.js';
-import { Catalog } from '../licensing/catalog.js';
-import { desiredStateFor } from '../licensing/desired.js';
 import { skusForHire } from '../licensing/hire-demand.js';
 import {
   forecastSeats,
@@ -39,7 +37,7 @@ export interface SeatReportDeps {
   /** Null when no storage is at hand: no scheduled hires. */
   hires: Pick<ScheduledHireStore, 'listUpcoming'> | null;
   /** The app's leaver marks: a leaver holds no seat once the plan is through. */
-  leavers?: Pick<LeaverStore, 'has'>;
+  leavers?: Pick<LeaverStore, 'listLeft'>;
   now?: () => Date;
   concurrency?: number;
   onUsersRead?: (count: number) => void;
@@ -62,19 +60,18 @@ export interface SeatReport {
 }
 
 /** What one user's result says of seats; null when the user could not be read. */
-function seatUse(result: ProcessUserResult, context: LicensingContext): UserSeatUse | null {
-  if (!result.user || !result.plan) return null;
+function seatUse(result: UserResult): UserSeatUse | null {
+  const decision = result.decision;
+  if (!result.user || !decision) return null;
   const held = result.user.assignedLicenses.map((l) => l.skuId.toLowerCase());
-  const waitsForSomething = result.plan.deferred !== null || result.plan.blocked !== null;
-  const desired =
-    waitsForSomething && result.evaluation
-      ? desiredStateFor(result.evaluation, context.rules, 'reconcile')
-      : null;
+  // A plan that must wait (no seat) or cannot run (no usage location) carries no actions; the
+  // rules still want its licenses. A disabled account is given none (the planner's policy).
+  const waits = decision.plan.deferred !== null || decision.plan.blocked !== null;
   const pending =
-    desired?.kind === 'licenses' && result.user.accountEnabled !== false
-      ? desired.licenses.map((l) => l.skuId)
+    waits && decision.desired.kind === 'licenses' && result.user.accountEnabled !== false
+      ? decision.desired.licenses.map((l) => l.skuId)
       : null;
-  return { held, after: skusAfterPlan(held, result.plan.actions, pending) };
+  return { held, after: skusAfterPlan(held, decision.plan.actions, pending) };
 }
 
 async function hireDemand(
@@ -108,8 +105,11 @@ async function hireDemand(
 /** Plans over every user (writing nothing) and forecasts every managed SKU. */
 export async function buildSeatReport(deps: SeatReportDeps): Promise<SeatReport> {
   const now = (deps.now ?? (() => new Date()))();
-  // A dry run reserves seats as it goes; it must not touch the seat counts of a shared catalog.
-  const context: LicensingContext = { ...deps.context, catalog: new Catalog(deps.context.catalog.skus()) };
+  // A dry run reserves seats as it goes; it must not touch the seat ledger of a shared context.
+  const context: LicensingContext = {
+    ...deps.context,
+    seats: new SeatLedger(deps.context.catalog.freeSeats),
+  };
   const uses: UserSeatUse[] = [];
   const summary = await reconcile({
     gateway: deps.gateway,
@@ -122,7 +122,7 @@ export async function buildSeatReport(deps: SeatReportDeps): Promise<SeatReport>
     ...(deps.onUsersRead ? { onUsersRead: deps.onUsersRead } : {}),
     onResult: (result) => {
       deps.onUser?.();
-      const use = seatUse(result, context);
+      const use = seatUse(result);
       if (use) uses.push(use);
     },
   });
@@ -138,6 +138,7 @@ export async function buildSeatReport(deps: SeatReportDeps): Promise<SeatReport>
         recordedAt: r.recordedAt,
         outcome: r.outcome,
         dryRun: r.dryRun,
+        phase: r.phase,
         errorCode: r.error?.code ?? null,
         skus: r.skus,
       });

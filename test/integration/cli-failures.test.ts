@@ -186,7 +186,7 @@ describe('Graph and sign-in', () => {
 });
 
 describe('rules and settings', () => {
-  it('rules that name a SKU the tenant lacks: exit 3 in validate and plan alike', async () => {
+  it('rules that name a SKU the tenant lacks: exit 1 in validate and plan alike', async () => {
     const rules = await tempFile(
       'rules.yaml',
       [
@@ -200,16 +200,16 @@ describe('rules and settings', () => {
     );
     const validate = await run(['validate', '--rules', rules]);
     const plan = await run(['plan', '--rules', rules]);
-    expect([validate.code, plan.code]).toEqual([3, 3]);
+    expect([validate.code, plan.code]).toEqual([1, 1]);
     expect(validate.out).toContain('unknown SKU "EMSS"');
     expect(plan.err).toContain('unknown SKU "EMSS"');
     expect(plan.err).not.toMatch(NO_STACK);
     expect(sim.counters.get('listUsers')).toBe(0);
   });
 
-  it('a malformed setting: names it, exit 3', async () => {
+  it('a malformed setting: names it, exit 2', async () => {
     const { code, err } = await run(['plan'], { GRAPH_MAX_RETRIES: 'many' });
-    expect(code).toBe(3);
+    expect(code).toBe(2);
     expect(err).toMatch(/^Invalid settings:\n {2}GRAPH_MAX_RETRIES: /);
     expect(err).not.toMatch(NO_STACK);
   });

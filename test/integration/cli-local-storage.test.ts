@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 describe('no storage configured and no Azurite installed', () => {
-  it('plan runs; apply changes nothing, exits 3 and says how to get storage', async () => {
+  it('plan runs; apply changes nothing, exits 2 and says how to get storage', async () => {
     const cwd = await mkdtemp(path.join(tmpdir(), 'ems-cli-noazurite-'));
     folders.push(cwd);
     const run = async (...argv: string[]) => {
@@ -39,7 +39,7 @@ describe('no storage configured and no Azurite installed', () => {
     expect(wouldChange.length).toBeGreaterThan(0);
 
     const apply = await run('apply');
-    expect(apply.code).toBe(3);
+    expect(apply.code).toBe(2);
     expect(apply.io.stderrText()).toContain(`${AZURITE_MISSING_MESSAGE}\n`);
     expect(apply.io.stderrText()).not.toContain('Recorded');
     expect(apply.io.stdoutText()).toBe('');

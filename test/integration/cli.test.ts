@@ -72,7 +72,7 @@ describe('validate', () => {
     expect(io.stdoutText()).toMatch(/valid\. 2 rule\(s\); managed SKUs: EMS/);
   });
 
-  it('exits 3 for an unknown SKU, naming the rule and listing the valid SKU names', async () => {
+  it('exits 1 for an unknown SKU (the rules do not fit the tenant), naming the rule and listing the valid SKU names', async () => {
     const rules = await tempFile(
       'rules.yaml',
       [
@@ -87,7 +87,7 @@ describe('validate', () => {
 
     const { code, io } = await run('validate', '--rules', rules);
 
-    expect(code).toBe(3);
+    expect(code).toBe(1);
     const text = io.stdoutText();
     expect(text).toContain(`${rules}:5:`);
     expect(text).toContain('rule "staff"');
@@ -103,7 +103,7 @@ describe('validate', () => {
 });
 
 describe('a malformed rules file', () => {
-  it('exits 3 with file:line:column and changes nothing', async () => {
+  it('exits 2 with file:line:column and changes nothing', async () => {
     const rules = await tempFile(
       'rules.yaml',
       [
@@ -120,7 +120,7 @@ describe('a malformed rules file', () => {
 
     for (const command of ['validate', 'plan', 'apply']) {
       const { code, io } = await run(command, '--rules', rules);
-      expect(code, command).toBe(3);
+      expect(code, command).toBe(2);
       expect(io.stderrText(), command).toMatch(new RegExp(`${rules.replace(/[.\\/]/g, '\\$&')}:5:\\d+: `));
       expect(io.stderrText(), command).toContain('atribute');
     }
@@ -128,10 +128,10 @@ describe('a malformed rules file', () => {
     expect(sim.counters.writes()).toBe(0);
   });
 
-  it('exits 3 for a YAML syntax error, with its line', async () => {
+  it('exits 2 for a YAML syntax error, with its line', async () => {
     const rules = await tempFile('rules.yaml', 'version: 1\nrules:\n  - name: [unclosed\n');
     const { code, io } = await run('plan', '--rules', rules);
-    expect(code).toBe(3);
+    expect(code).toBe(2);
     expect(io.stderrText()).toMatch(/rules\.yaml:\d+:\d+: not valid YAML/);
   });
 });
@@ -176,7 +176,7 @@ describe('apply', () => {
   it('does not license someone HR said left (the app’s leaver mark), in plan or apply', async () => {
     const storage = createStorage({ connectionString, tablePrefix: prefix });
     await storage.ensureTables();
-    await storage.leavers.mark(IDS.bob, new Date());
+    await storage.leavers.set(IDS.bob, { state: 'left', at: new Date(), statedAt: new Date() });
 
     const planned = await run('plan', '--json', '--rules', EXAMPLE_RULES);
     const bobPlan = planned.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });
@@ -252,7 +252,7 @@ describe('apply', () => {
     expect(dave?.outcome).toBe('FAILED');
     expect(dave?.rule).toBe('cloud-members-e3');
     expect(dave?.error?.message).toMatch(/mutually exclusive/);
-    expect(dave?.error?.fix).toBeTruthy();
+    expect(dave?.error?.fix).toMatch(/^Two service plans named in the message cannot both be enabled/);
     expect(lines.filter((l) => l.outcome === 'FAILED')).toHaveLength(1);
     // Graph refused: dave's licenses are as they were, and the failure is recorded.
     expect(sim.tenant.user(IDS.dave)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).toEqual([
@@ -278,6 +278,40 @@ describe('apply', () => {
     expect(byId.get(IDS.bob)).toBe('DEFERRED');
     expect(byId.get(IDS.carol)).toBe('CONFLICT');
     expect(sim.counters.writes()).toBe(0);
+  });
+});
+
+describe('a run that cannot finish', () => {
+  it('exits 3 and lists the users not done, each with its reason (also as JSON lines)', async () => {
+    env = { ...env, GRAPH_MAX_RETRIES: '0', RECONCILE_RETRY_ROUNDS: '0' };
+    // Graph throttles every write (past its own retries): the two users to license are not done.
+    sim.faults.inject({ kind: 'assignLicense', status: 429, retryAfterSeconds: 30, times: 100 });
+
+    const { code, io } = await run('apply', '--rules', EXAMPLE_RULES, '--json');
+
+    expect(code).toBe(3);
+    const notDone = jsonLines(io.stdoutLines()).filter((l) =>
+      l.error?.message.startsWith('Not done in this run'),
+    );
+    expect(notDone.map((l) => l.id).sort()).toEqual(
+      [IDS.bob, IDS.erin].filter((id) => id !== IDS.erin).sort(),
+    );
+    expect(notDone[0]).toMatchObject({ outcome: 'DEFERRED', error: { code: 'TooManyRequests' } });
+    expect(io.stderrText()).toMatch(/1 user\(s\) not done in this run .*run apply again/);
+    expect(io.stderrText()).toMatch(
+      /bob@fabrikam\.com: TooManyRequests: Not done in this run after 1 attempt/,
+    );
+  });
+
+  it('survives a server error on the SKU catalog and on a page of users (reads are retried)', async () => {
+    sim.faults.inject({ kind: 'subscribedSkus', status: 500, times: 1 });
+    sim.faults.inject({ kind: 'listUsers', status: 502, times: 1 });
+    env = { ...env, GRAPH_MAX_RETRIES: '2' };
+    const { code, io } = await run('plan', '--rules', EXAMPLE_RULES);
+    expect(code).toBe(0);
+    expect(io.stderrText()).not.toMatch(/stopped/);
+    expect(sim.requests.filter((r) => r.kind === 'subscribedSkus').map((r) => r.status)).toEqual([500, 200]);
+    expect(sim.requests.filter((r) => r.kind === 'listUsers').map((r) => r.status)).toEqual([502, 200]);
   });
 });
 

@@ -34,10 +34,13 @@ describe('the app logs what the workbook and alerts read', () => {
     expect(res.status).toBe(202);
     await h.drain();
 
+    // One line for where the job ended: its pending intent (written before the first write) is
+    // not logged.
     const outcomes = lines.filter((l) => l.msg === 'outcome recorded');
     expect(outcomes).toHaveLength(1);
     const expected: Omit<OutcomeRecordedLogFields, 'jobId' | 'correlationId' | 'eventId' | 'durationMs'> = {
       outcome: 'ASSIGNED',
+      phase: 'final',
       source: 'hr',
       rule: 'contractors',
       skus: ['EMS'],
@@ -45,6 +48,8 @@ describe('the app logs what the workbook and alerts read', () => {
       detail: null,
       fix: null,
       retryAt: null,
+      attempt: 0,
+      writes: 2, // bob has no usage location: it is set, then the license assigned
       userId: IDS.bob,
     };
     expect(outcomes[0]).toMatchObject({ ...expected, app: 'ems-licensing', level: 30 });

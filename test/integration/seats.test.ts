@@ -112,6 +112,8 @@ describe('seats', () => {
       source: 'graph',
       eventId: null,
       rule: 'synced-staff',
+      phase: 'final',
+      attempt: 0,
       outcome: 'DEFERRED',
       skus: ['EMS'],
       licensesBefore: [],
@@ -122,7 +124,10 @@ describe('seats', () => {
       retryAt: null,
       dryRun: false,
       durationMs: 1,
+      writes: 0,
+      recovered: false,
       recordedAt: new Date().toISOString(),
+      acceptedAt: new Date().toISOString(),
     };
     await storage.outcomes.record(waitingRecord);
 

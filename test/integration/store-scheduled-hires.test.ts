@@ -35,7 +35,8 @@ describe('TableScheduledHireStore', () => {
     );
     await storage.scheduledHires.record(hire('upn-old', '2026-01-10T08:00:00Z'));
     // A leaver mark in the same table is not a hire.
-    await storage.leavers.mark('someone', new Date('2026-02-01T00:00:00Z'));
+    const left = new Date('2026-02-01T00:00:00Z');
+    await storage.leavers.set('someone', { state: 'left', at: left, statedAt: left });
 
     const upcoming = await storage.scheduledHires.listUpcoming(new Date('2026-03-01T00:00:00Z'));
 
@@ -70,7 +71,7 @@ describe('TableScheduledHireStore', () => {
   it('prunes hires that started before a date, and nothing else', async () => {
     const pruned = await storage.scheduledHires.prune(new Date('2026-02-15T00:00:00Z'));
     expect(pruned).toBe(1); // upn-old
-    expect(await storage.leavers.has('someone')).toBe(true);
+    expect((await storage.leavers.get('someone'))?.state).toBe('left');
     const all = await storage.scheduledHires.listUpcoming(new Date('2000-01-01T00:00:00Z'));
     expect(all.map((h) => h.personKey)).toEqual(['upn-a', 'upn-b', 'upn-c']);
   });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { describeFailure, debugDetail, StorageUnavailableError } from '../../lib/cli/failure.js';
 import { ConfigError } from '../../lib/config.js';
 import { GraphError, type GraphErrorInit } from '../../lib/graph/graph-error.js';
+import { RulesValidationError } from '../../lib/licensing/compile.js';
 import { RulesError } from '../../lib/rules/rules-error.js';
 
 const ctx = { graphUrl: 'https://graph.microsoft.com', tenantId: '11111111-2222-4333-8444-555555555555' };
@@ -58,13 +59,20 @@ describe('describeFailure', () => {
     });
   });
 
-  it('rules and settings problems: their own message, exit 3', () => {
+  it('a rules file or setting that is wrong: its own message, exit 2', () => {
     expect(describeFailure(new ConfigError('Invalid settings:\n  LOG_LEVEL: bad'), ctx)).toEqual({
       message: 'Invalid settings:\n  LOG_LEVEL: bad',
-      exitCode: 3,
+      exitCode: 2,
     });
     const rules = new RulesError('rules.yaml', [{ path: 'rules[0]', message: 'bad', line: 3, column: 5 }]);
-    expect(describeFailure(rules, ctx).exitCode).toBe(3);
+    expect(describeFailure(rules, ctx).exitCode).toBe(2);
+  });
+
+  it('rules that do not fit the tenant (a SKU or plan it lacks): exit 1, as in validate', () => {
+    const misfit = new RulesValidationError('rules.yaml', [
+      { path: 'rules[0].license.sku', message: 'unknown SKU "EMSS"', line: 5, column: 20 },
+    ]);
+    expect(describeFailure(misfit, ctx)).toEqual({ message: misfit.message, exitCode: 1 });
   });
 
   it('storage that cannot be reached: its message, exit 4', () => {

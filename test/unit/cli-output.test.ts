@@ -5,8 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { colourEnabled, outcomePainter } from '../../lib/cli/colour.js';
 import { GroupNames } from '../../lib/cli/group-names.js';
-import { formatDuration, humanLine, ProgressBar } from '../../lib/cli/output.js';
-import type { ProcessUserResult } from '../../lib/engine/process-user.js';
+import { formatDuration, humanLine, ProgressBar, type ResultView } from '../../lib/cli/output.js';
 import { Catalog } from '../../lib/licensing/catalog.js';
 import { describeAction, describeLicenses } from '../../lib/licensing/planner.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
@@ -41,7 +40,7 @@ const catalog = new Catalog([
   },
 ] as ConstructorParameters<typeof Catalog>[0]);
 
-function result(fields: Partial<OutcomeRecord>): ProcessUserResult {
+function result(fields: Partial<OutcomeRecord>): ResultView {
   const record: OutcomeRecord = {
     userId: 'u1',
     userPrincipalName: 'ann@contoso.com',
@@ -51,6 +50,8 @@ function result(fields: Partial<OutcomeRecord>): ProcessUserResult {
     eventId: null,
     rule: 'contractors',
     outcome: 'UNCHANGED',
+    phase: 'final',
+    attempt: 0,
     skus: ['EMS'],
     licensesBefore: [],
     licensesAfter: [],
@@ -60,10 +61,13 @@ function result(fields: Partial<OutcomeRecord>): ProcessUserResult {
     retryAt: null,
     dryRun: true,
     durationMs: 1,
+    writes: 0,
+    recovered: false,
+    acceptedAt: '2026-03-01T00:00:00.000Z',
     recordedAt: '2026-03-01T00:00:00.000Z',
     ...fields,
   };
-  return { record, user: null, evaluation: null, plan: null, retry: null, writes: 0 };
+  return { record };
 }
 
 describe('colourEnabled', () => {

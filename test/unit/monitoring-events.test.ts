@@ -34,6 +34,8 @@ const record = (fields: Partial<OutcomeRecord>): OutcomeRecord => ({
   eventId: 'e1',
   rule: 'staff',
   outcome: 'UNCHANGED',
+  phase: 'final',
+  attempt: 0,
   skus: ['EMS'],
   licensesBefore: [],
   licensesAfter: [],
@@ -43,9 +45,21 @@ const record = (fields: Partial<OutcomeRecord>): OutcomeRecord => ({
   retryAt: null,
   dryRun: false,
   durationMs: 12,
+  writes: 0,
+  recovered: false,
+  acceptedAt: '2026-03-01T00:00:00.000Z',
   recordedAt: '2026-03-01T00:00:00.000Z',
   ...fields,
 });
+
+const unusedReads: Omit<OutcomeStore, 'record'> = {
+  findJob: () => Promise.resolve(null),
+  withdrawPending: () => Promise.resolve(),
+  listPending: async function* () {},
+  listByUser: () => Promise.resolve([]),
+  listBetween: async function* () {},
+  prune: () => Promise.resolve(0),
+};
 
 describe('withOutcomeLog', () => {
   it('records first, then logs the outcome; FAILED at warn, without the address in the message', async () => {
@@ -55,9 +69,7 @@ describe('withOutcomeLog', () => {
         stored.push(r);
         return Promise.resolve();
       },
-      listByUser: () => Promise.resolve([]),
-      listBetween: async function* () {},
-      prune: () => Promise.resolve(0),
+      ...unusedReads,
     };
     const { lines, logger } = capture();
     const store = withOutcomeLog(inner, logger);
@@ -77,6 +89,7 @@ describe('withOutcomeLog', () => {
         app: 'ems-licensing',
         msg: 'outcome recorded',
         outcome: 'FAILED',
+        phase: 'final',
         source: 'graph',
         rule: 'staff',
         skus: ['EMS'],
@@ -84,6 +97,8 @@ describe('withOutcomeLog', () => {
         detail: '[redacted] has no usageLocation',
         fix: 'Set it.',
         retryAt: null,
+        attempt: 0,
+        writes: 0,
         userId: 'u1',
         jobId: 'j1',
         correlationId: 'c1',
@@ -93,13 +108,45 @@ describe('withOutcomeLog', () => {
     ]);
   });
 
+  it("logs a try put off with its phase, and not a job's pending intent", async () => {
+    const stored: OutcomeRecord[] = [];
+    const inner: OutcomeStore = {
+      record: (r) => {
+        stored.push(r);
+        return Promise.resolve();
+      },
+      ...unusedReads,
+    };
+    const { lines, logger } = capture();
+    const store = withOutcomeLog(inner, logger);
+
+    await store.record(record({ phase: 'pending', outcome: 'DEFERRED' }));
+    await store.record(
+      record({
+        phase: 'attempt',
+        attempt: 1,
+        outcome: 'DEFERRED',
+        retryAt: '2026-03-01T00:05:00.000Z',
+        error: { code: 'Throttled', message: 'Too many requests', fix: 'None: it is retried.' },
+      }),
+    );
+
+    expect(stored.map((r) => r.phase)).toEqual(['pending', 'attempt']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      outcome: 'DEFERRED',
+      phase: 'attempt',
+      attempt: 1,
+      retryAt: '2026-03-01T00:05:00.000Z',
+    });
+  });
+
   it('logs nothing when the record could not be written (the error goes to the caller)', async () => {
     const { lines, logger } = capture();
     const failing: OutcomeStore = {
       record: () => Promise.reject(new Error('table down')),
-      listByUser: () => Promise.resolve([]),
-      listBetween: async function* () {},
-      prune: () => Promise.resolve(0),
+      ...unusedReads,
     };
     await expect(withOutcomeLog(failing, logger).record(record({}))).rejects.toThrow('table down');
     expect(lines).toEqual([]);

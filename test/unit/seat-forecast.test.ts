@@ -138,6 +138,7 @@ describe('waitingForSeats', () => {
     recordedAt,
     outcome,
     dryRun: false,
+    phase: 'final',
     errorCode,
     skus,
   });
@@ -151,10 +152,12 @@ describe('waitingForSeats', () => {
         rec('cas', '2026-02-03T00:00:00Z', 'DEFERRED', 'UserNotFound'), // waits, but not for a seat
         { ...rec('dee', '2026-02-04T00:00:00Z', 'DEFERRED', 'NoFreeSeats'), dryRun: true }, // a plan
         rec('eve', '2026-02-05T00:00:00Z', 'DEFERRED', 'NoFreeSeats', ['GONE']), // SKU the tenant lacks
+        rec('fay', '2026-02-01T00:00:00Z', 'DEFERRED', 'NoFreeSeats'),
+        { ...rec('fay', '2026-02-06T00:00:00Z', 'UNCHANGED', null), phase: 'pending' }, // a job under way
       ],
       (part) => (part === 'EMS' ? EMS : null),
     );
-    expect([...waiting]).toEqual([[EMS, 1]]);
+    expect([...waiting]).toEqual([[EMS, 2]]); // ann and fay
   });
 });
 
