@@ -5,6 +5,8 @@
  */
 import type { GraphUser } from '../graph/types.js';
 import type { CompiledRule, CompiledRules } from '../licensing/types.js';
+import { evaluateEntraRule, type EntraTrace } from './entra/evaluate.js';
+import { entraRule } from './entra/parse.js';
 import {
   ATTRIBUTE_OPERATORS,
   type AttributeCondition,
@@ -25,6 +27,8 @@ export type ConditionTrace =
       result: boolean;
     }
   | { kind: 'memberOf'; groupId: string; result: boolean }
+  /** An `entra:` rule: `trace` holds each clause with the value it saw. */
+  | { kind: 'entra'; rule: string; trace: EntraTrace; result: boolean }
   | { kind: 'not'; inner: ConditionTrace; result: boolean }
   | { kind: 'all' | 'any'; children: ConditionTrace[]; result: boolean };
 
@@ -115,6 +119,11 @@ function evaluateCondition(
       groupId: condition.memberOf,
       result: groups.has(condition.memberOf.toLowerCase()),
     };
+  }
+  if ('entra' in condition) {
+    // Parsed when the rules were loaded; a rule that fails to parse never gets here.
+    const trace = evaluateEntraRule(entraRule(condition.entra), user);
+    return { kind: 'entra', rule: condition.entra, trace, result: trace.result };
   }
   if ('not' in condition) {
     const inner = evaluateCondition(condition.not, user, groups);

@@ -3,6 +3,7 @@
  * tests, and no more, which also costs fewer resource units) and the groups `memberOf` names.
  */
 import { BASE_USER_SELECT } from '../graph/types.js';
+import { entraRule } from './entra/parse.js';
 import type { Condition, ConditionAttribute } from './schema.js';
 
 /** Anything with rules that have a `when`: a RulesFile or CompiledRules. */
@@ -34,6 +35,7 @@ export function userSelectFor(rules: HasConditions): string[] {
   for (const rule of rules.rules) {
     for (const c of conditionsIn(rule.when)) {
       if ('attribute' in c) select.add(graphPropertyFor(c.attribute));
+      else if ('entra' in c) for (const p of entraRule(c.entra).graphProperties) select.add(p);
     }
   }
   return [...select];
