@@ -29,7 +29,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'vitest.config.ts', 'lib/cli/entry.ts'],
+    files: [
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.ts',
+      'vitest.config.ts',
+      'lib/cli/entry.ts',
+      'packages/*/test/**/*.ts',
+      'packages/*/scripts/**/*.ts',
+      'packages/*/vitest.config.ts',
+    ],
     rules: {
       'no-restricted-properties': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -40,7 +40,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { startAzurite } from '../lib/store/azurite-process.js';
+import { startAzurite } from '../lib/cli/local/azurite-process.js';
 import { writeFunctionsCoreStub } from '../test/support/functions-core-stub.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));

@@ -37,7 +37,7 @@
  * outcome to Table storage (an Azurite started here), alternating with the same without a store.
  *
  * `--apply-max-users N` (default 5,000): applies of larger tenants are skipped. The simulator's
- * assignLicense counts consumed seats by scanning every user (lib/simulator/directory.ts
+ * assignLicense counts consumed seats by scanning every user (packages/graph-simulator/src/directory.ts
  * `consumedUnits`), so an apply costs it O(tenant size) per added license: a 20,000-user apply takes
  * minutes and measures the simulator more than the engine. Run it explicitly when needed:
  * `--sizes 20000 --concurrency 8 --repeats 1 --apply-max-users 20000 --store-users 0`.
@@ -48,13 +48,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startAzurite } from '../lib/store/azurite-process.js';
+import { startAzurite } from '../lib/cli/local/azurite-process.js';
 import {
   loadSampleTenant,
   startSimulator,
   type RequestKind,
   type TenantFile,
-} from '../lib/simulator/index.js';
+} from '@ems-licensing/graph-simulator';
 import type { RunRequest, RunResult } from './reconcile-child.js';
 import { generateTenant } from './tenant-generator.js';
 

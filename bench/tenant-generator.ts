@@ -7,8 +7,7 @@
  * new users consume so that EMS has a seat for every synced user (the example rules license them
  * all) and EMS E5 stays exactly full, as in the sample.
  */
-import { parseTenantFile, type TenantFile } from '../lib/simulator/index.js';
-import { prng } from '../lib/simulator/prng.js';
+import { parseTenantFile, prng, type TenantFile } from '@ems-licensing/graph-simulator';
 
 const EMS = 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e';
 const EMSPREMIUM = 'b05e124f-c7cc-45a0-a6aa-8cf78c946968';

@@ -16,6 +16,11 @@
 // every chunk. Measured in BENCHMARKS.md (bench/module-load.bench.ts). The CLI needs everything on
 // every run, so it stays one file.
 //
+// The Functions bundle must not carry local tooling: the Graph simulator (packages/graph-simulator,
+// which only the CLI's sample mode and the tests use) and the embedded Azurite (lib/cli/local/).
+// Nothing in the app imports them today; the build fails, naming the module, if that changes.
+// The CLI bundle carries the simulator (sample mode) and is not deployed (.funcignore: dist/cli/).
+//
 // Options (for bench/module-load.bench.ts): `--out DIR` writes DIR/functions and DIR/cli instead
 // of dist/; `--no-splitting` builds the Functions app as one file (the previous layout).
 import { build } from 'esbuild';
@@ -54,6 +59,13 @@ const targets = [
     outdir: 'functions',
     outfile: 'functions/index.js',
     splitting: splitFunctions,
+    forbidden: [
+      {
+        pattern: /(^|\/)packages\/graph-simulator\/|@ems-licensing\/graph-simulator/,
+        what: 'the Graph simulator',
+      },
+      { pattern: /(^|\/)lib\/cli\/local\/|node_modules\/azurite\//, what: 'the embedded Azurite' },
+    ],
     missing:
       'functions/index.ts is missing. It is the Functions entry point: it must import every trigger file in functions/ (package.json "main" is its bundle, dist/functions/index.js).',
   },
@@ -63,9 +75,9 @@ const targets = [
     outdir: 'cli',
     outfile: 'cli/entry.js',
     splitting: false,
-    // Read at run time beside the module that names it (lib/simulator/tenant-file.ts resolves
-    // './sample-tenant.json' from import.meta.url, which in the bundle is dist/cli/entry.js).
-    assets: [['lib/simulator/sample-tenant.json', 'cli/sample-tenant.json']],
+    // Read at run time beside the module that names it (the simulator's src/tenant-file.ts
+    // resolves './sample-tenant.json' from import.meta.url, which in the bundle is dist/cli/entry.js).
+    assets: [['packages/graph-simulator/src/sample-tenant.json', 'cli/sample-tenant.json']],
     missing:
       'lib/cli/entry.ts is missing. It is the CLI process entry that bin/ems-licensing.js runs (as dist/cli/entry.js once built).',
   },
@@ -121,6 +133,17 @@ try {
   }
   for (const [i, result] of results.entries()) {
     const t = targets[i];
+    for (const { pattern, what } of t.forbidden ?? []) {
+      const found = Object.keys(result.metafile.inputs).filter((input) => pattern.test(input));
+      if (found.length > 0) {
+        console.error(
+          `build: the ${t.name} must not contain ${what} (local tooling), but it bundles ${found.slice(0, 3).join(', ')}. Find the import from the app's code and remove it.`,
+        );
+        // Leave no bundle behind that a deploy could pick up.
+        await rm(path.join(out, t.outdir), { recursive: true, force: true });
+        process.exit(1);
+      }
+    }
     const entry = path.join(out, t.outfile);
     const js = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
     const entryBytes = js.find(([file]) => path.resolve(root, file) === entry)?.[1].bytes ?? 0;

@@ -12,9 +12,13 @@ import { createCredential } from '../graph/credential.js';
 import type { GraphGateway } from '../graph/gateway.js';
 import { graphGatewayFromConfig } from '../graph/graph-gateway.js';
 import type { Logger } from '../log.js';
-import { loadSampleState, saveSampleState } from '../simulator/sample-state.js';
-import { startSimulator, type Simulator } from '../simulator/index.js';
-import { startLocalStorage } from '../store/local-storage.js';
+import {
+  loadSampleState,
+  saveSampleState,
+  startSimulator,
+  type Simulator,
+} from '@ems-licensing/graph-simulator';
+import { startLocalStorage } from './local/local-storage.js';
 import type { LeaverStore, OutcomeStore } from '../store/ports.js';
 import { createStorage } from '../store/table-clients.js';
 import type { CliArgs } from './args.js';

@@ -1,14 +1,16 @@
 /**
  * The deployable bundle, built by scripts/build.mjs exactly as `npm run build` does, loads in a
  * fresh Node process without node_modules and registers every function; a bad rules file stops it
- * at load. (Once, both bundles failed to parse at all: nothing else would have noticed.)
+ * at load. (Once, both bundles failed to parse at all: nothing else would have noticed.) Local
+ * tooling (the Graph simulator package, the embedded Azurite) stays out of what is deployed.
  */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployedFiles, isIgnored, parseFuncignore } from '../support/funcignore.js';
 import { writeFunctionsCoreStub } from '../support/functions-core-stub.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,6 +35,28 @@ function run(
     child.on('close', (code) => resolve({ code, out, err }));
   });
 }
+
+/** The modules a bundle was built from, read from its source maps (paths relative to the repository). */
+async function bundledSources(dir: string): Promise<string[]> {
+  const sources = new Set<string>();
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.js.map'))) {
+    const map = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { sources: string[] };
+    for (const source of map.sources) {
+      sources.add(path.relative(root, path.resolve(dir, source)).split(path.sep).join('/'));
+    }
+  }
+  return [...sources].sort();
+}
+
+/** Every file under `dir`, relative to it, `/`-separated. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+}
+
+const LOCAL_TOOLING = /(^|\/)packages\/graph-simulator\/|(^|\/)lib\/cli\/local\/|node_modules\/azurite\//;
 
 const importEntry = (entry: string) => `
   await import(${JSON.stringify(pathToFileURL(entry).href)});
@@ -83,6 +107,30 @@ describe('the built bundles', () => {
     ]);
     expect(res.code).not.toBe(0);
     expect(res.err).toMatch(/rules\.yaml:4:/);
+  });
+
+  it('leave the Graph simulator and the embedded Azurite out of the Functions bundle; the CLI bundle has the simulator', async () => {
+    const functions = await bundledSources(path.join(work, 'app/dist/functions'));
+    const cli = await bundledSources(path.join(work, 'app/dist/cli'));
+    expect(functions).toContain('lib/app.ts');
+    expect(functions.filter((s) => LOCAL_TOOLING.test(s))).toEqual([]);
+    // The same pattern finds the simulator where it belongs, so the check above can fail.
+    expect(cli).toContain('packages/graph-simulator/src/index.ts');
+    expect(cli).toContain('lib/cli/local/local-storage.ts');
+  });
+
+  it('deploy dist/functions, never the CLI bundle, the sample tenant or the workspace packages (.funcignore)', async () => {
+    const patterns = parseFuncignore(await readFile(path.join(root, '.funcignore'), 'utf8'));
+    const built = (await filesUnder(path.join(work, 'app/dist'))).map((f) => `dist/${f}`);
+    const deployed = [
+      ...(await deployedFiles(root)).filter((f) => !f.startsWith('dist/')),
+      ...built.filter((f) => !isIgnored(patterns, f)),
+    ];
+    expect(deployed).toContain('dist/functions/index.js');
+    expect(deployed).toContain('host.json');
+    expect(deployed).toContain('package.json');
+    expect(built).toContain('dist/cli/sample-tenant.json');
+    expect(deployed.filter((f) => /^dist\/cli\/|^packages\/|sample-tenant|^lib\//.test(f))).toEqual([]);
   });
 
   it('run the CLI bundle', async () => {

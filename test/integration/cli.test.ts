@@ -5,8 +5,8 @@
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { main } from '../../lib/cli/main.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
-import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator } from '@ems-licensing/graph-simulator';
+import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { createStorage } from '../../lib/store/table-clients.js';
 import {
   cliEnv,

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GraphGateway } from '../../lib/graph/gateway.js';
-import { startSimulator, type Simulator, type TenantFile } from '../../lib/simulator/index.js';
-import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator, type TenantFile } from '@ems-licensing/graph-simulator';
+import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { applyFor, contextFor, simulatorGateway } from '../support/engine-harness.js';
 
 /** The shipped example: contractors get EMS without Intune, other synced users all of EMS, GB default. */

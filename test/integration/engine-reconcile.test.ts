@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../lib/engine/reconcile.js';
 import type { GraphGateway } from '../../lib/graph/gateway.js';
 import { silentLogger } from '../../lib/log.js';
-import { parseTenantFile, startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { IDS } from '../../lib/simulator/test-support.js';
+import { parseTenantFile, startSimulator, type Simulator } from '@ems-licensing/graph-simulator';
+import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import { contextFor, simulatorGateway } from '../support/engine-harness.js';
 
 const USERS = 23;

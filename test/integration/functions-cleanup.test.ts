@@ -7,8 +7,8 @@
  * Tests run in order on one tenant.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseTenantFile } from '../../lib/simulator/index.js';
-import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { parseTenantFile } from '@ems-licensing/graph-simulator';
+import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { like, startFunctionsHarness, type FunctionsHarness } from '../support/functions-harness.js';
 
 const DAY_MS = 24 * 60 * 60_000;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DELTA_SCOPE } from '../../lib/engine/delta-catchup.js';
-import { IDS } from '../../lib/simulator/test-support.js';
+import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import { startFunctionsHarness, type FunctionsHarness } from '../support/functions-harness.js';
 
 let h: FunctionsHarness;

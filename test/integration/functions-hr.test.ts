@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { hrWebhookHandler } from '../../lib/functions/handlers.js';
-import { parseTenantFile } from '../../lib/simulator/index.js';
-import { IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { parseTenantFile } from '@ems-licensing/graph-simulator';
+import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import {
   context,
   type FunctionsHarness,

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { graphNotificationsHandler } from '../../lib/functions/handlers.js';
 import { graphEventId } from '../../lib/intake/index.js';
-import { IDS } from '../../lib/simulator/test-support.js';
+import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import {
   context,
   jsonBody,

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LicenseJob } from '../../lib/queue/job.js';
-import { IDS } from '../../lib/simulator/test-support.js';
+import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import { type FunctionsHarness, startFunctionsHarness } from '../support/functions-harness.js';
 
 let h: FunctionsHarness;

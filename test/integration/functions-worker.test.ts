@@ -7,7 +7,7 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PoisonMessageError } from '../../lib/engine/worker.js';
-import { IDS } from '../../lib/simulator/test-support.js';
+import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import {
   type FunctionsHarness,
   like,

@@ -17,7 +17,7 @@ import {
   startSimulator,
   type Simulator,
   type TenantFileInput,
-} from '../../lib/simulator/index.js';
+} from '@ems-licensing/graph-simulator';
 
 const EMS = 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e';
 const INTUNE_A = 'c1ec4a95-1f05-45b3-a911-aa3fa01094f5';

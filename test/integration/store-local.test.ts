@@ -8,7 +8,7 @@ import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
-import { startLocalStorage, type LocalStorage } from '../../lib/store/local-storage.js';
+import { startLocalStorage, type LocalStorage } from '../../lib/cli/local/local-storage.js';
 import { DEFAULT_SUMMARY_CONTAINER, createStorage } from '../../lib/store/table-clients.js';
 
 const record: OutcomeRecord = {

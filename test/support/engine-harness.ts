@@ -14,7 +14,7 @@ import type { GraphGateway } from '../../lib/graph/gateway.js';
 import { graphGatewayFromConfig } from '../../lib/graph/graph-gateway.js';
 import { silentLogger } from '../../lib/log.js';
 import { parseRules } from '../../lib/rules/load.js';
-import type { Simulator } from '../../lib/simulator/index.js';
+import type { Simulator } from '@ems-licensing/graph-simulator';
 
 /** The production wiring (config → credential → client → gateway) pointed at the simulator. */
 export function simulatorGateway(sim: Simulator, env: Record<string, string> = {}): GraphGateway {

@@ -34,8 +34,8 @@ import {
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
-import { startSimulator, type Simulator, type TenantFile } from '../../lib/simulator/index.js';
-import { smallTenant } from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator, type TenantFile } from '@ems-licensing/graph-simulator';
+import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { startAmqpBroker, type AmqpBroker, type BrokerMessage } from './amqp-broker.js';
 import { manualTimer } from './manual-timer.js';
 export { manualTimer };

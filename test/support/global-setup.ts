@@ -4,7 +4,7 @@
  * `inject('storageConnectionString')` and use their own table prefix so they never collide.
  */
 import type { TestProject } from 'vitest/node';
-import { startAzurite, type AzuriteHandle } from '../../lib/store/azurite-process.js';
+import { startAzurite, type AzuriteHandle } from '../../lib/cli/local/azurite-process.js';
 
 let azurite: AzuriteHandle | undefined;
 

@@ -1,7 +1,7 @@
 /**
  * Keeps infra/, azure.yaml, host.json, local.settings.example.json and the code in agreement, by
  * reading the files (the Bicep CLI is not available here). The Bicep is read with the small scanner
- * in lib/deploy/bicep-scan.ts, which is tested first.
+ * in test/support/bicep-scan.ts, which is tested first.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import {
   objectEntries,
   scalarValue,
   stringValue,
-} from '../../lib/deploy/bicep-scan.js';
+} from '../support/bicep-scan.js';
 import { GRAPH_PERMISSIONS } from '../../lib/deploy/graph-permissions.js';
 import { KEY_VAULT_SECRETS, LOCAL_ONLY_SETTINGS, RUNTIME_SETTINGS } from '../../lib/deploy/settings.js';
 import { DEFAULT_SUMMARY_CONTAINER, TABLE_NAMES } from '../../lib/store/table-clients.js';

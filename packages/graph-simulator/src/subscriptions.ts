@@ -6,7 +6,7 @@
  * learn.microsoft.com/graph/change-notifications-lifecycle-events, learn.microsoft.com/graph/api/resources/changenotification.
  */
 import { randomUUID } from 'node:crypto';
-import type { GraphSubscription } from '../graph/types.js';
+import type { GraphSubscription } from './graph-resources.js';
 import { isRecord, type Reply, type RequestContext } from './context.js';
 import type { ChangeType, Directory, UserRecord } from './directory.js';
 import { GraphHttpError } from './errors.js';
@@ -313,7 +313,7 @@ function invalidRequest(message: string): GraphHttpError {
   return new GraphHttpError(400, 'InvalidRequest', message);
 }
 
-/** Users support `updated` and `deleted` only (GRAPH-FACTS.md; api/resources/subscription, changeType). */
+/** Users support `updated` and `deleted` only (api/resources/subscription, changeType). */
 function parseChangeType(raw: string): string {
   const parts = raw.split(',').map((s) => s.trim());
   for (const p of parts) {

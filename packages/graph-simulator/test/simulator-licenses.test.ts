@@ -1,7 +1,7 @@
-/** assignLicense against the simulator: Graph's documented rules and error wording (GRAPH-FACTS.md, licensing). */
+/** assignLicense against the simulator: Graph's documented rules and error wording (user-assignlicense and the issue threads in README.md, Sources). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { call, errorOf, IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator } from '../src/index.js';
+import { call, errorOf, IDS, smallTenant } from './test-support.js';
 
 let sim: Simulator;
 

@@ -2,7 +2,7 @@
  * Public types of the Graph tenant simulator. Tests, the benchmark and the keyless local run code
  * against these; the HTTP behaviour behind them is described (with sources) in the handler files.
  */
-import type { GraphSubscription, GraphUser, SubscribedSku } from '../graph/types.js';
+import type { GraphSubscription, GraphUser, SubscribedSku } from './graph-resources.js';
 import type { TenantFile } from './tenant-file.js';
 
 export const REQUEST_KINDS = [

@@ -1,11 +1,12 @@
 /**
- * Generates lib/simulator/sample-tenant.json deterministically (seeded PRNG): ~300 users, mostly
+ * Generates src/sample-tenant.json deterministically (seeded PRNG): ~300 users, mostly
  * synced from AD, some cloud-only, a few guests; real SKU and service plan GUIDs from entra-docs
- * `licensing-service-plan-reference.md`. Run: `npx tsx scripts/generate-sample-tenant.ts`.
+ * `licensing-service-plan-reference.md`. Run: `npm run generate-sample-tenant` in
+ * this package.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseTenantFile, SAMPLE_TENANT_PATH, type TenantFileInput } from '../lib/simulator/tenant-file.js';
-import { prng } from '../lib/simulator/prng.js';
+import { parseTenantFile, SAMPLE_TENANT_PATH, type TenantFileInput } from '../src/tenant-file.js';
+import { prng } from '../src/prng.js';
 
 // ---- deterministic randomness ----
 

@@ -1,5 +1,5 @@
 /** The test-facing `TenantState`: reads and "AD sync" style mutations on the simulated directory. */
-import type { GraphSubscription, GraphUser, SubscribedSku } from '../graph/types.js';
+import type { GraphSubscription, GraphUser, SubscribedSku } from './graph-resources.js';
 import type { DeltaHandlers } from './delta.js';
 import type { Directory, GroupRecord, UserRecord } from './directory.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -92,7 +92,7 @@ export class LiveTenant implements TenantState {
     rec.props['deletedDateTime'] = this.#dir.nowIso();
     // A soft delete arrives as changeType `updated` (the user moves to deleted items); only a
     // permanent delete is `deleted` (learn.microsoft.com/graph/change-notifications-overview,
-    // "Supported resources": users support updated and deleted; GRAPH-FACTS.md).
+    // "Supported resources": users support updated and deleted).
     this.#dir.touch(rec, permanent ? 'deleted' : 'updated');
     // Seats held by the user are free again; inherited paths in error may now get one.
     this.#reconcileAll();

@@ -6,14 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  loadSampleTenant,
-  parseTenantFile,
-  startSimulator,
-  type Simulator,
-} from '../../lib/simulator/index.js';
-import { loadSampleState, saveSampleState } from '../../lib/simulator/sample-state.js';
-import { call, errorOf, IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { loadSampleTenant, parseTenantFile, startSimulator, type Simulator } from '../src/index.js';
+import { loadSampleState, saveSampleState } from '../src/sample-state.js';
+import { call, errorOf, IDS, smallTenant } from './test-support.js';
 
 let sim: Simulator;
 let sample: Simulator;

@@ -3,7 +3,7 @@
  * delta queries and change notifications read. Pure in-memory state; HTTP lives in the handlers.
  */
 import { randomUUID } from 'node:crypto';
-import type { GraphUser, LicenseAssignmentState, SubscribedSku } from '../graph/types.js';
+import type { GraphUser, LicenseAssignmentState, SubscribedSku } from './graph-resources.js';
 import type { PlanConstraints, TenantFile, TenantSku } from './tenant-file.js';
 
 export interface LicensePath {
@@ -166,7 +166,7 @@ export class Directory {
     return n;
   }
 
-  /** `prepaidUnits.enabled - consumedUnits` (GRAPH-FACTS.md, licensing). */
+  /** `prepaidUnits.enabled - consumedUnits` (learn.microsoft.com/graph/api/resources/subscribedsku). */
   freeSeats(skuId: string): number {
     const sku = this.skusById.get(skuId.toLowerCase());
     return sku === undefined ? 0 : sku.prepaidEnabled - this.consumedUnits(skuId);
@@ -174,7 +174,7 @@ export class Directory {
 
   /**
    * The effective license per SKU: a plan is off only if every active path disables it (the
-   * effective plans are the union of what each path enables; GRAPH-FACTS.md, licensing).
+   * effective plans are the union of what each path enables; entra-docs licensing-group-advanced.md).
    */
   effectiveLicenses(rec: UserRecord): Map<string, string[]> {
     const result = new Map<string, string[]>();

@@ -1,7 +1,7 @@
 /** GET /users/delta against the simulator: rounds, paging, @removed, latest, token expiry. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { call, errorOf, IDS, smallTenant } from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator } from '../src/index.js';
+import { call, errorOf, IDS, smallTenant } from './test-support.js';
 
 let sim: Simulator;
 let now: Date;

@@ -1,14 +1,7 @@
 /** Subscriptions and change notifications against the simulator, with a real node:http receiver. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import {
-  call,
-  errorOf,
-  IDS,
-  smallTenant,
-  startReceiver,
-  type Receiver,
-} from '../../lib/simulator/test-support.js';
+import { startSimulator, type Simulator } from '../src/index.js';
+import { call, errorOf, IDS, smallTenant, startReceiver, type Receiver } from './test-support.js';
 
 let sim: Simulator;
 let receiver: Receiver;

@@ -1,6 +1,6 @@
 /**
- * Runs the simulator from the command line:
- *   npx tsx lib/simulator/main.ts [--tenant FILE] [--port N] [--no-auth]
+ * Runs the simulator from the command line (the package's `graph-simulator` bin runs this file):
+ *   graph-simulator [--tenant FILE] [--port N] [--no-auth]
  * Prints the base URL (without /v1.0) and serves until interrupted.
  */
 import { parseArgs } from 'node:util';

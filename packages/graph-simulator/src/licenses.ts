@@ -1,7 +1,8 @@
 /**
  * POST /users/{id}/assignLicense and GET /subscribedSkus.
  * learn.microsoft.com/graph/api/user-assignlicense, learn.microsoft.com/graph/api/subscribedsku-list;
- * error wording from GRAPH-FACTS.md (licensing) and the issue threads named there.
+ * error wording from those pages and the issue threads named beside each check (see README.md,
+ * Sources).
  */
 import { isRecord, type Reply, type RequestContext } from './context.js';
 import { directPath, type Directory } from './directory.js';
@@ -29,7 +30,7 @@ export function assignLicense(ctx: RequestContext, idOrUpn: string): Reply {
 
   for (const skuId of [...add.map((a) => a.skuId), ...remove]) {
     const sku = dir.skusById.get(skuId.toLowerCase());
-    // GRAPH-FACTS.md: an unknown SKU is "not a valid company License".
+    // An unknown SKU is "not a valid company License" (assignLicense failures: README.md, Sources).
     if (sku === undefined)
       throw badRequest(`License ${skuId} does not correspond to a valid company License.`);
   }
@@ -47,7 +48,7 @@ export function assignLicense(ctx: RequestContext, idOrUpn: string): Reply {
     }
   }
 
-  // GRAPH-FACTS.md / user-assignlicense: a direct license needs a usage location (group licensing falls back, direct does not).
+  // user-assignlicense: a direct license needs a usage location (group licensing falls back, direct does not).
   const usageLocation = rec.props['usageLocation'];
   if (add.length > 0 && (typeof usageLocation !== 'string' || usageLocation === '')) {
     throw badRequest('License assignment cannot be done for user with invalid usage location.');
@@ -66,7 +67,7 @@ export function assignLicense(ctx: RequestContext, idOrUpn: string): Reply {
     throw badRequest(`User does not have a corresponding license for SKU ${skuId}.`);
   }
 
-  // Seats: only a SKU the user does not hold yet takes one (GRAPH-FACTS.md: free = prepaid.enabled - consumed).
+  // Seats: only a SKU the user does not hold yet takes one (subscribedsku: free = prepaidUnits.enabled - consumedUnits).
   for (const a of add) {
     if (!dir.holdsActive(rec, a.skuId) && dir.freeSeats(a.skuId) <= 0) {
       throw badRequest(`Subscription with SKU ${a.skuId} does not have any available licenses.`);
@@ -78,7 +79,8 @@ export function assignLicense(ctx: RequestContext, idOrUpn: string): Reply {
   const nextDirect = new Map(rec.direct);
   for (const skuId of remove) nextDirect.delete(skuId.toLowerCase());
   for (const a of add) {
-    // GRAPH-FACTS.md: posting a held SKU replaces its disabledPlans.
+    // Posting a held SKU replaces its disabledPlans (microsoft-365-docs, "Disable access to services
+    // with Microsoft 365 PowerShell").
     nextDirect.set(a.skuId.toLowerCase(), directPath(canonicalSkuId(dir, a.skuId), a.disabledPlans, stamp));
   }
   const before = dir.enabledPlans(dir.effectiveLicenses(rec));

@@ -20,6 +20,7 @@ import { LiveTenant } from './tenant-state.js';
 import type { RecordedRequest, Simulator, SimulatorOptions } from './types.js';
 import { UserHandlers } from './users.js';
 
+export type * from './graph-resources.js';
 export type * from './types.js';
 export { REQUEST_KINDS } from './types.js';
 export {
@@ -31,6 +32,8 @@ export {
   type TenantFile,
   type TenantFileInput,
 } from './tenant-file.js';
+export { loadSampleState, saveSampleState } from './sample-state.js';
+export { prng } from './prng.js';
 
 /** Graph gives a subscriber 10 seconds to answer the validation request (change-notifications-delivery-webhooks). */
 export const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;

@@ -1,10 +1,11 @@
 /**
  * Helpers for tests that run against the simulator: a tiny tenant, fetch wrappers and a
- * notification receiver (node:http on loopback). Used by test/integration/simulator*.test.ts.
+ * notification receiver (node:http on loopback). Used by this package's tests and, through the
+ * package's `./test-support` export, by the app's tests (the same tenant and ids everywhere).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseTenantFile, type TenantFile } from './tenant-file.js';
+import { parseTenantFile, type TenantFile } from '../src/tenant-file.js';
 
 export const IDS = {
   tenant: '11111111-1111-4111-8111-111111111111',
