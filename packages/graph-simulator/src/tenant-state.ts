@@ -1,7 +1,7 @@
 /** The test-facing `TenantState`: reads and "AD sync" style mutations on the simulated directory. */
 import type { GraphSubscription, GraphUser, SubscribedSku } from './graph-resources.js';
 import type { DeltaHandlers } from './delta.js';
-import type { Directory, GroupRecord, UserRecord } from './directory.js';
+import { staticGroup, type Directory, type GroupRecord, type UserRecord } from './directory.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { TenantFile } from './tenant-file.js';
 import type { NotificationDelivery, TenantState, UpsertUserInput } from './types.js';
@@ -171,6 +171,13 @@ export class LiveTenant implements TenantState {
       groups: [...dir.groups.values()].map((g) => ({
         id: g.id,
         displayName: g.displayName,
+        description: g.description,
+        groupTypes: [...g.groupTypes],
+        membershipRule: g.membershipRule,
+        membershipRuleProcessingState: g.membershipRuleProcessingState,
+        securityEnabled: g.securityEnabled,
+        mailEnabled: g.mailEnabled,
+        licenseProcessingState: g.licenseProcessingState,
         members: [...g.members],
         licenses: [...g.licenses].map(([skuKey, disabledPlans]) => ({
           skuId: dir.skusById.get(skuKey)?.sku.skuId ?? skuKey,
@@ -191,7 +198,7 @@ export class LiveTenant implements TenantState {
     const key = groupId.toLowerCase();
     let group = this.#dir.groups.get(key);
     if (group === undefined) {
-      group = { id: groupId, displayName: groupId, members: new Set(), licenses: new Map() };
+      group = staticGroup(groupId, groupId, this.#dir.nowIso());
       this.#dir.groups.set(key, group);
     }
     return group;
