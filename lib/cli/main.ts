@@ -1,11 +1,12 @@
 /**
- * `ems-licensing`: plan, apply, explain, validate. Settings and IO are passed in (see entry.ts).
+ * `ems-licensing`: plan, apply, explain, validate, import-gbl. Settings and IO are passed in (see entry.ts).
  */
 import { ConfigError } from '../config.js';
 import { createLogger } from '../log.js';
 import { RulesError } from '../rules/load.js';
 import { parseCliArgs, USAGE, UsageError } from './args.js';
 import { runExplain, runReconcile, runValidate, type CliIo } from './commands.js';
+import { runImportGbl } from './import-gbl.js';
 import { createCliRuntime } from './runtime.js';
 
 export async function main(
@@ -48,6 +49,8 @@ export async function main(
         return await runExplain(args, runtime, io, logger);
       case 'validate':
         return await runValidate(args, runtime, io);
+      case 'import-gbl':
+        return await runImportGbl(args, runtime, io, logger);
     }
   } catch (e) {
     if (e instanceof RulesError || e instanceof ConfigError) {
