@@ -13,7 +13,7 @@ import { planLicenses } from '../licensing/planner.js';
 import type { CompiledRules } from '../licensing/types.js';
 import { leafDetail, oneLine, firstFailingClause } from '../rules/entra/explain.js';
 import { evaluateRules, type ConditionTrace } from '../rules/evaluate.js';
-import type { CarriedGroup } from './rules-from-groups.js';
+import { mergeLicenses, sameLicenses, type CarriedGroup, type CarriedLicense } from './rules-from-groups.js';
 
 /** One way a user's licenses would change. SKUs and plans by name. */
 export type LicenseChange =
@@ -121,7 +121,11 @@ function whyNot(trace: ConditionTrace): string {
 }
 
 /** The reasons a carried group gives for a difference, comparing Entra's membership with the rule. */
-function groupReasons(group: CarriedGroup, user: GraphUser, input: ComparisonInput): string[] {
+function groupReasons(
+  group: CarriedGroup,
+  user: GraphUser,
+  input: ComparisonInput,
+): { holds: boolean; reasons: string[] } {
   const id = lower(user.id);
   const inEntra = group.directUsers.has(id);
   const groups = input.transitiveGroups.get(id) ?? new Set<string>();
@@ -133,31 +137,44 @@ function groupReasons(group: CarriedGroup, user: GraphUser, input: ComparisonInp
   const holds = trace?.result ?? false;
   const paused = group.processingState !== null && lower(group.processingState) === 'paused';
   if (inEntra && !holds && trace !== undefined) {
-    return [
+    const reason =
       group.kind === 'dynamic'
         ? `in "${group.name}" per Entra, but its rule does not hold here: ${whyNot(trace)}; ${
             paused
               ? 'membership processing is paused in Entra, so the group keeps members its rule no longer selects'
               : 'if that value changed recently, Entra has not processed the group yet'
           }`
-        : `in "${group.name}" per Entra, but not per checkMemberGroups`,
-    ];
+        : `in "${group.name}" per Entra, but not per checkMemberGroups`;
+    return { holds, reasons: [reason] };
   }
   if (!inEntra && holds) {
     if (group.kind === 'static') {
-      return group.nestedOnlyUsers.has(id)
-        ? [
-            `member of "${group.name}" only through nested group(s) ${group.nestedGroups.join(', ')}: group-based licensing does not license nested members, memberOf counts them`,
-          ]
-        : [];
+      return {
+        holds,
+        reasons: group.nestedOnlyUsers.has(id)
+          ? [
+              `member of "${group.name}" only through nested group(s) ${group.nestedGroups.join(', ')}: group-based licensing does not license nested members, memberOf counts them`,
+            ]
+          : [],
+      };
     }
-    return [
-      `the rule of "${group.name}" holds here but Entra has not put the user in the group (${
-        paused ? 'membership processing is paused' : 'a recent change not processed yet?'
-      })`,
-    ];
+    return {
+      holds,
+      reasons: [
+        `the rule of "${group.name}" holds here but Entra has not put the user in the group (${
+          paused ? 'membership processing is paused' : 'a recent change not processed yet?'
+        })`,
+      ],
+    };
   }
-  return [];
+  return { holds, reasons: [] };
+}
+
+/** Resolved licenses of a compiled rule, as carried licenses (lower-case GUIDs). */
+function licensesOfRule(rule: CompiledRules['rules'][number]): CarriedLicense[] {
+  return rule.licenses === 'none'
+    ? []
+    : rule.licenses.map((l) => ({ skuId: lower(l.skuId), disabledPlans: l.disabledPlans.map(lower) }));
 }
 
 /** Compares one user; `null` when nothing differs and no carried group or rule concerns them. */
@@ -222,7 +239,22 @@ export function compareUser(user: GraphUser, input: ComparisonInput): UserCompar
   for (const note of plan.notes ?? [])
     if (note.includes('not added')) reasons.push(`${note} (the app never licenses disabled accounts)`);
   for (const c of plan.conflicts) reasons.push(c.reason);
-  for (const group of input.carried) reasons.push(...groupReasons(group, user, input));
+  const holding: CarriedGroup[] = [];
+  for (const group of input.carried) {
+    const found = groupReasons(group, user, input);
+    if (found.holds) holding.push(group);
+    reasons.push(...found.reasons);
+  }
+  const matched = evaluation.matched;
+  if (matched !== null && holding.length >= 2) {
+    const combined = mergeLicenses(holding.map((g) => g.licenses));
+    if (!sameLicenses(licensesOfRule(matched), combined)) {
+      const others = holding.filter((g) => g.rule !== matched.name).map((g) => `"${g.name}"`);
+      reasons.push(
+        `rules are first-match: "${matched.name}" matches first, so the licenses of ${others.join(', ')}, whose condition also holds, are not added; no rule covers this combination (add one ahead of it, like the combination rules the import writes)`,
+      );
+    }
+  }
   for (const s of paths) {
     if (!fromCarried(s) || isActive(s)) continue;
     const group = input.carried.find((g) => g.id === lower(s.assignedByGroup ?? ''));

@@ -142,7 +142,8 @@ export function mergeLicenses(sets: readonly (readonly CarriedLicense[])[]): Car
   return [...merged].map(([skuId, off]) => ({ skuId, disabledPlans: [...off] }));
 }
 
-function sameLicenses(a: readonly CarriedLicense[], b: readonly CarriedLicense[]): boolean {
+/** Same SKUs with the same disabled plans, in any order. */
+export function sameLicenses(a: readonly CarriedLicense[], b: readonly CarriedLicense[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((x) => {
     const y = b.find((l) => l.skuId === x.skuId);
