@@ -37,8 +37,16 @@ export const isSalesEmployee = (u: TenantUser): boolean =>
 export const isContractor = (u: TenantUser): boolean =>
   text(u['employeeType']) === 'contractor' && u.accountEnabled;
 
+/** The sample tenant as that organisation. */
 export async function gblSampleTenant(): Promise<TenantFile> {
-  const tenant = await loadSampleTenant();
+  return gblVariant(await loadSampleTenant());
+}
+
+/**
+ * Any tenant built from the sample (the sample itself, or a larger one generated from it) turned
+ * into that organisation: needs the sample's SG-License-M365-E3 and SG-EMS-Pilot groups.
+ */
+export function gblVariant(tenant: TenantFile): TenantFile {
   const licensedByGroups = new Set<string>([GBL.EMS, GBL.ENTERPRISEPACK]);
   // EMS and E3 come only from groups in this organisation.
   const users = tenant.users.map((u) => ({
