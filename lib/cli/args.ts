@@ -3,7 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['plan', 'apply', 'explain', 'validate', 'import-gbl'] as const;
+export const COMMANDS = ['plan', 'apply', 'explain', 'validate', 'import-gbl', 'take-over'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -20,6 +20,8 @@ export interface CliArgs {
   out: string | null;
   force: boolean;
   usageLocation: string | null;
+  /** `take-over`: make the changes (dry run otherwise). */
+  apply: boolean;
 }
 
 export const USAGE = `Usage: ems-licensing <command> [options]
@@ -32,6 +34,8 @@ Commands:
   import-gbl         Turn the tenant's group-based licensing into a rules file, with a report
                      of what could not be carried over and of every user whose licenses would
                      differ (reads only; writes the rules file and its .report.md)
+  take-over          Before removing group licenses: assign directly what users hold only
+                     through a group, where the rules want exactly that (dry run; --apply)
 
 Options:
   --rules FILE       Rules file (default: RULES_PATH, else ./rules.yaml; the sample tenant
@@ -45,6 +49,7 @@ Options:
   --force            import-gbl: overwrite FILE and its report if they exist
   --usage-location XX  import-gbl: defaults.usageLocation for the rules (ISO 3166-1 alpha-2);
                      group-based licensing used the tenant's country for users without one
+  --apply            take-over: make the changes and record them (default: dry run)
   -h, --help         Show this help
 
 Exit codes: 0 done, 1 some user FAILED (or validate found problems, or import-gbl found
@@ -70,6 +75,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         out: { type: 'string' },
         force: { type: 'boolean', default: false },
         'usage-location': { type: 'string' },
+        apply: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -104,6 +110,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (command !== 'import-gbl' && (values.out !== undefined || values.force || usageLocation !== null)) {
     throw new UsageError('--out, --force and --usage-location only go with import-gbl.');
   }
+  if (command !== 'take-over' && values.apply) {
+    throw new UsageError(
+      `--apply only goes with take-over (to make changes for every user, run: ems-licensing apply).`,
+    );
+  }
   return {
     command,
     user: command === 'explain' ? (userArg ?? null) : null,
@@ -116,5 +127,6 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     out: values.out ?? null,
     force: values.force,
     usageLocation,
+    apply: values.apply,
   };
 }

@@ -175,6 +175,66 @@ describe('import-gbl on the sample-tenant variant (two licensed dynamic groups, 
   });
 });
 
+describe('take-over: from group licenses to direct ones without a gap', () => {
+  it('assigns directly what members hold through groups, so removing the group licenses changes nothing', async () => {
+    const tenant = await gblSampleTenant();
+    const out = path.join(dir, 'take-over.yaml');
+    await withSimulator(tenant, async (sim) => {
+      expect((await run(sim, 'import-gbl', '--out', out, '--usage-location', 'US')).code).toBe(0);
+      const before = new Map(sim.tenant.users().map((u) => [u.id, u.assignedLicenses]));
+      const members = new Set(
+        tenant.groups
+          .filter((g) => [GBL.sales, GBL.contractors, GBL.e3].includes(g.id as never))
+          .flatMap((g) => g.members),
+      );
+
+      // Dry run: every member, nothing written.
+      const dry = await run(sim, 'take-over', '--rules', out, '--json');
+      expect(dry.code).toBe(0);
+      const planned = dry.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });
+      expect(new Set(planned.filter((l) => l.outcome === 'WOULD_ASSIGN').map((l) => l.id))).toEqual(members);
+      expect(planned.filter((l) => l.outcome !== 'WOULD_ASSIGN')).toEqual([]);
+      expect(sim.counters.writes()).toBe(0);
+
+      // Apply: one assignLicense per member (plus a usageLocation for those without), no seat used.
+      const seats = sim.tenant.skus().map((s) => [s.skuPartNumber, s.consumedUnits]);
+      const applied = await run(sim, 'take-over', '--rules', out, '--apply');
+      expect(applied.code).toBe(0);
+      expect(sim.counters.get('assignLicense')).toBe(members.size);
+      const withoutLocation = tenant.users.filter((u) => members.has(u.id) && u.usageLocation == null).length;
+      expect(sim.counters.get('patchUser')).toBe(withoutLocation);
+      expect(sim.tenant.skus().map((s) => [s.skuPartNumber, s.consumedUnits])).toEqual(seats);
+      expect(applied.io.stdoutText()).toContain(`take-over: ${members.size} user(s) now hold`);
+
+      // Entra: the group licenses go. Nobody's licenses change, and plan has nothing to do.
+      sim.tenant.removeGroupLicense(GBL.sales, 'EMS');
+      sim.tenant.removeGroupLicense(GBL.contractors, 'EMS');
+      sim.tenant.removeGroupLicense(GBL.e3, 'ENTERPRISEPACK');
+      const changed = sim.tenant
+        .users()
+        .filter(
+          (u) =>
+            JSON.stringify(sortLicenses(u.assignedLicenses)) !==
+            JSON.stringify(sortLicenses(before.get(u.id) ?? [])),
+        );
+      expect(changed.map((u) => u.userPrincipalName)).toEqual([]);
+      sim.counters.reset();
+      const plan = await run(sim, 'plan', '--rules', out, '--json');
+      const outcomes = plan.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });
+      expect(outcomes.filter((o) => members.has(o.id) && o.outcome !== 'UNCHANGED')).toEqual([]);
+
+      // A second take-over finds nothing left to do.
+      const again = await run(sim, 'take-over', '--rules', out, '--json');
+      expect(again.io.stdoutLines()).toEqual([]);
+    });
+  });
+});
+
+const sortLicenses = (ls: readonly { skuId: string; disabledPlans: string[] }[]) =>
+  [...ls]
+    .map((l) => ({ skuId: l.skuId, disabledPlans: [...l.disabledPlans].sort() }))
+    .sort((a, b) => a.skuId.localeCompare(b.skuId));
+
 describe('what the report calls out', () => {
   const DYN = 'c0000000-0000-4000-8000-000000000001';
   const IPADS = 'c0000000-0000-4000-8000-000000000002';

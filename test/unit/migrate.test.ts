@@ -9,6 +9,7 @@ import { Catalog } from '../../lib/licensing/catalog.js';
 import { compileRules } from '../../lib/licensing/compile.js';
 import { compareUser, changeText } from '../../lib/migrate/compare.js';
 import { renderRulesYaml } from '../../lib/migrate/rules-yaml.js';
+import { holdsThroughGroupOnly, takeOverFor } from '../../lib/migrate/take-over.js';
 import { mergeLicenses, rulesFromGroups, type GroupFacts } from '../../lib/migrate/rules-from-groups.js';
 import { parseRules } from '../../lib/rules/load.js';
 import { direct, PLAN, SKU, tenantSkus, user, viaGroup } from './license-fixtures.js';
@@ -328,5 +329,68 @@ describe('compareUser', () => {
     expect(compareUser(disabled, input)?.reasons).toEqual([
       'EMS not added: the account is disabled (the app never licenses disabled accounts)',
     ]);
+  });
+});
+
+describe('takeOverFor', () => {
+  const compiled = compileRules(
+    parseRules(
+      [
+        'version: 1',
+        'rules:',
+        '  - name: sales',
+        `    when: { entra: 'user.department -eq "Sales"' }`,
+        '    license: { sku: EMS, intune: off }',
+      ].join('\n'),
+      'rules.yaml',
+    ),
+    catalog,
+  );
+  const held = (overrides: Parameters<typeof user>[0] = {}) =>
+    user({
+      department: 'Sales',
+      assignedLicenses: [{ skuId: SKU.EMS, disabledPlans: [PLAN.INTUNE_A] }],
+      licenseAssignmentStates: [viaGroup(SKU.EMS, G.sales, [PLAN.INTUNE_A])],
+      ...overrides,
+    });
+
+  it('adds directly what a group gives with exactly the plans the rule wants', () => {
+    expect(takeOverFor(held(), compiled, new Set())).toEqual([
+      {
+        kind: 'add',
+        rule: 'sales',
+        usageLocation: null,
+        licenses: [
+          { skuId: SKU.EMS, skuPartNumber: 'EMS', disabledPlans: [PLAN.INTUNE_A], groups: [G.sales] },
+        ],
+      },
+    ]);
+    expect(holdsThroughGroupOnly(held(), compiled.managedSkuIds)).toBe(true);
+  });
+
+  it('leaves alone what is already direct, and says why it skips the rest', () => {
+    const both = held({
+      licenseAssignmentStates: [
+        viaGroup(SKU.EMS, G.sales, [PLAN.INTUNE_A]),
+        ...direct(SKU.EMS, [PLAN.INTUNE_A]).licenseAssignmentStates,
+      ],
+    });
+    expect(takeOverFor(both, compiled, new Set())).toEqual([]);
+    expect(holdsThroughGroupOnly(both, compiled.managedSkuIds)).toBe(false);
+    const otherPlans = held({ licenseAssignmentStates: [viaGroup(SKU.EMS, G.sales)] });
+    expect(takeOverFor(otherPlans, compiled, new Set())).toMatchObject([
+      {
+        kind: 'skip',
+        sku: 'EMS',
+        reason: expect.stringMatching(/other plans than the rule wants/) as unknown,
+      },
+    ]);
+    expect(takeOverFor(held({ accountEnabled: false }), compiled, new Set())).toMatchObject([
+      { kind: 'skip', reason: expect.stringMatching(/^the account is disabled/) as unknown },
+    ]);
+    expect(takeOverFor(held({ usageLocation: null }), compiled, new Set())).toMatchObject([
+      { kind: 'skip', reason: expect.stringMatching(/^no usageLocation/) as unknown },
+    ]);
+    expect(takeOverFor(held({ department: 'IT' }), compiled, new Set())).toEqual([]);
   });
 });

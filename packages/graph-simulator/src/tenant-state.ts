@@ -115,6 +115,20 @@ export class LiveTenant implements TenantState {
     this.#reconcileMembers(group);
   }
 
+  removeGroupLicense(groupId: string, skuPartNumberOrId: string): void {
+    const sku = this.#dir.findSku(skuPartNumberOrId);
+    const group = this.#dir.groups.get(groupId.toLowerCase());
+    if (sku === undefined || group === undefined) {
+      throw new Error(
+        `removeGroupLicense: no ${sku === undefined ? `SKU ${skuPartNumberOrId}` : `group ${groupId}`}`,
+      );
+    }
+    group.licenses.delete(sku.sku.skuId.toLowerCase());
+    this.#reconcileMembers(group);
+    // Seats the members held only through this group are free again.
+    this.#reconcileAll();
+  }
+
   addToGroup(memberId: string, groupId: string): void {
     const group = this.#group(groupId);
     group.members.add(memberId.toLowerCase());

@@ -194,6 +194,22 @@ describe('GET /groups/{id}/members and /transitiveMembers', () => {
   });
 });
 
+describe('removeGroupLicense', () => {
+  it('takes the inherited path off every member and frees the seat', async () => {
+    const local = await startSimulator({ tenant: smallTenant() });
+    try {
+      const seatsBefore = local.tenant.sku('EMS')?.consumedUnits;
+      local.tenant.removeGroupLicense(IDS.groupEms, 'EMS');
+      expect(local.tenant.user(IDS.carol)?.licenseAssignmentStates).toEqual([]);
+      expect(local.tenant.user(IDS.carol)?.assignedLicenses).toEqual([]);
+      expect(local.tenant.sku('EMS')?.consumedUnits).toBe((seatsBefore ?? 0) - 1);
+      expect(() => local.tenant.removeGroupLicense(IDS.groupEms, 'NOPE')).toThrow(/no SKU NOPE/);
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe('tenant file: dynamic groups', () => {
   it('needs a membershipRule exactly when groupTypes has DynamicMembership', () => {
     const base = smallTenant();
