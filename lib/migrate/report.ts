@@ -101,11 +101,12 @@ export function importReportLines(result: ImportResult, names: ReportNames): str
     `1. Dry run: \`ems-licensing plan --rules ${names.rulesPath}\`. While the groups still carry their licenses, their members show UNCHANGED ("comes from group(s) … with the plans the rule wants").`,
     `2. Look into each difference above: \`ems-licensing explain <user> --rules ${names.rulesPath}\` shows every clause with the value it saw. Fix the rule or the user, or accept the change.`,
     '3. Turn the automation on with this file (RULES_PATH); `npm run grant-graph-permissions` reads it for the permissions it needs.',
-    '4. Remove the licenses from the carried groups in Entra, one group at a time, smallest first. Each member then loses the group’s license and the app assigns it directly on the change notification that follows (usually within minutes).',
+    `4. Assign directly what the groups give today, so nothing lapses when they stop: \`ems-licensing take-over --rules ${names.rulesPath}\` (dry run), then again with \`--apply\`. A user holds a SKU directly and through a group on one seat.`,
+    '5. Remove the licenses from the carried groups in Entra, one group at a time. The members keep their licenses (now direct), and the rules keep them right from then on.',
   );
   if (plan.notCarried.length > 0) {
     lines.push(
-      `5. Leave the licenses on ${plan.notCarried.map((g) => `"${g.name}"`).join(', ')}: the rules do not reproduce ${plan.notCarried.length === 1 ? 'it' : 'them'}.`,
+      `6. Leave the licenses on ${plan.notCarried.map((g) => `"${g.name}"`).join(', ')}: the rules do not reproduce ${plan.notCarried.length === 1 ? 'it' : 'them'}.`,
     );
   }
   return lines;

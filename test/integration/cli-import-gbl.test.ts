@@ -313,7 +313,7 @@ describe('what the report calls out', () => {
 
       const report = await readFile(path.join(dir, 'callouts.report.md'), 'utf8');
       expect(report).toContain('- ✗ **DYN-iPads** (dynamic, 0 direct members): EMS: not carried over');
-      expect(report).toContain('5. Leave the licenses on "DYN-iPads"');
+      expect(report).toContain('6. Leave the licenses on "DYN-iPads"');
     });
   });
 
