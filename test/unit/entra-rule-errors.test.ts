@@ -118,6 +118,12 @@ describe('syntax errors name the column and the fix', () => {
       /straight double quotes/,
     ],
     ['user.department -not "x"', '-not', 'not a comparison operator', /-ne/],
+    [
+      'user.department -and user.country -eq "x"',
+      '-and',
+      'expected a comparison operator after user.department',
+      /-eq "value" -and/,
+    ],
     ['user.department -eq $null', '$null', '$null is not a value here', /-eq null/],
     ['department -eq "Sales"', 'department', 'expected a user property', /user\.<property>/],
     ['user.department', '', 'expected an operator after user.department', /-eq "value"/],

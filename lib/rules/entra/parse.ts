@@ -206,6 +206,13 @@ class Parser {
         'keep this group in group-based licensing, or test an attribute instead of a date',
       );
     }
+    if (name === 'and' || name === 'or') {
+      return this.#error(
+        span,
+        `expected a comparison operator after ${left.written}, found -${name}`,
+        `compare the property first: ${left.written} -eq "value" -${name} …`,
+      );
+    }
     if (name === 'not') {
       return this.#error(
         span,
