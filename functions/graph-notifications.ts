@@ -2,7 +2,7 @@
 // Anonymous: Graph cannot send a function key header; every item is checked against clientState.
 import { app } from '@azure/functions';
 import { appParts } from '../lib/app.js';
-import { graphNotificationsHandler } from '../lib/functions/handlers.js';
+import { graphNotificationsHandler } from '../lib/functions/graph-notifications.js';
 
 app.http('graph-notifications', {
   methods: ['POST'],

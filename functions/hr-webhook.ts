@@ -2,7 +2,7 @@
 // Anonymous: the signature over the raw body is the authentication.
 import { app } from '@azure/functions';
 import { appParts } from '../lib/app.js';
-import { hrWebhookHandler } from '../lib/functions/handlers.js';
+import { hrWebhookHandler } from '../lib/functions/hr-webhook.js';
 
 app.http('hr-webhook', {
   methods: ['POST'],

@@ -25,7 +25,7 @@ export interface AppParts {
   storage(): Promise<Storage>;
   /**
    * For the HTTP intake: the same tables with one short retry, so a failing Table endpoint still
-   * answers 5xx inside Graph's 3 s (the handlers also cap the whole exchange, see `handlers.ts`).
+   * answers 5xx inside Graph's 3 s (the handlers also cap the whole exchange, see `intake-exchange.ts`).
    */
   intakeStorage(): Promise<Storage>;
   /** For the worker and timers: the SDK's default retries. */

@@ -62,6 +62,8 @@ var platformSettings = {
   ServiceBusConnection__clientId: identityClientId
   // The app's own clients (DefaultAzureCredential / ManagedIdentityCredential pick this identity).
   AZURE_CLIENT_ID: identityClientId
+  // The tenant the app runs for: the intake drops change notifications naming any other tenant.
+  AZURE_TENANT_ID: tenant().tenantId
   STORAGE_TABLE_ENDPOINT: tableEndpoint
   STORAGE_BLOB_ENDPOINT: blobEndpoint
   SUMMARY_CONTAINER: summaryContainerName

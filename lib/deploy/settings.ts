@@ -26,8 +26,6 @@ export const LOCAL_ONLY_SETTINGS: readonly string[] = [
   'STORAGE_CONNECTION_STRING',
   'ServiceBusConnection',
   'STORAGE_TABLE_PREFIX',
-  // The CLI's sign-in tenant (az login); the app signs in with its managed identity instead.
-  'AZURE_TENANT_ID',
 ];
 
 /** Names of the Key Vault secrets behind the app's two secret settings. */

@@ -12,6 +12,7 @@
  * `jobMessageId`), so Service Bus duplicate detection keeps one.
  */
 import type { JobSource, LicenseJob } from '../queue/job.js';
+import type { InboxEntry, InboxStatus } from '../store/ports.js';
 import type { IntakeDeps } from './http.js';
 
 /** One event and the job it turns into if the inbox has not seen it. */
@@ -29,9 +30,10 @@ export type AcceptOutcome =
   | { kind: 'unavailable'; stage: 'inbox' | 'publish'; cause: unknown };
 
 /**
- * Checks every candidate (in parallel: the whole exchange must fit Graph's 3 s), publishes the new
- * jobs in one call, then records their events. A failed check or publish records nothing; a failed
- * record after a successful publish is only logged (the jobs are persisted).
+ * Checks every candidate in one inbox call (the reads run in parallel: the whole exchange must fit
+ * Graph's 3 s), publishes the new jobs in one call, then records their events in one call
+ * (transactions). A failed check or publish records nothing; a failed record after a successful
+ * publish is only logged (the jobs are persisted).
  */
 export async function acceptAndPublish(
   deps: Pick<IntakeDeps, 'inbox' | 'publisher' | 'logger' | 'now'>,
@@ -40,27 +42,23 @@ export async function acceptAndPublish(
   options: { reacceptAfterMs?: number } = {},
 ): Promise<AcceptOutcome> {
   const now = deps.now();
-  const checks = await Promise.allSettled(
-    candidates.map((c) =>
-      deps.inbox.seen(source, c.eventId, {
-        now,
-        ...(options.reacceptAfterMs === undefined ? {} : { reacceptAfterMs: options.reacceptAfterMs }),
-      }),
-    ),
-  );
+  const inboxOptions = {
+    now,
+    ...(options.reacceptAfterMs === undefined ? {} : { reacceptAfterMs: options.reacceptAfterMs }),
+  };
+  let statuses: Map<string, InboxStatus>;
+  try {
+    statuses = await deps.inbox.check(
+      source,
+      candidates.map((c) => c.eventId),
+      inboxOptions,
+    );
+  } catch (cause) {
+    return { kind: 'unavailable', stage: 'inbox', cause };
+  }
 
-  const fresh: Candidate[] = [];
-  let duplicates = 0;
-  let inboxFailure: unknown;
-  checks.forEach((r, i) => {
-    const candidate = candidates[i];
-    if (!candidate) return;
-    if (r.status === 'rejected') inboxFailure ??= r.reason;
-    else if (r.value) duplicates += 1;
-    else fresh.push(candidate);
-  });
-
-  if (inboxFailure !== undefined) return { kind: 'unavailable', stage: 'inbox', cause: inboxFailure };
+  const fresh = candidates.filter((c) => statuses.get(c.eventId) !== 'seen');
+  const duplicates = candidates.length - fresh.length;
   if (fresh.length === 0) return { kind: 'nothing-new', duplicates };
 
   const jobs = fresh.map((c) => c.job);
@@ -69,29 +67,20 @@ export async function acceptAndPublish(
   } catch (cause) {
     return { kind: 'unavailable', stage: 'publish', cause };
   }
-  await recordAll(deps, source, fresh, now);
-  return { kind: 'published', jobs, duplicates };
-}
-
-async function recordAll(
-  deps: Pick<IntakeDeps, 'inbox' | 'logger'>,
-  source: JobSource,
-  published: readonly Candidate[],
-  now: Date,
-): Promise<void> {
-  const results = await Promise.allSettled(
-    published.map((c) =>
-      deps.inbox.record(source, c.eventId, { now, ...(c.detail ? { detail: c.detail } : {}) }),
-    ),
-  );
-  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failures.length > 0) {
+  const entries: InboxEntry[] = fresh.map((c) => ({
+    eventId: c.eventId,
+    ...(c.detail ? { detail: c.detail } : {}),
+  }));
+  try {
+    await deps.inbox.record(source, entries, inboxOptions);
+  } catch (error) {
     // The jobs are on the queue, so the answer is still a success. The cost: a redelivery of these
     // events is not recognised as a duplicate and publishes again (dropped by the broker within its
     // window, otherwise one more idempotent job).
     deps.logger.warn(
-      { source, failed: failures.length, err: failures[0]?.reason },
-      'jobs published but not recorded in the inbox; a redelivery will publish again',
+      { source, published: jobs.length, err: error },
+      'jobs published but not recorded in the inbox; a redelivery will publish them again',
     );
   }
+  return { kind: 'published', jobs, duplicates };
 }

@@ -5,16 +5,22 @@
  * /graph/change-notifications-lifecycle-events; the facts used are in shared GRAPH-FACTS.md.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import type { LicenseJob } from '../queue/job.js';
 import { acceptAndPublish, type Candidate } from './accept-and-publish.js';
-import { clientStateMatches } from './client-state.js';
+import { clientStateChecker } from './client-state.js';
+import { MAX_NOTIFICATION_ITEMS, notificationItems } from './graph-notification-schema.js';
 import {
-  changeNotificationCollectionSchema,
-  userIdOf,
-  type ChangeNotification,
-} from './graph-notification-schema.js';
+  screenItems,
+  sortItems,
+  subscriptionIdsOf,
+  type LifecycleEvent,
+  type Screened,
+  type Sorted,
+  type UserChange,
+} from './graph-notification-sort.js';
 import {
+  headerOf,
+  isJsonContentType,
   jsonResponse,
   methodNotAllowed,
   parseJsonBytes,
@@ -23,6 +29,14 @@ import {
   type IntakeResponse,
 } from './http.js';
 import { answerValidation } from './validation-token.js';
+
+export type { LifecycleEvent } from './graph-notification-sort.js';
+
+/**
+ * The largest notification body read (1 MiB). A basic user notification is about 450 bytes, so a
+ * batch of 1,000 is under half of it.
+ */
+export const GRAPH_MAX_BODY_BYTES = 1_048_576;
 
 /**
  * How long an identical notification counts as a duplicate. Basic user notifications carry no
@@ -33,24 +47,24 @@ import { answerValidation } from './validation-token.js';
  */
 export const GRAPH_REACCEPT_AFTER_MS = 2 * 60_000;
 
-/** The inbox partition (and job source) for Graph notifications. */
+/** The job source of Graph notifications (and the prefix of their inbox partitions). */
 export const GRAPH_SOURCE = 'graph';
-
-/** A lifecycle notification, handed to the subscription side. */
-export interface LifecycleEvent {
-  subscriptionId: string;
-  /** For users only `reauthorizationRequired` is sent; others are passed on as they come. */
-  lifecycleEvent: string;
-  subscriptionExpirationDateTime?: string;
-}
 
 /** What the Graph handler needs beyond the common ports. */
 export interface GraphNotificationDeps extends IntakeDeps {
   /** The clientState our subscriptions were created with. */
   clientState: string;
+  /** The app's tenant (`AZURE_TENANT_ID`), when set: items of other tenants are dropped. */
+  tenantId?: string;
+  /**
+   * Which of these subscription ids the app owns (its subscriptions table, cached: see
+   * `OwnedSubscriptions`). Throws when that cannot be known; the request is then answered 503.
+   */
+  ownedSubscriptions: (ids: ReadonlySet<string>) => Promise<ReadonlySet<string>>;
   /**
    * Reacts to a lifecycle event (reauthorize the subscription or extend it). Started but not
-   * awaited: see {@link handleGraphNotification}.
+   * awaited: see {@link handleGraphNotification}. Called at most once per subscription per request,
+   * and only for subscriptions the app owns.
    */
   lifecycle: (event: LifecycleEvent) => Promise<void>;
 }
@@ -63,62 +77,6 @@ export function graphEventId(subscriptionId: string, userId: string, changeType:
   return createHash('sha256')
     .update(`${subscriptionId}\n${userId.toLowerCase()}\n${changeType}`)
     .digest('hex');
-}
-
-interface Sorted {
-  changes: Map<string, { item: ChangeNotification; userId: string; changeType: string }>;
-  lifecycle: LifecycleEvent[];
-  rejectedClientState: number;
-  deleted: number;
-  notUser: number;
-}
-
-function sort(items: readonly ChangeNotification[], clientState: string): Sorted {
-  const sorted: Sorted = {
-    changes: new Map(),
-    lifecycle: [],
-    rejectedClientState: 0,
-    deleted: 0,
-    notUser: 0,
-  };
-  const seenLifecycle = new Set<string>();
-  for (const item of items) {
-    // Every item, lifecycle ones included: one batch can mix subscriptions (and senders).
-    if (!clientStateMatches(clientState, item.clientState)) {
-      sorted.rejectedClientState += 1;
-      continue;
-    }
-    if (item.lifecycleEvent !== undefined) {
-      const key = `${item.subscriptionId}\n${item.lifecycleEvent}`;
-      if (!seenLifecycle.has(key)) {
-        seenLifecycle.add(key);
-        sorted.lifecycle.push({
-          subscriptionId: item.subscriptionId,
-          lifecycleEvent: item.lifecycleEvent,
-          ...(item.subscriptionExpirationDateTime === undefined
-            ? {}
-            : { subscriptionExpirationDateTime: item.subscriptionExpirationDateTime }),
-        });
-      }
-      continue;
-    }
-    // The schema guarantees changeType on non-lifecycle items.
-    const changeType = item.changeType ?? '';
-    // A deleted user holds nothing we could license; the record is cleanup's business.
-    if (changeType === 'deleted') {
-      sorted.deleted += 1;
-      continue;
-    }
-    // `updated` covers creation and soft deletion: users have no `created` change type.
-    const userId = userIdOf(item);
-    if (userId === null) {
-      sorted.notUser += 1;
-      continue;
-    }
-    const key = userId.toLowerCase();
-    if (!sorted.changes.has(key)) sorted.changes.set(key, { item, userId, changeType });
-  }
-  return sorted;
 }
 
 /**
@@ -167,15 +125,87 @@ function toJob(
   };
 }
 
+/** One inbox candidate (event and job) per user change. */
+function candidatesOf(deps: IntakeDeps, changes: readonly UserChange[], correlationId: string): Candidate[] {
+  const acceptedAt = deps.now();
+  return changes.map(({ subscriptionId, userId, changeType }) => {
+    const eventId = graphEventId(subscriptionId, userId, changeType);
+    return {
+      eventId,
+      job: toJob(deps, userId, eventId, correlationId, acceptedAt),
+      detail: { subscriptionId, userId, changeType },
+    };
+  });
+}
+
+/**
+ * The refusals that come before any item is looked at, each a fixed answer (a reason, at most a
+ * count): nothing the sender wrote is echoed or logged, and none costs more than reading the body.
+ * Returns the items when the body is a notification collection.
+ */
+function readItems(req: IntakeRequest, log: IntakeDeps['logger']): { items: unknown[] } | IntakeResponse {
+  if (req.bodyTooLarge) {
+    log.warn({ maxBytes: GRAPH_MAX_BODY_BYTES }, 'notification body over the size cap');
+    return jsonResponse(413, { error: 'the body is too large', maxBytes: GRAPH_MAX_BODY_BYTES });
+  }
+  // Graph sends application/json; a declared other type is refused (a missing one is tolerated).
+  const contentType = headerOf(req.headers, 'content-type');
+  if (contentType !== undefined && !isJsonContentType(contentType)) {
+    log.warn('notification body refused: not JSON by its Content-Type');
+    return jsonResponse(415, { error: 'Content-Type must be application/json' });
+  }
+  const json = parseJsonBytes(req.body);
+  if (!json.ok) {
+    log.warn({ reason: json.error }, 'malformed notification body');
+    return jsonResponse(400, { error: json.error });
+  }
+  const items = notificationItems(json.value);
+  if (items === null) {
+    log.warn('malformed notification body: not a change notification collection');
+    return jsonResponse(400, {
+      error: 'the body is not a change notification collection (an object with a value array)',
+    });
+  }
+  if (items.length > MAX_NOTIFICATION_ITEMS) {
+    log.warn(
+      { items: items.length, limit: MAX_NOTIFICATION_ITEMS },
+      'notification body refused: too many items',
+    );
+    return jsonResponse(413, {
+      error: 'too many notifications in one request',
+      items: items.length,
+      limit: MAX_NOTIFICATION_ITEMS,
+    });
+  }
+  return { items };
+}
+
+/** Counts of what was dropped, for the log; all numbers, never the sender's text. */
+function dropped(screened: Screened, sorted: Sorted | undefined): Record<string, number> {
+  const counts: Record<string, number> = {
+    wrongClientState: screened.wrongClientState,
+    malformed: screened.malformed,
+    foreignTenant: screened.foreignTenant,
+    unknownSubscription: sorted?.unknownSubscription ?? 0,
+    notUser: sorted?.notUser ?? 0,
+  };
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}
+
 /**
  * Handles one POST to the notification URL.
  *
  * - `?validationToken=` → 200 echo (see `answerValidation`), with no I/O.
- * - A notification batch → clientState checked per item (mismatches dropped), `deleted` counted
- *   and skipped, one job per user, deduplicated through the inbox (checked before publishing,
- *   recorded after); 202 once published, 503 if the inbox check or the queue failed (nothing is
- *   recorded then, so Graph's retry is processed), 400 if the body is not a notification
- *   collection, 413 if it was too large to read.
+ * - Before any item is read: 413 (body over {@link GRAPH_MAX_BODY_BYTES}, or more than
+ *   `MAX_NOTIFICATION_ITEMS` items), 415 (a Content-Type that is not JSON), 400 (not JSON, or not
+ *   an object with a `value` array); each answer and log line is fixed, with at most a count.
+ * - Then each item: clientState checked first (mismatches dropped and counted, nothing else read
+ *   from them), then its shape, its tenant (when `AZURE_TENANT_ID` is set) and its subscription
+ *   (one the app owns); `deleted` and anything but a `Users/{id}` user change is counted and
+ *   skipped; one job per user, deduplicated through the inbox (checked before publishing,
+ *   recorded after); lifecycle events start once per owned subscription.
+ * - 202 once published (the body says how many jobs), 503 if the subscriptions table, the inbox
+ *   check or the queue failed (nothing is recorded then, so Graph's retry is processed).
  */
 export async function handleGraphNotification(
   req: IntakeRequest,
@@ -188,51 +218,51 @@ export async function handleGraphNotification(
 
   const correlationId = req.correlationId ?? deps.newId();
   const log = deps.logger.child({ correlationId, source: GRAPH_SOURCE });
-  if (req.bodyTooLarge) {
-    log.warn('notification body over the size cap');
-    return jsonResponse(413, { error: 'the body is too large' });
-  }
+  const read = readItems(req, log);
+  if (!('items' in read)) return read;
 
-  const json = parseJsonBytes(req.body);
-  if (!json.ok) {
-    log.warn({ reason: json.error }, 'malformed notification body');
-    return jsonResponse(400, { error: json.error });
+  const screened = screenItems(read.items, clientStateChecker(deps.clientState), deps.tenantId);
+  let sorted: Sorted | undefined;
+  if (screened.accepted.length > 0) {
+    try {
+      sorted = sortItems(
+        screened.accepted,
+        await deps.ownedSubscriptions(subscriptionIdsOf(screened.accepted)),
+      );
+    } catch (error) {
+      log.error({ items: read.items.length, err: error }, 'notifications not checked; Graph will retry');
+      return jsonResponse(503, { error: 'the notifications could not be checked; retry later' });
+    }
   }
-  const parsed = changeNotificationCollectionSchema.safeParse(json.value);
-  if (!parsed.success) {
-    const reason = `not a change notification collection: ${z.prettifyError(parsed.error)}`;
-    log.warn({ reason }, 'malformed notification body');
-    return jsonResponse(400, { error: reason });
+  const drops = dropped(screened, sorted);
+  if (Object.keys(drops).length > 0) {
+    // Counts only: the received values could be someone probing for the secret.
+    log.warn(
+      {
+        items: read.items.length,
+        ...drops,
+        ...(screened.firstProblem ? { firstProblem: screened.firstProblem } : {}),
+      },
+      'notification items dropped',
+    );
   }
+  if (sorted) startLifecycle(deps, sorted.lifecycle);
 
-  const items = parsed.data.value;
-  const sorted = sort(items, deps.clientState);
-  if (sorted.rejectedClientState > 0) {
-    // The count only: the received value could be someone probing for the secret.
-    log.warn({ dropped: sorted.rejectedClientState }, 'notification items with a wrong clientState dropped');
+  const candidates = candidatesOf(deps, sorted?.changes ?? [], correlationId);
+  const counts = {
+    items: read.items.length,
+    users: candidates.length,
+    deleted: sorted?.deleted ?? 0,
+    lifecycle: sorted?.lifecycle.length ?? 0,
+  };
+  if (candidates.length === 0) {
+    log.info({ ...counts, published: 0 }, 'notifications accepted');
+    return jsonResponse(202, { status: 'accepted', jobs: 0 });
   }
-  startLifecycle(deps, sorted.lifecycle);
-
-  const acceptedAt = deps.now();
-  const candidates: Candidate[] = [...sorted.changes.values()].map(({ item, userId, changeType }) => {
-    const eventId = graphEventId(item.subscriptionId, userId, changeType);
-    return {
-      eventId,
-      job: toJob(deps, userId, eventId, correlationId, acceptedAt),
-      detail: { subscriptionId: item.subscriptionId, userId, changeType },
-    };
-  });
 
   const outcome = await acceptAndPublish(deps, GRAPH_SOURCE, candidates, {
     reacceptAfterMs: GRAPH_REACCEPT_AFTER_MS,
   });
-  const counts = {
-    items: items.length,
-    users: candidates.length,
-    deleted: sorted.deleted,
-    notUser: sorted.notUser,
-    lifecycle: sorted.lifecycle.length,
-  };
   if (outcome.kind === 'unavailable') {
     log.error(
       { ...counts, stage: outcome.stage, err: outcome.cause },

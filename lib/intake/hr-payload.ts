@@ -6,13 +6,34 @@
  * user from Graph (what AD synced). The attributes here are kept for explanation only.
  */
 import { z } from 'zod';
+import { declaredKeys, describeIssues } from './issue-text.js';
 
 export const SCIM_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const SCIM_ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
+/**
+ * C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F: NUL, CR, LF, TAB…) and the Unicode
+ * line and paragraph separators. No directory identifier holds one (a user principal name is
+ * letters, digits and a few punctuation marks; learn.microsoft.com/entra/identity/hybrid/connect/
+ * plan-connect-userprincipalname), so a key with one can never match a user: the job would only
+ * retry until it failed. They are refused at the door instead, and they never reach a log line.
+ */
+const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
+
+/** A user key from HR: bounded, and free of control characters. */
+const userKey = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((v) => !CONTROL_CHARACTER.test(v), {
+      message:
+        'holds a control character (such as NUL, CR or LF), which no user name or employee id can match',
+    });
+
 /** The same bounds the job schema puts on user keys, so a parsed event always makes a valid job. */
-const upn = z.string().min(3).max(1024);
-const employeeId = z.string().min(1).max(256);
+const upn = userKey(3, 1024);
+const employeeId = userKey(1, 256);
 
 // Some SCIM producers send booleans as "True"/"False" strings; accept both spellings.
 const scimBoolean = z.union([
@@ -37,7 +58,7 @@ export const scimUserSchema = z.looseObject({
     message: `schemas must include ${SCIM_USER_SCHEMA}`,
   }),
   // RFC 7643 §4.1.1: userName is REQUIRED.
-  userName: z.string().min(1).max(1024),
+  userName: userKey(1, 1024),
   externalId: employeeId.optional(),
   active: scimBoolean.optional(),
   name: z
@@ -155,7 +176,14 @@ function fromSimple(e: SimpleHrEvent): HrPayloadResult {
   };
 }
 
-/** Parses a JSON value as a SCIM User (when it has `schemas`) or a simple event. */
+const SCIM_KEYS = declaredKeys(scimUserSchema);
+const SIMPLE_KEYS = declaredKeys(simpleHrEventSchema);
+
+/**
+ * Parses a JSON value as a SCIM User (when it has `schemas`) or a simple event. A refusal names
+ * the fields by the schema's names and says what is wrong, without quoting the payload: an
+ * attribute name or value the sender chose never appears in it (issue-text.ts).
+ */
 export function parseHrPayload(value: unknown): HrPayloadResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: 'the payload must be a JSON object' };
@@ -164,10 +192,10 @@ export function parseHrPayload(value: unknown): HrPayloadResult {
     const scim = scimUserSchema.safeParse(value);
     return scim.success
       ? fromScim(scim.data)
-      : { ok: false, error: `invalid SCIM user: ${z.prettifyError(scim.error)}` };
+      : { ok: false, error: `invalid SCIM user: ${describeIssues(scim.error, SCIM_KEYS)}` };
   }
   const simple = simpleHrEventSchema.safeParse(value);
   return simple.success
     ? fromSimple(simple.data)
-    : { ok: false, error: `invalid HR event: ${z.prettifyError(simple.error)}` };
+    : { ok: false, error: `invalid HR event: ${describeIssues(simple.error, SIMPLE_KEYS)}` };
 }

@@ -7,6 +7,7 @@ import type { LicenseJob } from '../queue/job.js';
 import { acceptAndPublish } from './accept-and-publish.js';
 import {
   headerOf,
+  isJsonContentType,
   jsonResponse,
   methodNotAllowed,
   parseJsonBytes,
@@ -17,7 +18,7 @@ import {
 import { parseHrPayload, type HrEvent } from './hr-payload.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
-/** The inbox partition (and job source) for HR webhooks. */
+/** The job source of HR webhooks (and the prefix of their inbox partitions). */
 export const HR_SOURCE = 'hr';
 
 /** Longest attribute summary kept with the inbox entry (a table property holds far more). */
@@ -31,12 +32,6 @@ export interface HrWebhookDeps extends IntakeDeps {
   /** Hours between a leave and the removal of managed licenses. */
   leaveGraceHours: number;
   toleranceSeconds?: number;
-}
-
-// application/json, or any +json type: SCIM's own media type is application/scim+json (RFC 7644 §3.1).
-function isJson(contentType: string | undefined): boolean {
-  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
-  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 }
 
 /** A leave waits for the grace period, or for the HR effective date when that is later. */
@@ -87,7 +82,7 @@ export async function handleHrWebhook(req: IntakeRequest, deps: HrWebhookDeps): 
     log.warn({ maxBodyBytes: deps.maxBodyBytes }, 'HR webhook body over the size cap');
     return jsonResponse(413, { error: `the body is larger than ${deps.maxBodyBytes} bytes` });
   }
-  if (!isJson(headerOf(req.headers, 'content-type'))) {
+  if (!isJsonContentType(headerOf(req.headers, 'content-type'))) {
     return jsonResponse(415, { error: 'Content-Type must be application/json' });
   }
 

@@ -48,6 +48,15 @@ export function headerOf(headers: Headers | Record<string, string>, name: string
   return undefined;
 }
 
+/**
+ * True for `application/json` and any `+json` type (parameters such as `charset` ignored): SCIM's
+ * own media type is `application/scim+json` (RFC 7644 §3.1).
+ */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
 // Every answer carries nosniff: nothing we send should ever be content-sniffed into HTML.
 const BASE_HEADERS = { 'X-Content-Type-Options': 'nosniff' } as const;
 

@@ -87,13 +87,16 @@ export class ServiceBusJobPublisher implements JobPublisher {
   }
 
   /**
-   * Sends the jobs in as few batches as fit the link's maximum message size. If a later batch
-   * fails, earlier ones are already on the queue; the caller retries all of them and duplicate
-   * detection drops the ones that made it.
+   * Sends the jobs in as few batches as fit the link's maximum message size (256 KiB on the
+   * Standard tier: about 350 intake jobs), the batches at the same time over the one link, so a
+   * 1,000-job intake batch costs one round trip rather than three in a row. If a batch fails,
+   * others may already be on the queue; the caller retries all of them and duplicate detection
+   * drops the ones that made it.
    */
   async publish(jobs: LicenseJob[]): Promise<void> {
     if (jobs.length === 0) return;
     try {
+      const batches: ServiceBusMessageBatch[] = [];
       let batch = await this.#sender.createMessageBatch();
       for (const job of jobs) {
         if (batch.tryAddMessage(toServiceBusMessage(job))) continue;
@@ -102,7 +105,7 @@ export class ServiceBusJobPublisher implements JobPublisher {
             `job ${job.jobId} is larger than the largest message the queue accepts (${batch.maxSizeInBytes} bytes)`,
           );
         }
-        await this.#send(batch);
+        batches.push(batch);
         batch = await this.#sender.createMessageBatch();
         if (!batch.tryAddMessage(toServiceBusMessage(job))) {
           throw new Error(
@@ -110,7 +113,8 @@ export class ServiceBusJobPublisher implements JobPublisher {
           );
         }
       }
-      await this.#send(batch);
+      batches.push(batch);
+      await Promise.all(batches.map((b) => this.#send(b)));
     } catch (cause) {
       throw new Error(`could not publish ${describeJobs(jobs)} to Service Bus queue '${this.#queue}'`, {
         cause,

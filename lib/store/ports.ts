@@ -14,24 +14,51 @@ export interface OutcomeStore {
   prune(before: Date): Promise<number>;
 }
 
+/**
+ * What the inbox knows of one event: never recorded, or not within the re-accept window (`new`),
+ * recorded within it (`seen`: a duplicate), or recorded before it (`expired`: accept it again).
+ */
+export type InboxStatus = 'new' | 'seen' | 'expired';
+
+/** One event to record once its job is published. */
+export interface InboxEntry {
+  eventId: string;
+  /** A few non-secret words kept with the entry, for explanation. */
+  detail?: Record<string, string>;
+}
+
+/**
+ * Options of both calls. A source is used either always with `reacceptAfterMs` or never: its
+ * entries are stored by window when it has one.
+ */
+export interface InboxOptions {
+  /**
+   * Graph's user notifications carry no unique id, so identical content later is a new change: an
+   * entry at least this old no longer counts. Without it any entry counts (HR: `webhook-id` is
+   * unique per event).
+   */
+  reacceptAfterMs?: number;
+  /** Defaults to the current time. */
+  now?: Date;
+}
+
 export interface InboxStore {
   /**
-   * Read-only: has this event already been published? Without `reacceptAfterMs` any entry counts
-   * (HR: `webhook-id` is unique per event). With it, an entry at least that old no longer counts:
-   * Graph's user notifications carry no unique id, so identical content later is a new change.
-   * `now` defaults to the current time.
+   * Read-only: which of these events were already published? Answers every id given, in a few
+   * requests for the whole batch (not one per event, where the layout allows).
    */
-  seen(source: string, eventId: string, options?: { reacceptAfterMs?: number; now?: Date }): Promise<boolean>;
-  /**
-   * Records an event whose job has been published (only then: recording first would turn a
-   * failed publish plus the sender's retry into a lost event). Safe to call concurrently for the
-   * same event; an existing entry is moved forward to `now`, never back.
-   */
-  record(
+  check(
     source: string,
-    eventId: string,
-    options?: { detail?: Record<string, string>; now?: Date },
-  ): Promise<void>;
+    eventIds: readonly string[],
+    options?: InboxOptions,
+  ): Promise<Map<string, InboxStatus>>;
+  /**
+   * Records events whose jobs have been published (only then: recording first would turn a
+   * failed publish plus the sender's retry into a lost event), in as few requests as the table
+   * allows. Safe to call concurrently for the same events; an existing entry is moved forward to
+   * `now`, never back. Throws when some could not be recorded, saying how many.
+   */
+  record(source: string, entries: readonly InboxEntry[], options?: InboxOptions): Promise<void>;
   /** Deletes entries older than `before`; returns how many. */
   prune(before: Date): Promise<number>;
 }

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { hrWebhookHandler } from '../../lib/functions/handlers.js';
 import { parseTenantFile } from '@ems-licensing/graph-simulator';
 import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
+import { hrWebhookHandler } from '../../lib/functions/hr-webhook.js';
 import {
   context,
   type FunctionsHarness,
@@ -277,6 +277,21 @@ describe('refusals: the right status and nothing enqueued', () => {
     await refused({ body: { type: 'hire', user: {} } }, 400);
   });
 
+  it('a user key with control characters: 400 naming the field, not the value (issue 11, point 5)', async () => {
+    for (const user of [{ userPrincipalName: 'olga@fabrikam.com\r\n' }, { employeeId: 'E\u00001' }]) {
+      const res = await refused({ body: { type: 'hire', user } }, 400);
+      expect(jsonBody(res)).toEqual({
+        error: matching(/^invalid HR event: user\.(userPrincipalName|employeeId): holds a control character/),
+      });
+      expect(res.body).not.toContain('olga');
+    }
+  });
+
+  it('a bad attribute: 400 that does not echo its name (point 6)', async () => {
+    const res = await refused({ body: { ...hire, attributes: { 'pii.person.name': ['Olga'] } } }, 400);
+    expect(jsonBody(res)).toEqual({ error: 'invalid HR event: attributes[…]: Invalid input' });
+  });
+
   it('a body over HR_MAX_BODY_BYTES: 413; a body that is not JSON: 415', async () => {
     const big = { ...hire, attributes: { notes: 'x'.repeat(h.parts.config.hrMaxBodyBytes) } };
     await refused({ body: big }, 413);
@@ -312,7 +327,7 @@ describe('intake under a slow or failing queue', () => {
     expect((await first).status).toBe(503);
     expect(jobsOf(id)).toHaveLength(1);
     const storage = await h.parts.storage();
-    expect(await storage.inbox.seen('hr', id)).toBe(true);
+    expect((await storage.inbox.check('hr', [id])).get(id)).toBe('seen');
     // A later redelivery is the duplicate.
     expect((await h.postHr({ body: hire, id })).status).toBe(200);
     expect(jobsOf(id)).toHaveLength(1);
@@ -356,7 +371,7 @@ describe('intake under a slow or failing queue', () => {
     const res = await answer;
     expect(res.status).toBe(503);
     expect(jsonBody(res)).toEqual({ error: matching(/retry later/) });
-    expect(await (await h.parts.storage()).inbox.seen('hr', id)).toBe(false);
+    expect((await (await h.parts.storage()).inbox.check('hr', [id])).get(id)).toBe('new');
 
     expect((await h.postHr({ body: hire, id })).status).toBe(202);
     expect(jobsOf(id)).toHaveLength(1);

@@ -5,10 +5,13 @@
  * broker outage and lifecycle events; then the keeper renews and recreates the subscription.
  * Tests in this file run in order and share one tenant.
  */
+import { randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { graphNotificationsHandler } from '../../lib/functions/handlers.js';
-import { graphEventId } from '../../lib/intake/index.js';
 import { IDS } from '@ems-licensing/graph-simulator/test-support';
+import { graphNotificationsHandler } from '../../lib/functions/graph-notifications.js';
+import { GRAPH_REACCEPT_AFTER_MS, MAX_NOTIFICATION_ITEMS, graphEventId } from '../../lib/intake/index.js';
 import {
   context,
   jsonBody,
@@ -20,16 +23,81 @@ import {
 
 const DAY_MS = 24 * 60 * 60_000;
 
+/**
+ * A plain HTTP relay in front of Azurite's Table endpoint that notes every request (method and
+ * path), so tests can count what the app asks of Table storage.
+ */
+async function tableRelay(connectionString: string) {
+  const endpoint = /TableEndpoint=(http:\/\/[^;]+)/.exec(connectionString)?.[1];
+  if (endpoint === undefined) throw new Error('no TableEndpoint in the Azurite connection string');
+  const target = new URL(endpoint);
+  const requests: { method: string; path: string }[] = [];
+  const agent = new Agent({ keepAlive: true });
+  const server: Server = createServer((req, res) => {
+    requests.push({
+      method: req.method ?? '',
+      path: decodeURIComponent((req.url ?? '').split('?')[0] ?? ''),
+    });
+    const upstream = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    connectionString: connectionString.replace(
+      endpoint,
+      `http://127.0.0.1:${String(port)}${target.pathname}`,
+    ),
+    requests,
+    close: async () => {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 let h: FunctionsHarness;
+let relay: Awaited<ReturnType<typeof tableRelay>>;
 let subscriptionId: string;
 
 beforeAll(async () => {
-  h = await startFunctionsHarness({ storageConnectionString: inject('storageConnectionString') });
+  relay = await tableRelay(inject('storageConnectionString'));
+  h = await startFunctionsHarness({
+    storageConnectionString: relay.connectionString,
+    // The simulator's tenant: notifications of any other are dropped (issue 11, point 4).
+    env: { AZURE_TENANT_ID: IDS.tenant },
+  });
 });
 
 afterAll(async () => {
   await h.close();
+  await relay.close();
 });
+
+/** What the inbox says of a Graph event now (by the harness clock). */
+async function inboxStatus(eventId: string) {
+  const inbox = (await h.parts.storage()).inbox;
+  const statuses = await inbox.check('graph', [eventId], {
+    reacceptAfterMs: GRAPH_REACCEPT_AFTER_MS,
+    now: h.clock.now(),
+  });
+  return statuses.get(eventId);
+}
 
 /** A change notification item as Graph sends it for a user. */
 function item(userId: string, clientState: string | null = h.clientState) {
@@ -155,7 +223,11 @@ describe('refusals: nothing is enqueued', () => {
   it('a body that is not a notification collection is 400; one over 1 MiB is 413', async () => {
     const before = h.broker.stats(h.queue).transfers;
     expect((await h.postGraph('{"value": [')).status).toBe(400);
-    expect((await h.postGraph({ value: [{ changeType: 'updated' }] })).status).toBe(400);
+    // An item without our clientState proves nothing and says nothing: dropped, counted, 202.
+    expect(jsonBody(await h.postGraph({ value: [{ changeType: 'updated' }] }))).toEqual({
+      status: 'accepted',
+      jobs: 0,
+    });
     expect((await h.postGraph({ notValue: true })).status).toBe(400);
     const huge = { value: [item(IDS.bob)], padding: 'x'.repeat(1_048_576) };
     expect((await h.postGraph(huge)).status).toBe(413);
@@ -315,6 +387,8 @@ describe('subscription keeper over time', () => {
     expect(h.served.filter((s) => s.validation).length).toBe(validations + 2);
     const stored = await (await h.parts.storage()).subscriptions.list();
     expect(stored.map((s) => s.id)).toEqual([result.subscriptionId]);
+    // The lost subscription is no longer the app's: its notifications would be dropped.
+    subscriptionId = result.subscriptionId;
 
     // Notifications flow through the new subscription.
     const created = h.sim.tenant.upsertUser({
@@ -348,14 +422,116 @@ describe("Graph's 3-second deadline", () => {
     timer.fire();
     const res = await answer;
     expect(res.status).toBe(503);
-    const inbox = (await h.parts.storage()).inbox;
-    expect(await inbox.seen('graph', graphEventId(subscriptionId, IDS.bob, 'updated'))).toBe(false);
+    expect(await inboxStatus(graphEventId(subscriptionId, IDS.bob, 'updated'))).toBe('new');
 
     const before = h.jobs().length;
     const redelivered = await h.postGraph(body);
     expect(redelivered.status).toBe(202);
     expect(jsonBody(redelivered)).toMatchObject({ jobs: 1 });
     expect(h.jobs().slice(before)).toEqual([expect.objectContaining({ user: { id: IDS.bob } })]);
-    expect(await inbox.seen('graph', graphEventId(subscriptionId, IDS.bob, 'updated'))).toBe(true);
+    expect(await inboxStatus(graphEventId(subscriptionId, IDS.bob, 'updated'))).toBe('seen');
+  });
+});
+
+describe("intake under attack and at Graph's batch sizes (issue 11)", () => {
+  it('answers an anonymous 1 MiB body of empty items with a short fixed 413 (point 1)', async () => {
+    const before = h.broker.stats(h.queue).transfers;
+    const count = Math.floor((1_048_576 - 12) / 3);
+    const res = await h.postGraph(`{"value":[${Array.from({ length: count }, () => '{}').join(',')}]}`);
+    expect(res.status).toBe(413);
+    expect(jsonBody(res)).toEqual({
+      error: 'too many notifications in one request',
+      items: count,
+      limit: MAX_NOTIFICATION_ITEMS,
+    });
+    expect(JSON.stringify(jsonBody(res)).length).toBeLessThan(200);
+    expect(h.broker.stats(h.queue).transfers).toBe(before);
+  });
+
+  it('answers a full batch of forged items 202 with a fixed body, reading no table (point 1)', async () => {
+    const tableRequests = relay.requests.length;
+    const forged = Array.from({ length: 2_500 }, (_, i) => ({
+      ...item(randomUUID(), `forged-${String(i)}`),
+      subscriptionId: i % 2 === 0 ? subscriptionId : { not: 'a string' },
+    }));
+    const res = await h.postGraph({ value: forged });
+    expect(res.status).toBe(202);
+    expect(jsonBody(res)).toEqual({ status: 'accepted', jobs: 0 });
+    expect(relay.requests.length).toBe(tableRequests);
+    // A full batch: the limit the README states.
+    expect(MAX_NOTIFICATION_ITEMS).toBe(2_500);
+  });
+
+  it('makes jobs only of user changes of our own subscription, from our tenant (points 3, 4)', async () => {
+    const before = h.jobs().length;
+    const stranger = randomUUID();
+    const group = randomUUID();
+    const res = await h.postGraph({
+      value: [
+        item(IDS.alice),
+        { ...item(group), resourceData: { '@odata.type': '#Microsoft.Graph.Group', id: group } },
+        { ...item(IDS.bob), resourceData: { '@odata.type': '#Microsoft.Graph.User', id: IDS.carol } },
+        { ...item(IDS.carol), subscriptionId: stranger },
+        { ...item(IDS.dave), tenantId: randomUUID() },
+      ],
+    });
+    expect(res.status).toBe(202);
+    expect(jsonBody(res)).toEqual({ status: 'accepted', jobs: 1 });
+    expect(
+      h
+        .jobs()
+        .slice(before)
+        .map((j) => j.user.id),
+    ).toEqual([IDS.alice]);
+  });
+
+  it('starts no Graph call for lifecycle events of subscriptions the app does not own, and one for ours (point 7)', async () => {
+    const reauthorizations = h.sim.counters.get('reauthorizeSubscription');
+    const strangers = Array.from({ length: 300 }, () => ({
+      subscriptionId: randomUUID(),
+      lifecycleEvent: 'reauthorizationRequired',
+      clientState: h.clientState,
+      tenantId: IDS.tenant,
+    }));
+    const ours = { ...strangers[0]!, subscriptionId: h.sim.tenant.subscriptions()[0]!.id };
+    const res = await h.postGraph({ value: [...strangers, ours, ours, ours] });
+    expect(res.status).toBe(202);
+    await vi.waitFor(() => expect(h.sim.counters.get('reauthorizeSubscription')).toBe(reauthorizations + 1));
+    const reauthorized = h.sim.requests
+      .filter((r) => r.kind === 'reauthorizeSubscription')
+      .map((r) => r.path);
+    expect(reauthorized.filter((p) => strangers.some((s) => p.includes(s.subscriptionId)))).toEqual([]);
+  });
+
+  it('accepts 1,000 users in one request: every job published once, inbox checked and recorded in a few Table requests (point 2)', async () => {
+    // The budget's timer is never fired: this is about the work done, not the wall clock.
+    const handler = graphNotificationsHandler(() => h.parts, { timer: manualTimer() });
+    const sub = h.sim.tenant.subscriptions()[0]!.id;
+    const users = Array.from({ length: 1_000 }, () => randomUUID());
+    const body = { value: users.map((u) => ({ ...item(u), subscriptionId: sub })) };
+    const messages = h.messages().length;
+    const inboxRequests = () => relay.requests.filter((r) => /inbox/.test(r.path));
+
+    const before = inboxRequests().length;
+    const res = await handler(h.graphRequest(body), context('graph-notifications'));
+    expect(res.status).toBe(202);
+    expect(jsonBody(res)).toEqual({ status: 'accepted', jobs: 1_000 });
+    const published = h.messages().slice(messages);
+    expect(published.map((m) => m.sessionId).sort()).toEqual([...users].sort());
+    const first = inboxRequests().slice(before);
+    const writes = first.filter((r) => r.method !== 'GET');
+    // Table transactions (POST …/$batch), one per partition and 100 entities; never one per user.
+    expect(writes.every((r) => r.method === 'POST' && r.path.endsWith('/$batch'))).toBe(true);
+    expect(writes.length).toBeLessThanOrEqual(16);
+    expect(first.filter((r) => r.method === 'GET').length).toBeLessThanOrEqual(8);
+
+    // Graph's redelivery of the same batch: all duplicates, nothing published, nothing written.
+    const again = inboxRequests().length;
+    const redelivered = await handler(h.graphRequest(body), context('graph-notifications'));
+    expect(jsonBody(redelivered)).toEqual({ status: 'accepted', jobs: 0 });
+    expect(h.messages().length).toBe(messages + 1_000);
+    const second = inboxRequests().slice(again);
+    expect(second.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(second.length).toBeLessThanOrEqual(8);
   });
 });

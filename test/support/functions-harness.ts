@@ -23,14 +23,14 @@ import type { CleanupReport } from '../../lib/engine/cleanup.js';
 import type { DeltaCatchUpResult } from '../../lib/engine/delta-catchup.js';
 import type { KeeperResult } from '../../lib/engine/subscription-keeper.js';
 import type { WorkerResult } from '../../lib/engine/worker.js';
+import { graphNotificationsHandler } from '../../lib/functions/graph-notifications.js';
 import {
   cleanupHandler,
   deltaCatchupHandler,
-  graphNotificationsHandler,
-  hrWebhookHandler,
   licenseWorkerHandler,
   subscriptionKeeperHandler,
 } from '../../lib/functions/handlers.js';
+import { hrWebhookHandler } from '../../lib/functions/hr-webhook.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';

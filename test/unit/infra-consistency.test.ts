@@ -176,6 +176,16 @@ describe('app settings in infra', () => {
     expect(moduleParams(apiBicep, 'site').get('keyVaultAccessIdentityResourceId')).toBe('identityId');
   });
 
+  it('sets AZURE_TENANT_ID to the tenant it deploys into, which the intake compares notifications with', () => {
+    // tenant() is the deployment's tenant (Bicep); the app reads it as config.tenantId.
+    expect(platformSettings.get('AZURE_TENANT_ID')).toBe('tenant().tenantId');
+    expect(LOCAL_ONLY_SETTINGS).not.toContain('AZURE_TENANT_ID');
+    const tenantId = '84bd8158-6d4d-4958-8b9f-9d6445542f95';
+    expect(loadFunctionsConfig({ ...localSettings.Values, AZURE_TENANT_ID: tenantId }).tenantId).toBe(
+      tenantId,
+    );
+  });
+
   it('points NOTIFICATION_URL at the graph-notifications function', () => {
     expect(platformSettings.get('NOTIFICATION_URL')).toBe("'https://${hostName}/api/graph-notifications'");
   });

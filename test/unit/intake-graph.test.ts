@@ -4,36 +4,43 @@ import {
   GRAPH_REACCEPT_AFTER_MS,
   graphEventId,
   handleGraphNotification,
+  MAX_NOTIFICATION_ITEMS,
   MAX_VALIDATION_TOKEN_LENGTH,
   type GraphNotificationDeps,
   type IntakeRequest,
   type LifecycleEvent,
 } from '../../lib/intake/index.js';
 import { jobMessageId, licenseJobSchema, type LicenseJob } from '../../lib/queue/job.js';
-import type { InboxStore } from '../../lib/store/ports.js';
+import type { InboxStatus, InboxStore } from '../../lib/store/ports.js';
 
 const CLIENT_STATE = 'the-client-state-of-our-subscriptions';
 const SUB = '7f105c7d-2dc5-4530-97cd-4e7ae6534c07';
+const OTHER_SUB = 'a1b2c3d4-0000-4000-8000-000000000001';
+const TENANT = '84bd8158-6d4d-4958-8b9f-9d6445542f95';
 const USER_A = '5a9a1f2c-0000-4000-8000-00000000000a';
 const USER_B = '5a9a1f2c-0000-4000-8000-00000000000b';
 const T0 = new Date('2025-03-01T10:00:00.000Z');
 
-function fakeInbox(options: { failSeen?: boolean } = {}) {
+function fakeInbox(options: { failCheck?: boolean } = {}) {
   const entries = new Map<string, number>();
   const recorded: string[] = [];
-  let checks = 0;
   const inbox: InboxStore = {
-    seen(source, eventId, opts) {
-      // With failSeen, the first check answers and the later ones fail (a part-way outage).
-      if (options.failSeen && checks++ > 0) return Promise.reject(new Error('table unavailable'));
-      const at = entries.get(`${source}/${eventId}`);
+    check(source, eventIds, opts) {
+      if (options.failCheck) return Promise.reject(new Error('table unavailable'));
       const now = (opts?.now ?? new Date()).getTime();
       const window = opts?.reacceptAfterMs;
-      return Promise.resolve(at !== undefined && (window === undefined || now - at < window));
+      const status = (id: string): InboxStatus => {
+        const at = entries.get(`${source}/${id}`);
+        if (at === undefined) return 'new';
+        return window === undefined || now - at < window ? 'seen' : 'expired';
+      };
+      return Promise.resolve(new Map(eventIds.map((id) => [id, status(id)])));
     },
-    record(source, eventId, opts) {
-      recorded.push(`${source}/${eventId}`);
-      entries.set(`${source}/${eventId}`, (opts?.now ?? new Date()).getTime());
+    record(source, list, opts) {
+      for (const e of list) {
+        recorded.push(`${source}/${e.eventId}`);
+        entries.set(`${source}/${e.eventId}`, (opts?.now ?? new Date()).getTime());
+      }
       return Promise.resolve();
     },
     prune: () => Promise.resolve(0),
@@ -44,19 +51,26 @@ function fakeInbox(options: { failSeen?: boolean } = {}) {
 function setup(
   overrides: {
     failPublish?: number;
-    failSeen?: boolean;
+    failCheck?: boolean;
     /** Runs before the fake publisher keeps the jobs (after the failPublish count). */
     publish?: (jobs: LicenseJob[]) => Promise<void>;
     lifecycle?: GraphNotificationDeps['lifecycle'];
+    /** The subscriptions the app owns (default: SUB and OTHER_SUB). */
+    owned?: readonly string[];
+    /** Replaces the ownership lookup. */
+    ownedSubscriptions?: GraphNotificationDeps['ownedSubscriptions'];
+    tenantId?: string;
   } = {},
 ) {
-  const store = fakeInbox({ failSeen: overrides.failSeen ?? false });
+  const store = fakeInbox({ failCheck: overrides.failCheck ?? false });
   const published: LicenseJob[][] = [];
   const attempted: LicenseJob[][] = [];
   /** MessageIds the fake broker kept: a second publish of one is dropped, as duplicate detection does. */
   const messageIds = new Set<string>();
   let failures = overrides.failPublish ?? 0;
   const lifecycleCalls: LifecycleEvent[] = [];
+  const ownershipLookups: string[][] = [];
+  const owned = new Set((overrides.owned ?? [SUB, OTHER_SUB]).map((id) => id.toLowerCase()));
   const lines: string[] = [];
   let clock = T0;
   let ids = 0;
@@ -81,6 +95,13 @@ function setup(
     now: () => clock,
     newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
     clientState: CLIENT_STATE,
+    ...(overrides.tenantId === undefined ? {} : { tenantId: overrides.tenantId }),
+    ownedSubscriptions:
+      overrides.ownedSubscriptions ??
+      ((asked) => {
+        ownershipLookups.push([...asked]);
+        return Promise.resolve(new Set([...asked].filter((id) => owned.has(id.toLowerCase()))));
+      }),
     lifecycle:
       overrides.lifecycle ??
       ((e) => {
@@ -94,6 +115,7 @@ function setup(
     published,
     attempted,
     lifecycleCalls,
+    ownershipLookups,
     lines,
     setNow: (d: Date) => (clock = d),
   };
@@ -118,7 +140,7 @@ function change(userId: string, extra: Record<string, unknown> = {}) {
     resource: `Users/${userId}`,
     resourceData: { '@odata.type': '#Microsoft.Graph.User', '@odata.id': `Users/${userId}`, id: userId },
     clientState: CLIENT_STATE,
-    tenantId: '84bd8158-6d4d-4958-8b9f-9d6445542f95',
+    tenantId: TENANT,
     ...extra,
   };
 }
@@ -213,7 +235,7 @@ describe('Graph change notifications', () => {
 
   it('makes one job for notifications about the same user in one batch, even from two subscriptions', async () => {
     const t = setup();
-    const otherSub = change(USER_A.toUpperCase(), { subscriptionId: 'a1b2c3d4-0000-4000-8000-000000000001' });
+    const otherSub = change(USER_A.toUpperCase(), { subscriptionId: OTHER_SUB });
     const res = await handleGraphNotification(
       post({ value: [change(USER_A), change(USER_A), otherSub] }),
       t.deps,
@@ -238,7 +260,7 @@ describe('Graph change notifications', () => {
     expect(t.published).toHaveLength(0);
     expect(t.store.entries.size).toBe(0);
     const log = t.lines.join('\n');
-    expect(log).toContain('wrong clientState');
+    expect(log).toContain('"wrongClientState":2');
     expect(log).not.toContain('guessed-secret-value');
     expect(log).not.toContain(CLIENT_STATE);
   });
@@ -309,8 +331,8 @@ describe('Graph change notifications', () => {
     expect(ids(t.published[0]!)).toEqual(ids(t.attempted[0]!));
   });
 
-  it('answers 503 and records nothing when the inbox check fails part-way', async () => {
-    const t = setup({ failSeen: true });
+  it('answers 503 and records nothing when the inbox check fails', async () => {
+    const t = setup({ failCheck: true });
     const res = await handleGraphNotification(post({ value: [change(USER_A), change(USER_B)] }), t.deps);
     expect(res.status).toBe(503);
     expect(t.attempted).toHaveLength(0);
@@ -343,16 +365,14 @@ describe('Graph change notifications', () => {
   it.each([
     ['invalid JSON', '{"value": ['],
     ['no value array', { notValue: [] }],
-    [
-      'an item without changeType or lifecycleEvent',
-      { value: [{ subscriptionId: SUB, clientState: CLIENT_STATE }] },
-    ],
-    ['an item without subscriptionId', { value: [{ changeType: 'updated', resource: `Users/${USER_A}` }] }],
-  ])('refuses %s with 400 and a reason, enqueuing nothing', async (_name, body) => {
+    ['a value that is not an array', { value: { 0: change(USER_A) } }],
+  ])('refuses %s with 400 and a fixed reason, enqueuing nothing', async (_name, body) => {
     const t = setup();
     const res = await handleGraphNotification(post(body), t.deps);
     expect(res.status).toBe(400);
-    expect((JSON.parse(res.body!) as { error: string }).error.length).toBeGreaterThan(10);
+    expect((JSON.parse(res.body!) as { error: string }).error).toMatch(
+      /^the body is not (valid JSON|a change notification collection)/,
+    );
     expect(t.published).toHaveLength(0);
     expect(t.store.entries.size).toBe(0);
   });
@@ -361,6 +381,172 @@ describe('Graph change notifications', () => {
     const t = setup();
     const res = await handleGraphNotification({ ...post({ value: [] }), bodyTooLarge: true }, t.deps);
     expect(res.status).toBe(413);
+  });
+});
+
+/** Every log line, parsed. */
+const logged = (lines: readonly string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('answers to unauthenticated senders are short and fixed (issue 11, point 1)', () => {
+  /** The longest answer or log line allowed: a reason and a few counts. */
+  const SHORT = 300;
+
+  it('answers a 1 MiB body of empty items 413 with a reason and a count, and logs no more', async () => {
+    const t = setup();
+    const count = Math.floor((1_048_576 - 12) / 3);
+    const raw = `{"value":[${Array.from({ length: count }, () => '{}').join(',')}]}`;
+    const res = await handleGraphNotification(post(raw), t.deps);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body!)).toEqual({
+      error: 'too many notifications in one request',
+      items: count,
+      limit: MAX_NOTIFICATION_ITEMS,
+    });
+    expect(res.body!.length).toBeLessThan(SHORT);
+    expect(t.lines.length).toBeGreaterThan(0);
+    for (const line of t.lines) expect(line.length).toBeLessThan(SHORT);
+    expect(t.attempted).toHaveLength(0);
+  });
+
+  it('answers a full batch of malformed items without our clientState 202 with a fixed body', async () => {
+    const t = setup();
+    const junk = Array.from({ length: 2_500 }, (_, i) => ({
+      subscriptionId: i,
+      changeType: ['x'.repeat(50)],
+      resource: { nested: 'y'.repeat(50) },
+      clientState: `guess-${String(i)}`,
+    }));
+    const res = await handleGraphNotification(post({ value: junk }), t.deps);
+    expect(res.status).toBe(202);
+    expect(JSON.parse(res.body!)).toEqual({ status: 'accepted', jobs: 0 });
+    for (const line of t.lines) expect(line.length).toBeLessThan(SHORT);
+    expect(logged(t.lines)[0]).toMatchObject({ wrongClientState: 2_500, items: 2_500 });
+    expect(t.lines.join('\n')).not.toContain('guess-');
+    // Nothing was asked of the app's storage for an anonymous batch.
+    expect(t.ownershipLookups).toEqual([]);
+  });
+
+  it('refuses a body declared as something other than JSON with a fixed 415', async () => {
+    const t = setup();
+    const res = await handleGraphNotification(
+      { ...post({ value: [change(USER_A)] }), headers: { 'content-type': 'text/html; charset=utf-8' } },
+      t.deps,
+    );
+    expect(res.status).toBe(415);
+    expect(JSON.parse(res.body!)).toEqual({ error: 'Content-Type must be application/json' });
+    expect(t.attempted).toHaveLength(0);
+  });
+
+  it('accepts the JSON types Graph sends, and a body with no Content-Type', async () => {
+    const t = setup();
+    for (const headers of [{ 'content-type': 'application/json; charset=utf-8' }, {}]) {
+      const res = await handleGraphNotification({ ...post({ value: [change(USER_A)] }), headers }, t.deps);
+      expect(res.status).toBe(202);
+    }
+  });
+
+  it('names an authentic malformed item by field, never by value, and keeps the rest of the batch', async () => {
+    const t = setup();
+    const bad = change(USER_A, {
+      changeType: undefined,
+      subscriptionExpirationDateTime: { secret: 'x'.repeat(500) },
+    });
+    const res = await handleGraphNotification(post({ value: [bad, change(USER_B)] }), t.deps);
+    expect(res.status).toBe(202);
+    expect(t.published.flat().map((j) => j.user.id)).toEqual([USER_B]);
+    const warning = logged(t.lines).find((l) => l['msg'] === 'notification items dropped');
+    expect(warning).toMatchObject({ malformed: 1, items: 2 });
+    expect(warning?.['firstProblem']).toBe(
+      'value[0]: subscriptionExpirationDateTime: Invalid input: expected string, received object',
+    );
+    expect(t.lines.join('\n')).not.toContain('xxxxx');
+  });
+});
+
+describe('only user notifications of owned subscriptions from our tenant become jobs (points 3, 4)', () => {
+  it('checks @odata.type and that resource is Users/{id} agreeing with resourceData.id', async () => {
+    const t = setup();
+    const C = '5a9a1f2c-0000-4000-8000-00000000000c';
+    const D = '5a9a1f2c-0000-4000-8000-00000000000d';
+    const E = '5a9a1f2c-0000-4000-8000-00000000000e';
+    const items = [
+      // Not users: a group whose resource still says Users/, a group path, a path with more in it.
+      change(USER_A, { resourceData: { '@odata.type': '#Microsoft.Graph.Group', id: USER_A } }),
+      change(USER_A, { resource: `Groups/${USER_A}`, resourceData: { id: USER_A } }),
+      change(USER_A, { resource: `Users/${USER_A}/manager` }),
+      // Two ids that disagree: neither is trusted.
+      change(USER_B, { resourceData: { '@odata.type': '#Microsoft.Graph.User', id: C } }),
+      // No resource at all: the subscription's resource is /users, every user item names it.
+      change(C, { resource: undefined }),
+      // Users, in the spellings Graph uses: type in any case, resource with or without resourceData.
+      change(D, { resourceData: { '@odata.type': '#microsoft.graph.user', id: D.toUpperCase() } }),
+      change(E, { resourceData: undefined }),
+    ];
+    const res = await handleGraphNotification(post({ value: items }), t.deps);
+    expect(res.status).toBe(202);
+    expect(JSON.parse(res.body!)).toEqual({ status: 'accepted', jobs: 2 });
+    expect(t.published.flat().map((j) => j.user.id)).toEqual([D.toUpperCase(), E]);
+    expect(logged(t.lines).find((l) => l['msg'] === 'notification items dropped')).toMatchObject({
+      notUser: 5,
+    });
+  });
+
+  it('drops items of subscriptions the app does not own, asking once per request', async () => {
+    const t = setup({ owned: [SUB] });
+    const stranger = 'b0b0b0b0-0000-4000-8000-0000000000ff';
+    const res = await handleGraphNotification(
+      post({
+        value: [
+          change(USER_A, { subscriptionId: stranger }),
+          change(USER_B),
+          change(USER_A, { subscriptionId: stranger }),
+        ],
+      }),
+      t.deps,
+    );
+    expect(res.status).toBe(202);
+    expect(t.published.flat().map((j) => j.user.id)).toEqual([USER_B]);
+    expect(t.ownershipLookups).toEqual([[stranger, SUB]]);
+    expect(logged(t.lines).find((l) => l['msg'] === 'notification items dropped')).toMatchObject({
+      unknownSubscription: 2,
+    });
+  });
+
+  it('answers 503 when it cannot tell which subscriptions the app owns, publishing nothing', async () => {
+    const t = setup({ ownedSubscriptions: () => Promise.reject(new Error('table unavailable')) });
+    const res = await handleGraphNotification(post({ value: [change(USER_A)] }), t.deps);
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.body!)).toEqual({ error: 'the notifications could not be checked; retry later' });
+    expect(t.attempted).toHaveLength(0);
+    expect(t.store.entries.size).toBe(0);
+  });
+
+  it('drops items of another tenant, and items naming none, when the app knows its tenant', async () => {
+    const t = setup({ tenantId: TENANT.toUpperCase() });
+    const res = await handleGraphNotification(
+      post({
+        value: [
+          change(USER_A, { tenantId: 'f00dcafe-0000-4000-8000-000000000000' }),
+          change(USER_B, { tenantId: undefined }),
+          change(USER_A),
+        ],
+      }),
+      t.deps,
+    );
+    expect(res.status).toBe(202);
+    expect(t.published.flat().map((j) => j.user.id)).toEqual([USER_A]);
+    expect(logged(t.lines).find((l) => l['msg'] === 'notification items dropped')).toMatchObject({
+      foreignTenant: 2,
+    });
+  });
+
+  it('takes every tenant when AZURE_TENANT_ID is not set', async () => {
+    const t = setup();
+    await handleGraphNotification(
+      post({ value: [change(USER_A, { tenantId: 'f00dcafe-0000-4000-8000-000000000000' })] }),
+      t.deps,
+    );
+    expect(t.published.flat().map((j) => j.user.id)).toEqual([USER_A]);
   });
 });
 
@@ -400,6 +586,35 @@ describe('Graph lifecycle notifications', () => {
     expect(res.status).toBe(202);
     await new Promise((r) => setImmediate(r));
     expect(t.lines.join('\n')).toContain('lifecycle handling failed');
+  });
+
+  it('acts once per owned subscription, whatever the batch holds (bounded fan-out, point 7)', async () => {
+    const t = setup();
+    const strangers = Array.from({ length: 300 }, (_, i) => ({
+      ...lifecycleItem,
+      subscriptionId: `b0b0b0b0-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    }));
+    const ours = [
+      lifecycleItem,
+      lifecycleItem,
+      { ...lifecycleItem, subscriptionId: OTHER_SUB },
+      lifecycleItem,
+    ];
+    const res = await handleGraphNotification(post({ value: [...strangers, ...ours] }), t.deps);
+    expect(res.status).toBe(202);
+    expect(t.lifecycleCalls.map((e) => e.subscriptionId)).toEqual([SUB, OTHER_SUB]);
+    expect(logged(t.lines).find((l) => l['msg'] === 'notification items dropped')).toMatchObject({
+      unknownSubscription: 300,
+    });
+  });
+
+  it('ignores lifecycle items of another tenant', async () => {
+    const t = setup({ tenantId: TENANT });
+    await handleGraphNotification(
+      post({ value: [{ ...lifecycleItem, tenantId: 'f00dcafe-0000-4000-8000-000000000000' }] }),
+      t.deps,
+    );
+    expect(t.lifecycleCalls).toEqual([]);
   });
 
   it('ignores lifecycle items with a wrong clientState', async () => {

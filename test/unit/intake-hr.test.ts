@@ -21,6 +21,7 @@ const HOUR = 3_600_000;
 
 interface SetupOptions {
   failPublish?: number;
+  maxBodyBytes?: number;
   failRecord?: boolean;
   grace?: number;
   secrets?: string[];
@@ -32,11 +33,14 @@ function setup(options: SetupOptions = {}) {
   const entries = new Map<string, Record<string, string> | undefined>();
   const recorded: string[] = [];
   const inbox: InboxStore = {
-    seen: (source, eventId) => Promise.resolve(entries.has(`${source}/${eventId}`)),
-    record(source, eventId, opts) {
+    check: (source, eventIds) =>
+      Promise.resolve(new Map(eventIds.map((id) => [id, entries.has(`${source}/${id}`) ? 'seen' : 'new']))),
+    record(source, list) {
       if (options.failRecord) return Promise.reject(new Error('table unavailable'));
-      recorded.push(`${source}/${eventId}`);
-      entries.set(`${source}/${eventId}`, opts?.detail);
+      for (const e of list) {
+        recorded.push(`${source}/${e.eventId}`);
+        entries.set(`${source}/${e.eventId}`, e.detail);
+      }
       return Promise.resolve();
     },
     prune: () => Promise.resolve(0),
@@ -70,7 +74,7 @@ function setup(options: SetupOptions = {}) {
     now: () => NOW,
     newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
     secrets: options.secrets ?? [SECRET_A],
-    maxBodyBytes: 4_096,
+    maxBodyBytes: options.maxBodyBytes ?? 4_096,
     leaveGraceHours: options.grace ?? 0,
   };
   return { deps, entries, recorded, published, lines };
@@ -324,6 +328,74 @@ describe('HR webhook intake', () => {
     expect((JSON.parse(res.body!) as { error: string }).error).toMatch(/user|type|schemas|JSON|userName/);
     expect(t.published).toHaveLength(0);
     expect(t.entries.size).toBe(0);
+  });
+
+  it.each([
+    ['a NUL in a userPrincipalName', { type: 'hire', user: { userPrincipalName: 'ada\u0000@contoso.com' } }],
+    [
+      'CR/LF in a userPrincipalName',
+      { type: 'leave', user: { userPrincipalName: 'ada@contoso.com\r\nX: y' } },
+    ],
+    ['a LF in an employeeId', { type: 'update', user: { employeeId: 'E1\n' } }],
+    ['a C1 control (NEL) in an employeeId', { type: 'hire', user: { employeeId: 'E\u00851' } }],
+    ['a line separator in an employeeId', { type: 'hire', user: { employeeId: 'E\u20281' } }],
+    ['a NUL in a SCIM userName', scimUser({ userName: 'grace\u0000@contoso.com' })],
+    ['a TAB in a SCIM externalId', scimUser({ externalId: 'hr\t4711' })],
+    [
+      'a DEL in a SCIM employeeNumber',
+      scimUser({ [SCIM_ENTERPRISE_SCHEMA]: { employeeNumber: '08\u007f15' } }),
+    ],
+  ])('refuses %s with 400 (no user can match it), enqueuing nothing (point 5)', async (_name, payload) => {
+    const t = setup();
+    const res = await handleHrWebhook(delivery(payload, { id: 'msg_ctrl' }), t.deps);
+    expect(res.status).toBe(400);
+    const error = (JSON.parse(res.body!) as { error: string }).error;
+    expect(error).toMatch(/holds a control character/);
+    expect(error).toMatch(
+      /^invalid (HR event|SCIM user): (user\.userPrincipalName|user\.employeeId|userName|externalId|urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User\.employeeNumber): /,
+    );
+    // The offending value is neither answered nor logged.
+    expect(error).not.toMatch(/ada|grace|E1|hr.4711|0815/);
+    expect(t.lines.join('\n')).not.toMatch(/ada@|grace@|hr.4711/);
+    expect(t.published).toHaveLength(0);
+    expect(t.entries.size).toBe(0);
+  });
+
+  it('names a bad attribute without echoing its name or value (point 6)', async () => {
+    const t = setup();
+    const payload = {
+      type: 'hire',
+      user: { userPrincipalName: 'ada@contoso.com' },
+      attributes: { 'pii.person.Grace Hopper': { born: '1906-12-09' }, department: 'R&D' },
+    };
+    const res = await handleHrWebhook(delivery(payload), t.deps);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body!)).toEqual({ error: 'invalid HR event: attributes[…]: Invalid input' });
+    const log = t.lines.join('\n');
+    expect(log).toContain('HR payload refused');
+    for (const text of [res.body!, log]) {
+      expect(text).not.toContain('pii.person');
+      expect(text).not.toContain('Grace');
+      expect(text).not.toContain('1906');
+    }
+    expect(t.published).toHaveLength(0);
+  });
+
+  it('keeps a refusal short however many problems the payload has', async () => {
+    const t = setup({ maxBodyBytes: 262_144 });
+    const attributes = Object.fromEntries(
+      Array.from({ length: 2_000 }, (_, i) => [`attribute-${String(i)}-${'k'.repeat(40)}`, [i]]),
+    );
+    const res = await handleHrWebhook(
+      delivery({ type: 'hire', user: { employeeId: 'E1' }, attributes }),
+      t.deps,
+    );
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body!)).toEqual({
+      error:
+        'invalid HR event: attributes[…]: Invalid input; attributes[…]: Invalid input; attributes[…]: Invalid input; and 1997 more',
+    });
+    for (const line of t.lines) expect(line.length).toBeLessThan(500);
   });
 
   it('processes a corrected resend under the same webhook-id after a malformed one', async () => {
