@@ -158,7 +158,11 @@ class Parser {
         close.kind === 'end' ? 'add ")" where the expression ends' : 'join expressions with -and or -or',
       );
     }
-    return { inner, end: close.span.end };
+    // The span takes the parentheses in, so an enclosing -and/-or quotes them; a clause keeps its own text.
+    return {
+      inner: { ...inner, span: { start: open.span.start, end: close.span.end } },
+      end: close.span.end,
+    };
   }
 
   #comparison(scope: Scope): EntraExpr {
