@@ -126,11 +126,9 @@ export function createAppParts(
     const g = await gateway();
     const cache = new LicensingContextCache(() => loadLicensingContext(g, rules, { now }), {
       now,
-      onReloadError: (e) =>
-        log.warn(
-          { err: e instanceof Error ? e.message : String(e) },
-          'catalog reload failed; using the last one',
-        ),
+      // The error itself, not its message: pino's serializer keeps the stack and the cause chain
+      // (the Graph error under the context's own), which is what an operator needs to act.
+      onReloadError: (e) => log.warn({ err: e }, 'catalog reload failed; using the last one'),
     });
     // The catalog is read on first use, inside the worker, which keeps the job if Graph is
     // unavailable at a cold start (the rules file itself is checked at start-up).

@@ -40,7 +40,7 @@ const httpsUrl = z.url().refine((u) => u.startsWith('https://') || isLoopbackUrl
 });
 
 /** Settings shared by the CLI and the Functions app. */
-export const baseEnvSchema = z.object({
+const baseEnvSchema = z.object({
   GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
   /** Client id of the user-assigned managed identity; when unset, DefaultAzureCredential is used. */
   AZURE_CLIENT_ID: z.uuid().optional(),
@@ -98,8 +98,7 @@ export const functionsEnvSchema = baseEnvSchema.extend({
     .default('summaries'),
 });
 
-export type BaseEnv = z.infer<typeof baseEnvSchema>;
-export type FunctionsEnv = z.infer<typeof functionsEnvSchema>;
+type BaseEnv = z.infer<typeof baseEnvSchema>;
 
 export interface StorageConfig {
   connectionString?: string;

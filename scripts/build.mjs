@@ -4,7 +4,7 @@
 //                         + dist/functions/*-HASH.js (chunks it imports, statically or on first use)
 //   lib/cli/entry.ts   -> dist/cli/entry.js         (bin/ems-licensing.js runs it when present)
 //
-// ESM, Node 20 syntax, source maps beside each file. @azure/functions-core stays external: the
+// ESM, Node 20 syntax (Azure runs Node 22; an admin's machine may still have 20), source maps beside each file. @azure/functions-core stays external: the
 // Functions host provides it at run time and it is not on npm. Bundling means the host loads a few
 // files instead of resolving thousands in node_modules, which is most of a cold start.
 //
@@ -18,14 +18,16 @@
 //
 // The Functions bundle must not carry local tooling: the Graph simulator (packages/graph-simulator,
 // which only the CLI's sample mode and the tests use) and the embedded Azurite (lib/cli/local/).
-// Nothing in the app imports them today; the build fails, naming the module, if that changes.
+// Nothing in the app imports them today; the build fails, naming the module, if that changes. More
+// generally it fails if the Functions bundle takes in any package that package-lock.json marks as
+// a development dependency (`"dev": true`: only devDependencies reach it), since that is tooling.
 // The CLI bundle carries the simulator (sample mode) and is not deployed (.funcignore: dist/cli/).
 //
 // Options (for bench/module-load.bench.ts): `--out DIR` writes DIR/functions and DIR/cli instead
 // of dist/; `--no-splitting` builds the Functions app as one file (the previous layout).
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -59,6 +61,7 @@ const targets = [
     outdir: 'functions',
     outfile: 'functions/index.js',
     splitting: splitFunctions,
+    noDevDependencies: true,
     forbidden: [
       {
         pattern: /(^|\/)packages\/graph-simulator\/|@ems-licensing\/graph-simulator/,
@@ -92,6 +95,18 @@ if (missing.length > 0) {
 await Promise.all(targets.map((t) => rm(path.join(out, t.outdir), { recursive: true, force: true })));
 
 const rel = (p) => path.relative(root, p) || '.';
+
+/** Install paths (`node_modules/x`, `node_modules/y/node_modules/x`) npm marks development-only. */
+const devOnly = new Set(
+  Object.entries(JSON.parse(await readFile(path.join(root, 'package-lock.json'), 'utf8')).packages)
+    .filter(([where, entry]) => where !== '' && entry.dev === true)
+    .map(([where]) => where),
+);
+/** The install path of the package a bundled module comes from, or null for the app's own code. */
+function packageOf(input) {
+  const m = /^(?:node_modules\/(?:@[^/]+\/)?[^/]+\/)+/.exec(input);
+  return m ? m[0].slice(0, -1) : null;
+}
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 try {
@@ -113,7 +128,11 @@ try {
         format: 'esm',
         target: 'node20',
         sourcemap: true,
-        external: ['@azure/functions-core'],
+        // `debug` (inside rhea and the proxy agents) requires `supports-color` in a try/catch, to
+        // colour its output when it is there. Here it is there only as eslint's, a development
+        // dependency, so bundling it would make the bundle depend on which dev tools are installed;
+        // left external, the require fails in Azure and debug goes on without colours.
+        external: ['@azure/functions-core', 'supports-color'],
         banner: { js: banner },
         define: { __filename: '__emsFilename', __dirname: '__emsDirname' },
         metafile: true,
@@ -133,6 +152,22 @@ try {
   }
   for (const [i, result] of results.entries()) {
     const t = targets[i];
+    if (t.noDevDependencies) {
+      const dev = [
+        ...new Set(
+          Object.keys(result.metafile.inputs)
+            .map(packageOf)
+            .filter((p) => p && devOnly.has(p)),
+        ),
+      ];
+      if (dev.length > 0) {
+        console.error(
+          `build: the ${t.name} must not contain development dependencies, but it bundles ${dev.slice(0, 3).join(', ')}. Find the import from the app's code and remove it, or make the package a dependency if the app needs it.`,
+        );
+        await rm(path.join(out, t.outdir), { recursive: true, force: true });
+        process.exit(1);
+      }
+    }
     for (const { pattern, what } of t.forbidden ?? []) {
       const found = Object.keys(result.metafile.inputs).filter((input) => pattern.test(input));
       if (found.length > 0) {

@@ -7,10 +7,11 @@ import { loadLicensingContext, type LicensingContext } from '../engine/licensing
 import { processUser, type ProcessUserResult } from '../engine/process-user.js';
 import { reconcile } from '../engine/reconcile.js';
 import { RulesValidationError } from '../licensing/compile.js';
+import { licenseText } from '../licensing/describe.js';
 import { desiredStateFor } from '../licensing/desired.js';
+import { explainEvaluation } from '../licensing/explain.js';
 import { describeAction, formatLicenses } from '../licensing/planner.js';
 import type { Logger } from '../log.js';
-import { explainEvaluation, licenseText } from '../rules/explain.js';
 import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
 import { humanLine, ProgressBar, summaryTable, toJsonResult, type Writer } from './output.js';

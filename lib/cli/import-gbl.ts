@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { groupReaderFromConfig } from '../graph/group-reader.js';
 import type { Logger } from '../log.js';
 import { changeText } from '../migrate/compare.js';
@@ -18,7 +19,10 @@ import { importGroupLicensing, type ImportResult } from '../migrate/import-gbl.j
 import { importReportLines } from '../migrate/report.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './commands.js';
-import { PACKAGE_ROOT, type CliRuntime } from './runtime.js';
+import type { CliRuntime } from './runtime.js';
+
+/** The package root (lib/cli/ and dist/cli/ are both two levels down), where rules.schema.json is. */
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Where the rules go when --out is not given (in the working directory). */
 export const DEFAULT_IMPORT_FILE = 'rules.gbl.yaml';

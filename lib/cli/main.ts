@@ -7,13 +7,18 @@ import { RulesError } from '../rules/load.js';
 import { parseCliArgs, USAGE, UsageError } from './args.js';
 import { runExplain, runReconcile, runValidate, type CliIo } from './commands.js';
 import { runImportGbl } from './import-gbl.js';
+import { createCliRuntime, type CliRuntimeOptions } from './runtime.js';
 import { runTakeOver } from './take-over.js';
-import { createCliRuntime } from './runtime.js';
 
+/**
+ * Runs one command and returns its exit code.
+ * @param runtimeOptions where relative paths and `.local/` are taken from, and Azurite (tests).
+ */
 export async function main(
   argv: readonly string[],
   env: Record<string, string | undefined>,
   io: CliIo,
+  runtimeOptions: CliRuntimeOptions = {},
 ): Promise<number> {
   let args;
   try {
@@ -33,7 +38,13 @@ export async function main(
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: io.logDestination });
   let runtime;
   try {
-    runtime = await createCliRuntime(args, env, (line) => io.stderr.write(`${line}\n`), logger);
+    runtime = await createCliRuntime(
+      args,
+      env,
+      (line) => io.stderr.write(`${line}\n`),
+      logger,
+      runtimeOptions,
+    );
   } catch (e) {
     if (e instanceof ConfigError) {
       io.stderr.write(`${e.message}\n`);

@@ -1,10 +1,10 @@
 /**
  * The CLI's composition: which Graph (a real tenant, or the bundled sample tenant on loopback when
  * none is configured), which rules file, and which storage (configured, or an embedded Azurite in
- * a local data folder). Everything started here is stopped by `close()`.
+ * a local data folder). Everything started here is stopped by `close()`; the embedded Azurite also
+ * ends by itself if the CLI is killed.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBaseConfig, type BaseConfig } from '../config.js';
@@ -24,11 +24,9 @@ import { createStorage } from '../store/table-clients.js';
 import type { CliArgs } from './args.js';
 
 /** The package root (lib/cli/ and dist/cli/ are both two levels down). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Where the CLI keeps local state when nothing is configured: Azurite data and the sample tenant. */
-export const LOCAL_DIR = path.join(process.cwd(), '.local');
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export interface CliStores {
+interface CliStores {
   outcomes: OutcomeStore;
   /** People an HR leave was carried out for: a reconcile must not license them again. */
   leavers: LeaverStore;
@@ -50,15 +48,30 @@ export interface CliRuntime {
 
 type Env = Record<string, string | undefined>;
 
+export interface CliRuntimeOptions {
+  /**
+   * The folder relative paths are taken from, and where `.local/` (the embedded Azurite's data and
+   * the sample tenant's state) is kept; default: the working folder when the runtime is created.
+   */
+  cwd?: string;
+  /** Azurite's entry script, or null as if it were not installed; default: found in node_modules. */
+  azuriteEntry?: string | null;
+}
+
 export async function createCliRuntime(
   args: CliArgs,
   env: Env,
   notice: (line: string) => void,
   logger: Logger,
+  options: CliRuntimeOptions = {},
 ): Promise<CliRuntime> {
+  const cwd = options.cwd ?? process.cwd();
+  const relative = (p: string) => path.relative(cwd, p) || p;
+  /** Local state when nothing is configured: Azurite data and the sample tenant. */
+  const localDir = path.join(cwd, '.local');
   const tenantConfigured = Boolean(args.graphUrl ?? env.GRAPH_BASE_URL ?? env.AZURE_TENANT_ID);
   let simulator: Simulator | null = null;
-  const sampleStatePath = path.join(LOCAL_DIR, 'sample-tenant.json');
+  const sampleStatePath = path.join(localDir, 'sample-tenant.json');
   let graphUrl = args.graphUrl ?? env.GRAPH_BASE_URL;
   if (!tenantConfigured) {
     const { tenant, fromSaved } = await loadSampleState(sampleStatePath, { reset: args.resetSample });
@@ -67,14 +80,14 @@ export async function createCliRuntime(
     notice(
       `No tenant configured (GRAPH_BASE_URL, --graph-url, AZURE_TENANT_ID): using the bundled sample tenant (${String(tenant.users.length)} users) on ${simulator.url}` +
         (fromSaved
-          ? `, as left by the last apply (${path.relative(process.cwd(), sampleStatePath)}; --reset-sample to start over).`
+          ? `, as left by the last apply (${relative(sampleStatePath)}; --reset-sample to start over).`
           : '.'),
     );
   }
   const config = loadBaseConfig({ ...env, ...(graphUrl ? { GRAPH_BASE_URL: graphUrl } : {}) });
   const gateway = graphGatewayFromConfig(config, logger);
 
-  let rulesPath = path.resolve(args.rules ?? config.rulesPath);
+  let rulesPath = path.resolve(cwd, args.rules ?? config.rulesPath);
   // import-gbl writes rules rather than reading them.
   if (
     !args.rules &&
@@ -84,7 +97,7 @@ export async function createCliRuntime(
     args.command !== 'import-gbl'
   ) {
     rulesPath = path.join(PACKAGE_ROOT, 'examples', 'rules.yaml');
-    notice(`No rules file given: using ${path.relative(process.cwd(), rulesPath) || rulesPath}.`);
+    notice(`No rules file given: using ${relative(rulesPath)}.`);
   }
 
   let store: Promise<CliStores & { stop: () => Promise<void> }> | null = null;
@@ -102,11 +115,13 @@ export async function createCliRuntime(
         await storage.ensureTables();
         return { outcomes: storage.outcomes, leavers: storage.leavers, stop: () => Promise.resolve() };
       }
-      const dataDir = path.join(LOCAL_DIR, 'azurite');
-      await mkdir(dataDir, { recursive: true });
-      const local = await startLocalStorage(dataDir);
+      const dataDir = path.join(localDir, 'azurite');
+      const local = await startLocalStorage(dataDir, {
+        notice,
+        ...(options.azuriteEntry === undefined ? {} : { azuriteEntry: options.azuriteEntry }),
+      });
       notice(
-        `No storage configured (STORAGE_CONNECTION_STRING): recording outcomes in a local Azurite, data in ${path.relative(process.cwd(), dataDir)}.`,
+        `No storage configured (STORAGE_CONNECTION_STRING): recording outcomes in a local Azurite, data in ${relative(dataDir)}.`,
       );
       const storage = createStorage({ connectionString: local.connectionString, tablePrefix: '' });
       await storage.ensureTables();
@@ -127,7 +142,9 @@ export async function createCliRuntime(
         if (options.persistSample) await saveSampleState(sampleStatePath, simulator);
         await simulator.close();
       }
-      if (store) await (await store).stop();
+      // A store that failed to start (Azurite missing) has nothing to stop; its error was reported.
+      const started = await store?.catch(() => null);
+      await started?.stop();
     },
   };
 }

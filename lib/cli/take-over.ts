@@ -13,7 +13,7 @@ import { formatLicenses } from '../licensing/planner.js';
 import type { OutcomeRecord, PlanAction } from '../licensing/types.js';
 import type { Logger } from '../log.js';
 import { holdsThroughGroupOnly, takeOverFor, type TakeOver } from '../migrate/take-over.js';
-import { licenseText } from '../rules/explain.js';
+import { licenseText } from '../licensing/describe.js';
 import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './commands.js';

@@ -8,7 +8,13 @@ import { isGraphError, type GraphError } from '../graph/graph-error.js';
 import type { GraphUser } from '../graph/types.js';
 import { desiredStateFor } from '../licensing/desired.js';
 import { assignLicenseBody, formatLicenses, planLicenses } from '../licensing/planner.js';
-import type { LicensePlan, OutcomeKind, OutcomeRecord, PlanAction } from '../licensing/types.js';
+import type {
+  CompiledRule,
+  LicensePlan,
+  OutcomeKind,
+  OutcomeRecord,
+  PlanAction,
+} from '../licensing/types.js';
 import type { Logger } from '../log.js';
 import { jobSessionId, type JobAction } from '../queue/job.js';
 import { evaluateRules, type Evaluation } from '../rules/evaluate.js';
@@ -61,7 +67,7 @@ export type RetryHint =
 export interface ProcessUserResult {
   record: OutcomeRecord;
   user: GraphUser | null;
-  evaluation: Evaluation | null;
+  evaluation: Evaluation<CompiledRule> | null;
   plan: LicensePlan | null;
   retry: RetryHint | null;
   /** Graph writes made (usageLocation PATCH and assignLicense). */

@@ -8,6 +8,7 @@
  * Messages matched below are the documented ones collected in GRAPH-FACTS.md.
  */
 import { ZodError } from 'zod';
+import { firstGuidIn } from '../shared/guid.js';
 import { GraphError, isGraphError, type GraphErrorKind } from './graph-error.js';
 import { REQUIRED_PERMISSION, type GraphOperation } from './operations.js';
 import { parseRetryAfterMs } from './retry-after.js';
@@ -26,8 +27,6 @@ interface FailureFacts {
 /** Node's fetch fails with `TypeError: fetch failed`; socket-level codes show up in messages. */
 const NETWORK_FAILURE =
   /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|socket hang up|other side closed/i;
-
-const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 /**
  * Graph's own messages can echo a UPN or mail address (e.g. "Resource 'ann@contoso.com' does not
@@ -131,7 +130,7 @@ function classifyBadRequest(facts: FailureFacts): Classified | undefined {
     };
   }
   if (/does not have any available licenses|LicenseQuotaExceeded|CountViolation/i.test(message)) {
-    const sku = GUID.exec(message)?.[0];
+    const sku = firstGuidIn(message);
     return {
       kind: 'seatsExhausted',
       fix: `No free seat for SKU ${sku ?? '(see message)'}: buy more licenses or reclaim seats from leavers; the job is deferred and tried again.`,

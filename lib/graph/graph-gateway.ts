@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, GraphRequest } from '@microsoft/microsoft-graph-client';
 import type { BaseConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isGuid } from '../shared/guid.js';
 import { createGraphClient, graphBaseUrlOf } from './client.js';
 import { createCredential } from './credential.js';
 import { toGraphError } from './error-mapping.js';
@@ -25,6 +26,7 @@ import {
   skuPageSchema,
   userPageSchema,
 } from './response-schemas.js';
+import type { RetryOptions } from './retry-middleware.js';
 import {
   BASE_USER_SELECT,
   graphUserSchema,
@@ -54,8 +56,6 @@ export interface GraphGatewayOptions {
   baseUrl?: string;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Selected properties: the caller's plus the ones the user schema and the planner always need. */
 function userSelect(select: readonly string[]): string[] {
   return [...new Set<string>([...BASE_USER_SELECT, ...select])];
@@ -63,7 +63,7 @@ function userSelect(select: readonly string[]): string[] {
 
 /** A user key safe to log: object ids as they are, anything else (a UPN) redacted. */
 function loggableUser(idOrUpn: string): string {
-  return GUID.test(idOrUpn) ? idOrUpn : '[redacted]';
+  return isGuid(idOrUpn) ? idOrUpn : '[redacted]';
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -108,7 +108,7 @@ class GraphGatewayAdapter implements GraphGateway {
     body: (requestId: string, log: Logger) => Promise<T>,
   ): Promise<T> {
     const correlationId = options?.correlationId;
-    const requestId = correlationId !== undefined && GUID.test(correlationId) ? correlationId : randomUUID();
+    const requestId = correlationId !== undefined && isGuid(correlationId) ? correlationId : randomUUID();
     const log = this.#logger.child({
       graphOperation: operation,
       clientRequestId: requestId,
@@ -382,8 +382,15 @@ export function createGraphGateway(options: GraphGatewayOptions): GraphGateway {
   return new GraphGatewayAdapter(options);
 }
 
-/** Convenience for the composition root: credential, client and gateway from the parsed config. */
-export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): GraphGateway {
+/**
+ * Convenience for the composition root: credential, client and gateway from the parsed config.
+ * @param retry test seams of the retry middleware (its sleep, its random source); real ones by default.
+ */
+export function graphGatewayFromConfig(
+  config: BaseConfig,
+  logger: Logger,
+  retry: Pick<RetryOptions, 'sleep' | 'random'> = {},
+): GraphGateway {
   const credential = createCredential({
     managedIdentityClientId: config.managedIdentityClientId,
     simulator: config.graph.simulator,
@@ -396,6 +403,7 @@ export function graphGatewayFromConfig(config: BaseConfig, logger: Logger): Grap
     credential,
     maxRetries: config.graph.maxRetries,
     logger: graphLogger,
+    retry,
   });
   return createGraphGateway({ client, logger: graphLogger, baseUrl: config.graph.baseUrl });
 }

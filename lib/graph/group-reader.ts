@@ -16,6 +16,7 @@ import type { Client, GraphRequest } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import type { BaseConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isGuid } from '../shared/guid.js';
 import { createGraphClient, graphBaseUrlOf } from './client.js';
 import { createCredential } from './credential.js';
 import { toGraphError } from './error-mapping.js';
@@ -28,8 +29,6 @@ import { assignedLicenseSchema } from './types.js';
 
 /** `groupTypes` value of a dynamic group (resources/group). */
 export const DYNAMIC_MEMBERSHIP = 'DynamicMembership';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const licensedGroupSchema = z.object({
   id: z.string(),
@@ -108,7 +107,7 @@ class GroupReaderAdapter implements GroupReader {
     let first = true;
     while (first || next !== undefined) {
       const requestId =
-        options?.correlationId !== undefined && GUID.test(options.correlationId)
+        options?.correlationId !== undefined && isGuid(options.correlationId)
           ? options.correlationId
           : randomUUID();
       let request;
@@ -142,7 +141,7 @@ class GroupReaderAdapter implements GroupReader {
     const byId = new Map<string, LicensedGroup>();
     for (const skuId of [...new Set(skuIds.map((s) => s.toLowerCase()))]) {
       // A GUID in a lambda filter is written bare (filter-query-parameter); refuse anything else.
-      if (!GUID.test(skuId)) throw new RangeError(`not a SKU id: ${skuId}`);
+      if (!isGuid(skuId)) throw new RangeError(`not a SKU id: ${skuId}`);
       const groups = await this.#all(
         'listGroups',
         '/groups',

@@ -12,9 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuthenticationProvider, Context, Middleware } from '@microsoft/microsoft-graph-client';
+import { isGuid } from '../shared/guid.js';
 import { deleteHeader, getHeader, requestUrlOf, setHeader } from './request-headers.js';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Request header Graph echoes in responses and logs for support cases (learn.microsoft.com/graph/errors). */
 export const CLIENT_REQUEST_ID_HEADER = 'client-request-id';
@@ -48,7 +47,7 @@ export class HostScopedAuthMiddleware implements Middleware {
       // Graph wants a GUID here; a caller's correlation id that is not one is replaced so the
       // request still carries an id (the gateway logs both).
       const requestId = getHeader(context, CLIENT_REQUEST_ID_HEADER);
-      if (requestId === undefined || !GUID.test(requestId)) {
+      if (requestId === undefined || !isGuid(requestId)) {
         setHeader(context, CLIENT_REQUEST_ID_HEADER, randomUUID());
       }
     } else {

@@ -9,7 +9,7 @@
  * at the plans of one SKU, so the two never mix.
  */
 import type { ServicePlanInfo, SubscribedSku } from '../graph/types.js';
-import { isGuid } from '../rules/schema.js';
+import { isGuid } from '../shared/guid.js';
 
 /** What describing licenses needs: names from GUIDs. Catalog implements it; tests may fake it. */
 export interface LicenseNames {

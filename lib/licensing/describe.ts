@@ -4,10 +4,18 @@
  */
 import type { AssignedLicense } from '../graph/types.js';
 import type { LicenseNames } from './catalog.js';
-import type { PlanAction } from './types.js';
+import type { PlanAction, ResolvedLicense } from './types.js';
 
 function planList(planIds: readonly string[], skuId: string, names: LicenseNames): string {
   return planIds.length === 0 ? 'none' : planIds.map((p) => names.planName(p, skuId)).join(', ');
+}
+
+/** A license a rule wants: `EMS (disabled: INTUNE_A)`, or `EMS` when every plan is on. */
+export function licenseText(l: ResolvedLicense, names?: LicenseNames): string {
+  const part = names?.skuPartNumber(l.skuId) ?? l.skuPartNumber;
+  if (l.disabledPlans.length === 0) return part;
+  const plans = l.disabledPlans.map((p) => names?.planName(p, l.skuId) ?? p);
+  return `${part} (disabled: ${plans.join(', ')})`;
 }
 
 /** One line: `add EMS (disabled: INTUNE_A)`, `update EMS disabled plans: none → INTUNE_A`, `remove EMS`. */

@@ -4,14 +4,14 @@
  * managed SKUs whatever rule matches.
  */
 import type { Evaluation } from '../rules/evaluate.js';
-import type { CompiledRules, DesiredState } from './types.js';
+import type { CompiledRule, CompiledRules, DesiredState } from './types.js';
 
 /** Why the user is processed: `reconcile` (rules decide), `leave` (HR leaver), `reclaim` (cleanup). */
 export type DesiredAction = 'reconcile' | 'leave' | 'reclaim';
 
 /** The desired license state for one user. */
 export function desiredStateFor(
-  evaluation: Evaluation,
+  evaluation: Evaluation<CompiledRule>,
   compiled: Pick<CompiledRules, 'defaults'>,
   action: DesiredAction,
 ): DesiredState {

@@ -3,7 +3,7 @@
  * was not and why, what needs a decision, every user whose licenses would change with the
  * reasons, and the next steps. Printed by `import-gbl` and written beside the rules file.
  */
-import { licenseText } from '../rules/explain.js';
+import { licenseText } from '../licensing/describe.js';
 import { changeText } from './compare.js';
 import type { ImportResult } from './import-gbl.js';
 

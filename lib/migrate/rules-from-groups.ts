@@ -20,7 +20,10 @@ import { DYNAMIC_MEMBERSHIP } from '../graph/group-reader.js';
 import type { Catalog } from '../licensing/catalog.js';
 import { entraRule } from '../rules/entra/parse.js';
 import { EntraRuleError } from '../rules/entra/rule-error.js';
-import type { Condition, LicenseSpec, Rule } from '../rules/schema.js';
+import type { Condition, LicenseSpec, RulesFile } from '../rules/schema.js';
+
+/** One rule of a rules file. */
+type Rule = RulesFile['rules'][number];
 
 /** What the import read about one licensed group. */
 export interface GroupFacts {

@@ -2,9 +2,11 @@
  * Evaluating rules for one user: the first rule whose `when` holds wins. Every condition of
  * every rule tried is recorded (value seen, operator, expected, result) so `explain` can say
  * exactly why a rule did or did not match. Pure; group membership comes from the caller.
+ *
+ * Only a rule's name, position and `when` matter here: what a rule wants (its licenses) is the
+ * licensing side's business, which passes its own rule type through and gets it back as the match.
  */
 import type { GraphUser } from '../graph/types.js';
-import type { CompiledRule, CompiledRules } from '../licensing/types.js';
 import { evaluateEntraRule, type EntraTrace } from './entra/evaluate.js';
 import { entraRule } from './entra/parse.js';
 import {
@@ -32,6 +34,14 @@ export type ConditionTrace =
   | { kind: 'not'; inner: ConditionTrace; result: boolean }
   | { kind: 'all' | 'any'; children: ConditionTrace[]; result: boolean };
 
+/** What evaluating a rule needs of it. */
+export interface EvaluableRule {
+  name: string;
+  /** Position in the file, 0-based (rules are tried in this order). */
+  index: number;
+  when: Condition;
+}
+
 /** One rule tried, in order. */
 export interface RuleTrace {
   rule: string;
@@ -40,16 +50,16 @@ export interface RuleTrace {
   condition: ConditionTrace;
 }
 
-/** The result of evaluating the rules for one user. */
-export interface Evaluation {
+/** The result of evaluating the rules for one user; `R` is the caller's rule type. */
+export interface Evaluation<R extends EvaluableRule> {
   /** The first matching rule, or null when none matched. */
-  matched: CompiledRule | null;
+  matched: R | null;
   /** Every rule tried, up to and including the match. */
   trace: RuleTrace[];
 }
 
 /** The user's value of a condition attribute: text, true/false, or null when unset. */
-export function attributeValue(user: GraphUser, attribute: ConditionAttribute): string | boolean | null {
+function attributeValue(user: GraphUser, attribute: ConditionAttribute): string | boolean | null {
   switch (attribute) {
     case 'accountEnabled':
     case 'onPremisesSyncEnabled':
@@ -142,11 +152,11 @@ function evaluateCondition(
  * @param groupIds the ids of groups the user is a transitive member of (any case), at least
  *   those named by `memberOf` (see groupIdsUsed).
  */
-export function evaluateRules(
-  rules: Pick<CompiledRules, 'rules'>,
+export function evaluateRules<R extends EvaluableRule>(
+  rules: { readonly rules: readonly R[] },
   user: GraphUser,
   groupIds: ReadonlySet<string>,
-): Evaluation {
+): Evaluation<R> {
   const groups = new Set([...groupIds].map((g) => g.toLowerCase()));
   const trace: RuleTrace[] = [];
   for (const rule of rules.rules) {

@@ -1,19 +1,11 @@
 /**
  * Human-readable explanation of an evaluation: which rule matched and why, and for each earlier
- * rule, the condition(s) it failed on. Used by `ems-licensing explain USER` and in logs.
+ * rule, the condition(s) it failed on. What the matched rule then wants is said by the licensing
+ * side (licensing/explain.ts), which knows the licenses.
  */
 import type { GraphUser } from '../graph/types.js';
-import type { LicenseNames } from '../licensing/catalog.js';
-import type { ResolvedLicense } from '../licensing/types.js';
 import { entraTraceLines, oneLine } from './entra/explain.js';
-import type { ConditionTrace, Evaluation } from './evaluate.js';
-
-export interface ExplainOptions {
-  /** Turns GUIDs into part numbers and plan names in the licenses a rule wants. */
-  names?: LicenseNames;
-  /** defaults.unmatched, to say what happens when no rule matches. */
-  unmatched?: 'leave' | 'remove';
-}
+import type { ConditionTrace, EvaluableRule, Evaluation } from './evaluate.js';
 
 const OPERATOR_TEXT = {
   equals: 'equals',
@@ -70,42 +62,18 @@ function conditionLines(t: ConditionTrace, indent: string, whyNot: boolean): str
   }
 }
 
-/** `EMS (disabled: INTUNE_A)` */
-export function licenseText(l: ResolvedLicense, names?: LicenseNames): string {
-  const part = names?.skuPartNumber(l.skuId) ?? l.skuPartNumber;
-  if (l.disabledPlans.length === 0) return part;
-  const plans = l.disabledPlans.map((p) => names?.planName(p, l.skuId) ?? p);
-  return `${part} (disabled: ${plans.join(', ')})`;
-}
-
-/** Readable lines explaining `evaluation` for `user`. */
-export function explainEvaluation(
-  evaluation: Evaluation,
-  user: GraphUser,
-  options: ExplainOptions = {},
-): string[] {
+/** Readable lines saying which rule matched `user` and why, rule by rule, in the order tried. */
+export function explainRuleTrace(evaluation: Evaluation<EvaluableRule>, user: GraphUser): string[] {
   const who = `${user.userPrincipalName} (${user.id})`;
-  const lines: string[] = [];
   const matched = evaluation.matched;
-  lines.push(
+  const lines = [
     matched === null
       ? `${who}: no rule matched (${evaluation.trace.length} tried).`
       : `${who}: rule "${matched.name}" matched (rule ${matched.index + 1}).`,
-  );
+  ];
   for (const t of evaluation.trace) {
     lines.push(`  rule ${t.index + 1} "${t.rule}": ${t.matched ? 'MATCH' : 'no match'}`);
     lines.push(...conditionLines(t.condition, '    ', !t.matched));
-  }
-  if (matched === null) {
-    lines.push(
-      options.unmatched === 'remove'
-        ? '  → defaults.unmatched is remove: managed licenses are removed.'
-        : '  → defaults.unmatched is leave: licenses are left as they are.',
-    );
-  } else if (matched.licenses === 'none') {
-    lines.push('  → license: none: managed licenses are removed.');
-  } else {
-    lines.push(`  → wants: ${matched.licenses.map((l) => licenseText(l, options.names)).join('; ')}`);
   }
   return lines;
 }

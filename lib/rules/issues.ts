@@ -4,7 +4,7 @@
  * "invalid input"), unknown keys get a "did you mean", missing keys are named.
  */
 import type { z } from 'zod';
-import { closest, suggestion } from './did-you-mean.js';
+import { closest, suggestion } from '../shared/did-you-mean.js';
 import {
   ATTRIBUTE_OPERATORS,
   CONDITION_KEYS,

@@ -14,14 +14,14 @@ import { duplicateRuleNames, rulesFileSchema, type RulesFile } from './schema.js
 import { rememberSource, yamlSource, type RulesSource } from './source-map.js';
 
 /** The name of the rule at `path` (`rules[i]…`), if the document gives it one. */
-export function ruleNameAt(root: unknown, path: readonly PropertyKey[]): string | undefined {
+function ruleNameAt(root: unknown, path: readonly PropertyKey[]): string | undefined {
   if (path[0] !== 'rules' || typeof path[1] !== 'number') return undefined;
   const name = valueAt(root, ['rules', path[1], 'name']);
   return typeof name === 'string' && name !== '' ? name : `#${path[1] + 1}`;
 }
 
 /** A problem at `path`, positioned through `source` when it can be. */
-export function positionedProblem(
+function positionedProblem(
   source: RulesSource | null,
   root: unknown,
   path: readonly PropertyKey[],

@@ -27,7 +27,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** `rules.yaml:7:9: rule "contractors": unknown key "atribute" (at rules[0].when); fix: did you mean "attribute"?` */
-export function formatProblem(sourceName: string, p: RulesProblem): string {
+function formatProblem(sourceName: string, p: RulesProblem): string {
   const where =
     p.line === undefined
       ? sourceName

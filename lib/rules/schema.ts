@@ -11,11 +11,12 @@
  */
 import { z } from 'zod';
 import { EXTENSION_ATTRIBUTE_NAMES } from '../graph/types.js';
+import { GUID_PATTERN } from '../shared/guid.js';
 import { entraRule } from './entra/parse.js';
 import { EntraRuleError } from './entra/rule-error.js';
 
 /** Attributes whose value is text. */
-export const STRING_ATTRIBUTES = [
+const STRING_ATTRIBUTES = [
   'department',
   'jobTitle',
   'companyName',
@@ -31,7 +32,7 @@ export const STRING_ATTRIBUTES = [
 export const BOOLEAN_ATTRIBUTES = ['accountEnabled', 'onPremisesSyncEnabled'] as const;
 
 /** Every attribute a condition can test. */
-export const CONDITION_ATTRIBUTES = [...STRING_ATTRIBUTES, ...BOOLEAN_ATTRIBUTES] as const;
+const CONDITION_ATTRIBUTES = [...STRING_ATTRIBUTES, ...BOOLEAN_ATTRIBUTES] as const;
 export type ConditionAttribute = (typeof CONDITION_ATTRIBUTES)[number];
 
 /** The comparison operators of an attribute condition; exactly one per condition. */
@@ -52,7 +53,7 @@ export const CONDITION_KEYS = [
 /** The GUID of the Intune service plan that `intune: on|off` turns on or off. */
 export const INTUNE_PLAN_ID = 'c1ec4a95-1f05-45b3-a911-aa3fa01094f5';
 /** The service plan name of that plan (also, confusingly, the part number of the standalone Intune SKU). */
-export const INTUNE_PLAN_NAME = 'INTUNE_A';
+const INTUNE_PLAN_NAME = 'INTUNE_A';
 
 /** `attribute` plus exactly one operator. */
 export interface AttributeCondition {
@@ -83,13 +84,6 @@ export interface EntraCondition {
 /** A condition of a rule's `when`. */
 export type Condition =
   AttributeCondition | MemberOfCondition | NotCondition | AllCondition | AnyCondition | EntraCondition;
-
-const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-/** True when `value` looks like a GUID (any version; Microsoft's ids are not all RFC 4122 v4). */
-export function isGuid(value: string): boolean {
-  return GUID_PATTERN.test(value);
-}
 
 const isBooleanAttribute = (a: ConditionAttribute): boolean =>
   (BOOLEAN_ATTRIBUTES as readonly string[]).includes(a);
@@ -166,7 +160,7 @@ const attributeConditionSchema = z
   });
 
 // Recursive: the getters let zod build the cycle lazily (and name it `condition` in JSON Schema).
-export const conditionSchema: z.ZodType<Condition> = z
+const conditionSchema: z.ZodType<Condition> = z
   .union([
     attributeConditionSchema,
     z
@@ -226,7 +220,7 @@ const planList = z
   .describe('Service plan names (e.g. INTUNE_A) or GUIDs within this SKU.');
 
 /** True when a plan reference in the file names the Intune plan (by name or GUID). */
-export function isIntunePlanRef(ref: string): boolean {
+function isIntunePlanRef(ref: string): boolean {
   const r = ref.toLowerCase();
   return r === INTUNE_PLAN_NAME.toLowerCase() || r === INTUNE_PLAN_ID;
 }
@@ -326,7 +320,6 @@ export const ruleSchema = z
     oneOf: [{ required: ['license'] }, { required: ['licenses'] }],
     description: 'A rule: the first rule whose `when` matches a user decides that user’s licenses.',
   });
-export type Rule = z.infer<typeof ruleSchema>;
 
 export const defaultsSchema = z
   .strictObject({
@@ -346,7 +339,6 @@ export const defaultsSchema = z
       ),
   })
   .describe('Settings that apply to every user.');
-export type RulesDefaults = z.infer<typeof defaultsSchema>;
 
 /**
  * Rules whose name repeats an earlier one (case-insensitively). Takes the raw document too, so

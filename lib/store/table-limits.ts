@@ -34,11 +34,6 @@ export function truncateText(value: string, maxChars: number): string {
   return value.slice(0, end) + marker;
 }
 
-/** True when {@link truncateText} shortened the value (it ends with the marker). */
-export function isTruncated(value: string): boolean {
-  return /…\[truncated: \d+ chars\]$/.test(value);
-}
-
 /**
  * Serialises an array as JSON within `maxChars` by keeping as many leading elements as fit.
  * Truncating the JSON text itself would leave something that no longer parses; dropping whole

@@ -58,6 +58,23 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 const LOCAL_TOOLING = /(^|\/)packages\/graph-simulator\/|(^|\/)lib\/cli\/local\/|node_modules\/azurite\//;
 
+/** Install paths package-lock.json marks development-only (reached only from devDependencies). */
+async function devOnlyPackages(): Promise<Set<string>> {
+  const lock = JSON.parse(await readFile(path.join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  return new Set(
+    Object.entries(lock.packages)
+      .filter(([, entry]) => entry.dev === true)
+      .map(([where]) => where),
+  );
+}
+
+/** `node_modules/a/node_modules/@b/c/x.js` → `node_modules/a/node_modules/@b/c`; null for app code. */
+function packageOf(source: string): string | null {
+  return /^(?:node_modules\/(?:@[^/]+\/)?[^/]+\/)+/.exec(source)?.[0].slice(0, -1) ?? null;
+}
+
 const importEntry = (entry: string) => `
   await import(${JSON.stringify(pathToFileURL(entry).href)});
   console.log(JSON.stringify([...(globalThis.__emsRegistered ?? new Map()).keys()].sort()));
@@ -114,6 +131,11 @@ describe('the built bundles', () => {
     const cli = await bundledSources(path.join(work, 'app/dist/cli'));
     expect(functions).toContain('lib/app.ts');
     expect(functions.filter((s) => LOCAL_TOOLING.test(s))).toEqual([]);
+    // No development dependency at all (tooling, or an optional module only a dev tool installed).
+    const devOnly = await devOnlyPackages();
+    expect(devOnly.has('node_modules/azurite')).toBe(true);
+    expect(functions.filter((s) => devOnly.has(packageOf(s) ?? ''))).toEqual([]);
+    expect(functions.some((s) => packageOf(s) === 'node_modules/@azure/data-tables')).toBe(true);
     // The same pattern finds the simulator where it belongs, so the check above can fail.
     expect(cli).toContain('packages/graph-simulator/src/index.ts');
     expect(cli).toContain('lib/cli/local/local-storage.ts');
@@ -131,6 +153,11 @@ describe('the built bundles', () => {
     expect(deployed).toContain('package.json');
     expect(built).toContain('dist/cli/sample-tenant.json');
     expect(deployed.filter((f) => /^dist\/cli\/|^packages\/|sample-tenant|^lib\//.test(f))).toEqual([]);
+    // Nor any development tooling or its settings: the host needs the bundle, host.json,
+    // package.json (and the lock, for a remote build) and the rules file.
+    const devTooling =
+      /^(bin|scripts|bench|test|docs|infra|examples)\/|^\.(prettier|nvmrc|gitignore|editorconfig)|^(eslint\.config|vitest\.config|tsconfig)|^azure\.yaml$|^rules\.schema\.json$/;
+    expect(deployed.filter((f) => devTooling.test(f))).toEqual([]);
   });
 
   it('run the CLI bundle', async () => {

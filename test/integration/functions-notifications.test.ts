@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createAppParts } from '../../lib/app.js';
+import { createLogger } from '../../lib/log.js';
 import { IDS } from '@ems-licensing/graph-simulator/test-support';
 import { graphNotificationsHandler } from '../../lib/functions/graph-notifications.js';
 import { GRAPH_REACCEPT_AFTER_MS, MAX_NOTIFICATION_ITEMS, graphEventId } from '../../lib/intake/index.js';
@@ -316,14 +318,36 @@ describe('lifecycle notifications', () => {
   });
 
   it('a lifecycle event with a wrong clientState is ignored', async () => {
-    const res = await h.postGraph({
-      value: [
-        { subscriptionId, lifecycleEvent: 'reauthorizationRequired', clientState: 'forged-client-state' },
-      ],
+    // Lifecycle work is started (and logged) before the handler answers, and runs on in the
+    // background; so what the log says once the answer is back is final, with no waiting.
+    const logs: { msg: string; wrongClientState?: number; lifecycleEvent?: string }[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) },
     });
-    expect(res.status).toBe(202);
-    // Give a background call, if one were started, the chance to reach the simulator.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const parts = createAppParts(h.env, logger, { now: h.clock.now });
+    const handler = graphNotificationsHandler(() => parts);
+    const post = (clientState: string, lifecycleEvent: string) =>
+      handler(
+        h.graphRequest({
+          value: [{ subscriptionId, lifecycleEvent, clientState, tenantId: h.sim.tenant.tenantId }],
+        }),
+        context('graph-notifications'),
+      );
+
+    const forged = await post('forged-client-state', 'reauthorizationRequired');
+    expect(forged.status).toBe(202);
+    expect(logs.filter((l) => l.msg === 'notification items dropped')).toEqual([
+      expect.objectContaining({ wrongClientState: 1 }),
+    ]);
+    expect(logs.filter((l) => l.msg === 'lifecycle notification received')).toEqual([]);
+
+    // The same log shows a genuine one (an event the app does not act on for users, so no Graph call).
+
+    expect((await post(h.clientState, 'missed')).status).toBe(202);
+    expect(logs.filter((l) => l.msg === 'lifecycle notification received')).toEqual([
+      expect.objectContaining({ lifecycleEvent: 'missed' }),
+    ]);
     expect(h.sim.counters.get('reauthorizeSubscription')).toBe(1);
   });
 });

@@ -74,22 +74,23 @@ function fastGateway(maxRetries = 3): GraphGateway {
     baseUrl: sim.url,
     credential: new SimulatorCredential(),
     maxRetries,
-    retry: {
-      sleep: (ms) => {
-        sleeps.push(ms);
-        return Promise.resolve();
-      },
-    },
+    retry: { sleep: recordSleep },
   });
   return createGraphGateway({ client });
 }
 
-/** The production wiring: config → credential → client → gateway, real sleeps. */
+/** The production wiring: config → credential → client → gateway; retries record their wait. */
 function configuredGateway(): GraphGateway {
   return graphGatewayFromConfig(
     loadBaseConfig({ GRAPH_BASE_URL: sim.url, GRAPH_MAX_RETRIES: '3' }),
     silentLogger(),
+    { sleep: recordSleep },
   );
+}
+
+function recordSleep(ms: number): Promise<void> {
+  sleeps.push(ms);
+  return Promise.resolve();
 }
 
 async function rejection(promise: Promise<unknown>): Promise<GraphError> {
@@ -257,13 +258,13 @@ describe('headers and retries', () => {
 
   it('waits out a 429 with Retry-After and succeeds', async () => {
     sim.faults.inject({ kind: 'assignLicense', status: 429, retryAfterSeconds: 1, times: 1 });
-    const started = Date.now();
     await configuredGateway().assignLicense(
       id(1),
       { addLicenses: [{ skuId: EMS, disabledPlans: [] }], removeLicenses: [] },
       { correlationId: CORRELATION_ID },
     );
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    // It waited exactly what Retry-After said (1 s), once, before the retry.
+    expect(sleeps).toEqual([1000]);
     expect(sim.counters.get('assignLicense')).toBe(2);
     const attempts = sim.requests.filter((r) => r.kind === 'assignLicense');
     expect(attempts.map((r) => r.status)).toEqual([429, 200]);
@@ -354,7 +355,9 @@ describe('delta', () => {
     expect(changes.users.map((u) => u.id)).toEqual([id(4)]);
     expect(changes.users[0]?.department).toBe('Finance');
     expect(changes.removed).toEqual([{ id: id(6), reason: 'changed' }]);
-    expect(changes.deltaLink).toBeDefined();
+    // A new delta link for the next round, on the same Graph.
+    expect(changes.deltaLink?.startsWith(`${sim.url}/v1.0/users/delta?$deltatoken=`)).toBe(true);
+    expect(changes.deltaLink).not.toBe(first.deltaLink);
   });
 
   it('maps an expired delta token to syncStateNotFound (400 and 410)', async () => {

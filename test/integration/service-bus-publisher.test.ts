@@ -149,7 +149,7 @@ describe('ServiceBusJobPublisher.publish', () => {
     expect((error as Error).message).toBe(
       "could not publish job job-down to Service Bus queue 'publish-down'",
     );
-    expect((error as Error).cause).toBeDefined();
+    expect((error as Error).cause).toBeInstanceOf(Error);
     expect(causeMessages(error).join('\n')).toMatch(/namespace is unavailable/);
     expect(broker.messages('publish-down')).toHaveLength(0);
     // The SDK tried once and retried once before giving up.

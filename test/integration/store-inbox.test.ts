@@ -242,7 +242,7 @@ describe('TableInboxStore.prune', () => {
 });
 
 describe('createStorage retryOptions (the intake storage)', () => {
-  it('gives up after one short retry against a Table endpoint answering 503', async () => {
+  it('gives up after one retry against a Table endpoint answering 503', async () => {
     let requests = 0;
     const server = createServer((_req, res) => {
       requests += 1;
@@ -260,10 +260,9 @@ describe('createStorage retryOptions (the intake storage)', () => {
         undefined,
         { retryOptions: { maxRetries: 1, retryDelayInMs: 100, maxRetryDelayInMs: 200 } },
       );
-      const started = Date.now();
       await expect(storage.inbox.check('hr', ['evt-503'])).rejects.toThrow(/Could not look up event evt-503/);
+      // One try and one retry: the SDK's default (3 retries, seconds apart) would make it 4.
       expect(requests).toBe(2);
-      expect(Date.now() - started).toBeLessThan(1_500);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

@@ -224,7 +224,7 @@ describe('TableOutcomeStore', () => {
     });
     await storage.outcomes.record(record);
     const [read] = await storage.outcomes.listByUser('big-json');
-    expect(read).toBeDefined();
+    expect(read?.userId).toBe('big-json');
     expect(read!.actions.length).toBeGreaterThan(0);
     expect(read!.actions.length).toBeLessThan(actions.length);
     expect(read!.actions).toEqual(actions.slice(0, read!.actions.length));

@@ -1,6 +1,7 @@
 /**
  * Vitest global setup: one Azurite (blob + table) on loopback for the whole run, started from
- * node_modules and stopped by PID afterwards. Tests read its connection string with
+ * node_modules and stopped afterwards (it also ends by itself if the test run is killed: see
+ * lib/cli/local/azurite-process.ts). Tests read its connection string with
  * `inject('storageConnectionString')` and use their own table prefix so they never collide.
  */
 import type { TestProject } from 'vitest/node';

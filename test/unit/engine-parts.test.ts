@@ -91,12 +91,13 @@ describe('LicensingContextCache', () => {
 
   it('does not keep a failed load', async () => {
     let fail = true;
+    const good = ctx(new Date());
     const cache = new LicensingContextCache(() =>
-      fail ? Promise.reject(new Error('graph down')) : Promise.resolve(ctx(new Date())),
+      fail ? Promise.reject(new Error('graph down')) : Promise.resolve(good),
     );
     await expect(cache.get()).rejects.toThrow('graph down');
     fail = false;
-    await expect(cache.get()).resolves.toBeDefined();
+    await expect(cache.get()).resolves.toBe(good);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GraphUser } from '../../lib/graph/types.js';
+import type { AssignLicenseBody, GraphUser } from '../../lib/graph/types.js';
 import { Catalog } from '../../lib/licensing/catalog.js';
 import { compileRules } from '../../lib/licensing/compile.js';
 import { desiredStateFor } from '../../lib/licensing/desired.js';
@@ -263,16 +263,21 @@ describe('planLicenses: group-inherited licenses', () => {
 });
 
 describe('assignLicenseBody', () => {
-  it.each<[string, LicensePlan]>([
-    ['adds only', plan(user(), want(emsWith()))],
-    ['removes only', plan(user(direct(SKU.EMS)), removeAll)],
-    ['updates only', plan(user(direct(SKU.EMS)), want(emsWith(PLAN.INTUNE_A)))],
-  ])('always has both arrays (%s)', (_, p) => {
-    const body = assignLicenseBody(p);
-    expect(body).not.toBeNull();
-    expect(Array.isArray(body?.addLicenses)).toBe(true);
-    expect(Array.isArray(body?.removeLicenses)).toBe(true);
-    expect(Object.keys(body ?? {}).sort()).toEqual(['addLicenses', 'removeLicenses']);
+  it.each<[string, LicensePlan, AssignLicenseBody]>([
+    [
+      'adds only',
+      plan(user(), want(emsWith())),
+      { addLicenses: [{ skuId: SKU.EMS, disabledPlans: [] }], removeLicenses: [] },
+    ],
+    ['removes only', plan(user(direct(SKU.EMS)), removeAll), { addLicenses: [], removeLicenses: [SKU.EMS] }],
+    [
+      'updates only',
+      plan(user(direct(SKU.EMS)), want(emsWith(PLAN.INTUNE_A))),
+      { addLicenses: [{ skuId: SKU.EMS, disabledPlans: [PLAN.INTUNE_A] }], removeLicenses: [] },
+    ],
+  ])('always has both arrays (%s)', (_, p, expected) => {
+    // Graph answers 400 when either array is missing, even when it would be empty.
+    expect(assignLicenseBody(p)).toStrictEqual(expected);
   });
 
   it('leaves setUsageLocation out of the body', () => {

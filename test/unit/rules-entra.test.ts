@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evaluateRules } from '../../lib/rules/evaluate.js';
-import { explainEvaluation } from '../../lib/rules/explain.js';
+import { explainEvaluation } from '../../lib/licensing/explain.js';
 import { parseRules } from '../../lib/rules/load.js';
 import { RulesError, type RulesProblem } from '../../lib/rules/rules-error.js';
 import { userSelectFor } from '../../lib/rules/select.js';

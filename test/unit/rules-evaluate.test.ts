@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphUser } from '../../lib/graph/types.js';
+import { explainEvaluation } from '../../lib/licensing/explain.js';
 import type { CompiledRule } from '../../lib/licensing/types.js';
 import { evaluateRules, type ConditionTrace } from '../../lib/rules/evaluate.js';
-import { explainEvaluation } from '../../lib/rules/explain.js';
+import { explainRuleTrace } from '../../lib/rules/explain.js';
 import type { Condition } from '../../lib/rules/schema.js';
 import { SKU, user } from './license-fixtures.js';
 
@@ -172,6 +173,24 @@ describe('evaluateRules: first match wins, with a full trace', () => {
     expect(lines).toContain('        ✗ employeeType is one of ["Contractor", "Vendor"] (value: "Employee")');
     expect(lines.some((l) => l.includes('✓ onPremisesSyncEnabled equals true (value: true)'))).toBe(true);
     expect(lines.at(-1)).toBe('  → wants: EMS');
+  });
+
+  it('evaluates and explains rules that carry no licenses, handing back the caller’s own rule', () => {
+    // The rules side needs only name, index and when: any richer rule type comes back as the match.
+    const tagged = [
+      { name: 'guests', index: 0, when: { attribute: 'userType', equals: 'Guest' }, tag: 'g' },
+      { name: 'members', index: 1, when: { attribute: 'userType', equals: 'Member' }, tag: 'm' },
+    ] as const satisfies readonly { name: string; index: number; when: Condition; tag: string }[];
+    const u = user();
+    const e = evaluateRules({ rules: tagged }, u, new Set());
+    expect(e.matched?.tag).toBe('m');
+    expect(explainRuleTrace(e, u)).toEqual([
+      'alex.wilber@contoso.com (11111111-2222-4333-8444-555555555555): rule "members" matched (rule 2).',
+      '  rule 1 "guests": no match',
+      '    ✗ userType equals "Guest" (value: "Member")',
+      '  rule 2 "members": MATCH',
+      '    ✓ userType equals "Member" (value: "Member")',
+    ]);
   });
 
   it('explains what happens when no rule matches', () => {

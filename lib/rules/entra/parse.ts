@@ -19,7 +19,7 @@
  * Anything the app cannot evaluate is refused here, naming the part and its column: `device.`
  * properties, `memberOf`, "Direct Reports", date comparisons, unknown or unread properties.
  */
-import { closest, suggestion } from '../did-you-mean.js';
+import { closest, suggestion } from '../../shared/did-you-mean.js';
 import {
   COMPARE_OPERATORS,
   type CompareOperator,

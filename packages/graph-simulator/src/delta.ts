@@ -16,8 +16,8 @@ import { GraphHttpError, unsupportedQuery } from './errors.js';
 import { buildLink, PageTokens } from './paging.js';
 import { parseUserSelect, projectUser } from './user-properties.js';
 
-export const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
-export const DEFAULT_DELTA_PAGE = 100;
+const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+const DEFAULT_DELTA_PAGE = 100;
 
 type Entry = { id: string; removed?: 'changed' | 'deleted' };
 

@@ -41,7 +41,7 @@ export interface ResponseMeta {
  * request id when the caller sent none) and `Date` (learn.microsoft.com/graph/best-practices-concept,
  * "Reliability and support").
  */
-export function writeHead(
+function writeHead(
   res: ServerResponse,
   status: number,
   meta: ResponseMeta,

@@ -38,7 +38,7 @@ export { loadSampleState, saveSampleState } from './sample-state.js';
 export { prng } from './prng.js';
 
 /** Graph gives a subscriber 10 seconds to answer the validation request (change-notifications-delivery-webhooks). */
-export const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
+const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
 
 /** Starts the simulator on 127.0.0.1 (port 0 by default) and resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {

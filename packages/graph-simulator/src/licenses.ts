@@ -7,10 +7,9 @@
 import { isRecord, type Reply, type RequestContext } from './context.js';
 import { directPath, type Directory } from './directory.js';
 import { badRequest, resourceNotFound } from './errors.js';
+import { isGuid } from './guid.js';
 import { projectUser } from './user-properties.js';
 import { contextUrl } from './users.js';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface AddLicense {
   skuId: string;
@@ -130,7 +129,7 @@ function parseBody(body: unknown): { add: AddLicense[]; remove: string[] } {
 
 /** microsoft-365-docs #9926: a value that is not a GUID fails OData conversion with this message. */
 function asGuid(value: unknown): string {
-  if (typeof value === 'string' && GUID.test(value)) return value;
+  if (typeof value === 'string' && isGuid(value)) return value;
   throw badRequest(`Cannot convert the literal '${String(value)}' to the expected type 'Edm.Guid'.`);
 }
 

@@ -13,9 +13,9 @@ import { GraphHttpError } from './errors.js';
 import type { NotificationDelivery } from './types.js';
 
 /** api/resources/subscription, "Maximum length of subscription per resource type": users 41,760 minutes. */
-export const USER_SUBSCRIPTION_MAX_MINUTES = 41_760;
+const USER_SUBSCRIPTION_MAX_MINUTES = 41_760;
 /** api/resources/subscription: clientState is at most 128 characters. */
-export const MAX_CLIENT_STATE = 128;
+const MAX_CLIENT_STATE = 128;
 /** The simulated app registration the subscriptions belong to. */
 const APPLICATION_ID = '24d3b144-21ae-4080-943f-7067b395b913';
 

@@ -90,11 +90,6 @@ export interface NotificationDelivery {
   error?: string;
 }
 
-export interface TenantGroupLicense {
-  skuId: string;
-  disabledPlans: string[];
-}
-
 export interface UpsertUserInput extends Partial<
   Omit<GraphUser, 'assignedLicenses' | 'licenseAssignmentStates'>
 > {

@@ -7,7 +7,7 @@
  */
 import { badRequest } from './errors.js';
 
-export const DEFAULT_USER_PROPERTIES = [
+const DEFAULT_USER_PROPERTIES = [
   'businessPhones',
   'displayName',
   'givenName',

@@ -10,8 +10,8 @@ import { compileUserFilter } from './user-filter.js';
 import { parseUserSelect, projectUser, USER_PROPERTIES } from './user-properties.js';
 
 /** learn.microsoft.com/graph/paging: /users pages 100 by default; `$top` goes up to 999. */
-export const DEFAULT_USER_PAGE = 100;
-export const MAX_USER_PAGE = 999;
+const DEFAULT_USER_PAGE = 100;
+const MAX_USER_PAGE = 999;
 
 const ALLOWED_LIST_PARAMS = new Set(['$select', '$top', '$filter', '$count', '$skiptoken', '$orderby']);
 

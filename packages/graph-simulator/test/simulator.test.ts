@@ -319,7 +319,7 @@ describe('the bundled sample tenant', () => {
   it('has enough EMS seats for every synced user, EMSPREMIUM full, and a Company SKU', () => {
     const ems = sample.tenant.sku('EMS');
     const synced = sample.tenant.users().filter((u) => u.onPremisesSyncEnabled === true).length;
-    expect(ems).toBeDefined();
+    expect(ems?.skuPartNumber).toBe('EMS');
     expect((ems?.prepaidUnits.enabled ?? 0) - (ems?.consumedUnits ?? 0)).toBeGreaterThanOrEqual(synced);
     const premium = sample.tenant.sku('b05e124f-c7cc-45a0-a6aa-8cf78c946968');
     expect(premium?.prepaidUnits.enabled).toBe(premium?.consumedUnits);
