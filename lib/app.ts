@@ -13,6 +13,7 @@ import type { GraphGateway } from './graph/gateway.js';
 import { createLogger, type Logger } from './log.js';
 import type { JobPublisher } from './queue/job.js';
 import type { CreateStorageOptions, Storage } from './store/table-clients.js';
+import type { KeeperUseCases, UseCases } from './use-cases.js';
 
 export interface AppParts {
   config: FunctionsConfig;
@@ -33,6 +34,10 @@ export interface AppParts {
   /** For the HTTP intake: few, short retries, so a failure still answers 5xx inside Graph's 3 s. */
   intakePublisher(): Promise<JobPublisher>;
   contexts(): Promise<LicensingContextCache>;
+  /** The worker's and timers' use cases, ready (built once, on first use). */
+  useCases(): Promise<UseCases>;
+  /** The subscription keeper alone (Graph and tables only), for the intake's lifecycle events. */
+  keeper(): Promise<KeeperUseCases>;
 }
 
 /**
@@ -134,6 +139,24 @@ export function createAppParts(
     // unavailable at a cold start (the rules file itself is checked at start-up).
     return cache;
   });
+  const useCases = once(async () => {
+    const [{ createUseCases }, g, s, p, c] = await Promise.all([
+      import('./use-cases.js'),
+      gateway(),
+      storage(),
+      publisher(),
+      contexts(),
+    ]);
+    return createUseCases({ config, now, gateway: g, storage: s, publisher: p, contexts: c });
+  });
+  const keeper = once(async () => {
+    const [{ createKeeperUseCases }, g, s] = await Promise.all([
+      import('./use-cases.js'),
+      gateway(),
+      storage(),
+    ]);
+    return createKeeperUseCases({ config, now, gateway: g, storage: s });
+  });
   return {
     config,
     logger: log,
@@ -145,6 +168,8 @@ export function createAppParts(
     publisher,
     intakePublisher,
     contexts,
+    useCases,
+    keeper,
   };
 }
 

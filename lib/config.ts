@@ -62,6 +62,8 @@ const baseEnvSchema = z.object({
   RECONCILE_CONCURRENCY: intSetting(8, 1, 64),
   /** Retries of 429/503/504 inside one Graph call, honouring Retry-After. */
   GRAPH_MAX_RETRIES: intSetting(5, 0, 10),
+  /** Rounds in which a CLI run tries again the users put off by throttling or an outage. */
+  RECONCILE_RETRY_ROUNDS: intSetting(3, 0, 10),
 });
 
 /** Settings only the Functions app needs (intake, worker, timers). */
@@ -82,6 +84,15 @@ export const functionsEnvSchema = baseEnvSchema.extend({
   HR_LEAVE_GRACE_HOURS: intSetting(0, 0, 24 * 90),
   /** How many times a job for a user not yet synced is retried before it FAILS. */
   HIRE_RETRY_LIMIT: intSetting(12, 0, 100),
+  /** Attempts of a job Graph keeps throttling or failing (5xx, network) before it FAILS. */
+  TRANSIENT_RETRY_LIMIT: intSetting(8, 0, 100),
+  /** Attempts of a job waiting for seats before it is parked for the daily cleanup's re-drive. */
+  SEAT_RETRY_LIMIT: intSetting(24, 0, 1_000),
+  /**
+   * Attempts of a job whose outcome cannot be recorded (Table storage unavailable). The job is
+   * kept on the queue (never dead-lettered without a record) with a backoff capped at 6 h.
+   */
+  STORAGE_RETRY_LIMIT: intSetting(100, 1, 10_000),
   /** First delay for not-yet-synced and transient retries; doubles each attempt (capped at 6 h). */
   RETRY_BASE_SECONDS: intSetting(60, 1, 3_600),
   /** When seats run out, how long before a DEFERRED job is tried again. */
@@ -116,6 +127,17 @@ export interface BaseConfig {
   rulesPath: string;
   logLevel: BaseEnv['LOG_LEVEL'];
   concurrency: number;
+  retryRounds: number;
+}
+
+/** The worker's retry limits and delays (the retry policy's settings: lib/engine/retry-policy.ts). */
+export interface RetryConfig {
+  hireRetryLimit: number;
+  transientRetryLimit: number;
+  seatRetryLimit: number;
+  storageRetryLimit: number;
+  retryBaseSeconds: number;
+  deferredRetryMinutes: number;
 }
 
 export interface FunctionsConfig extends BaseConfig {
@@ -126,9 +148,7 @@ export interface FunctionsConfig extends BaseConfig {
   hrSecrets: string[];
   hrMaxBodyBytes: number;
   leaveGraceHours: number;
-  hireRetryLimit: number;
-  retryBaseSeconds: number;
-  deferredRetryMinutes: number;
+  retry: RetryConfig;
   disabledReclaimDays: number;
   outcomeRetentionDays: number;
   summaryContainer: string;
@@ -185,6 +205,7 @@ function baseOf(e: BaseEnv): BaseConfig {
     rulesPath: e.RULES_PATH,
     logLevel: e.LOG_LEVEL,
     concurrency: e.RECONCILE_CONCURRENCY,
+    retryRounds: e.RECONCILE_RETRY_ROUNDS,
   };
 }
 
@@ -241,9 +262,14 @@ export function loadFunctionsConfig(env: Env): FunctionsConfig {
     hrSecrets: parseWebhookSecrets(e.HR_WEBHOOK_SECRETS),
     hrMaxBodyBytes: e.HR_MAX_BODY_BYTES,
     leaveGraceHours: e.HR_LEAVE_GRACE_HOURS,
-    hireRetryLimit: e.HIRE_RETRY_LIMIT,
-    retryBaseSeconds: e.RETRY_BASE_SECONDS,
-    deferredRetryMinutes: e.DEFERRED_RETRY_MINUTES,
+    retry: {
+      hireRetryLimit: e.HIRE_RETRY_LIMIT,
+      transientRetryLimit: e.TRANSIENT_RETRY_LIMIT,
+      seatRetryLimit: e.SEAT_RETRY_LIMIT,
+      storageRetryLimit: e.STORAGE_RETRY_LIMIT,
+      retryBaseSeconds: e.RETRY_BASE_SECONDS,
+      deferredRetryMinutes: e.DEFERRED_RETRY_MINUTES,
+    },
     disabledReclaimDays: e.DISABLED_RECLAIM_DAYS,
     outcomeRetentionDays: e.OUTCOME_RETENTION_DAYS,
     summaryContainer: e.SUMMARY_CONTAINER,

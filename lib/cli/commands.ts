@@ -1,20 +1,20 @@
 /**
- * The four CLI commands. Each returns its exit code: 0 done, 1 a user FAILED or the rules do not
- * fit the tenant.
+ * The four CLI commands. Each returns its exit code (./exit-codes.ts).
  */
 import { randomUUID } from 'node:crypto';
+import type { Decision } from '../engine/decide.js';
 import { loadLicensingContext, type LicensingContext } from '../engine/licensing-context.js';
-import { processUser, type ProcessUserResult } from '../engine/process-user.js';
-import { reconcile } from '../engine/reconcile.js';
+import { reconcile, type ReconcileSummary } from '../engine/reconcile.js';
+import { runJob } from '../engine/run-job.js';
 import { RulesValidationError } from '../licensing/compile.js';
 import { licenseText } from '../licensing/describe.js';
-import { desiredStateFor } from '../licensing/desired.js';
 import { explainEvaluation } from '../licensing/explain.js';
 import { describeAction, formatLicenses } from '../licensing/planner.js';
 import type { Logger } from '../log.js';
 import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
-import { humanLine, ProgressBar, summaryTable, toJsonResult, type Writer } from './output.js';
+import { EXIT } from './exit-codes.js';
+import { humanLine, notDoneLines, ProgressBar, summaryTable, toJsonResult, type Writer } from './output.js';
 import type { CliRuntime } from './runtime.js';
 
 export interface CliIo {
@@ -48,6 +48,7 @@ export async function runReconcile(
     logger,
     dryRun,
     concurrency: args.concurrency ?? runtime.config.concurrency,
+    retryRounds: runtime.config.retryRounds,
     outcomes: dryRun ? null : (stores?.outcomes ?? null),
     ...(stores ? { leavers: stores.leavers } : {}),
     onUsersRead: (n) => bar.setTotal(n),
@@ -66,12 +67,38 @@ export async function runReconcile(
   });
   bar.finish();
   const table = summaryTable(summary, dryRun);
-  // With --json, stdout carries only results; the table goes to stderr.
+  // With --json, stdout carries only results; the table and the rest go to stderr.
   (args.json ? io.stderr : io.stdout).write(`${table}\n`);
-  if (!dryRun) {
-    io.stderr.write(`Recorded ${String(summary.users)} outcome(s) (run ${summary.runId}).\n`);
+  reportRun(summary, dryRun, io);
+  return reconcileExitCode(summary);
+}
+
+/** What a run left undone, said plainly on stderr (the summary table is the result). */
+function reportRun(summary: ReconcileSummary, dryRun: boolean, io: CliIo): void {
+  const recovered = summary.recovered;
+  if (recovered && recovered.recovered + recovered.interrupted > 0) {
+    io.stderr.write(
+      `Completed the records of an earlier run that was stopped: ${String(recovered.recovered)} change(s) had been made, ${String(recovered.interrupted)} had not.\n`,
+    );
   }
-  return summary.byOutcome.FAILED > 0 ? 1 : 0;
+  if (summary.aborted) io.stderr.write(`The run stopped before every user was read: ${summary.aborted}\n`);
+  for (const line of notDoneLines(summary.notDone)) io.stderr.write(`${line}\n`);
+  if (summary.recordsNotWritten > 0) {
+    io.stderr.write(
+      `${String(summary.recordsNotWritten)} outcome record(s) could not be written (storage unavailable); changes made have pending records that the next apply completes.\n`,
+    );
+  }
+  if (!dryRun) {
+    const written = summary.users - summary.recordsNotWritten;
+    io.stderr.write(`Recorded ${String(written)} outcome(s) (run ${summary.runId}).\n`);
+  }
+}
+
+/** 3 when the run did not finish (users not done, stopped early, records lost); else 1 on FAILED. */
+export function reconcileExitCode(summary: ReconcileSummary): number {
+  if (summary.aborted !== null || summary.notDone.length > 0 || summary.recordsNotWritten > 0)
+    return EXIT.incomplete;
+  return summary.byOutcome.FAILED > 0 ? EXIT.failed : EXIT.ok;
 }
 
 export async function runExplain(
@@ -82,31 +109,54 @@ export async function runExplain(
 ): Promise<number> {
   const ctx = await context(runtime);
   const userArg = args.user ?? '';
-  const result = await processUser(
+  const now = new Date();
+  const ref = { [userArg.includes('@') ? 'userPrincipalName' : 'id']: userArg };
+  const stores = runtime.storageConfigured ? await runtime.stores() : null;
+  const ran = await runJob(
     {
-      user: { [userArg.includes('@') ? 'userPrincipalName' : 'id']: userArg },
+      facts: {
+        jobId: randomUUID(),
+        correlationId: randomUUID(),
+        source: 'cli',
+        eventId: null,
+        acceptedAt: now.toISOString(),
+        attempt: 0,
+        dryRun: true,
+        userRef: ref,
+        startedAt: now,
+      },
+      user: ref,
       action: 'reconcile',
-      source: 'cli',
-      eventId: null,
-      jobId: randomUUID(),
-      correlationId: randomUUID(),
-      dryRun: true,
+      eventAt: now,
     },
-    { gateway: runtime.gateway, context: ctx, logger },
+    {
+      gateway: runtime.gateway,
+      context: ctx,
+      logger,
+      now: () => new Date(),
+      journal: null,
+      lookUpJob: false,
+      // With the app's storage, explain honours HR's leaver marks as the app would.
+      leavers: stores ? stores.leavers : null,
+      readBack: null,
+    },
   );
+  if (ran.kind === 'duplicate') throw new Error('a dry run cannot be a duplicate');
+  const result = { record: ran.record, user: ran.user, decision: ran.decision };
   // Plan names rather than GUIDs, and what happens to unmatched users under these rules.
   const explainOptions = { names: ctx.catalog, unmatched: ctx.rules.defaults.unmatched };
+  const decision = result.decision;
   const explanation =
-    result.evaluation && result.user ? explainEvaluation(result.evaluation, result.user, explainOptions) : [];
+    decision && result.user ? explainEvaluation(decision.evaluation, result.user, explainOptions) : [];
   // A user that cannot be read cannot be explained: exit 1 with or without --json.
-  const exitCode = !result.user || result.record.outcome === 'FAILED' ? 1 : 0;
+  const exitCode = !result.user || result.record.outcome === 'FAILED' ? EXIT.failed : EXIT.ok;
   if (args.json) {
     io.stdout.write(`${JSON.stringify({ ...toJsonResult(result, ctx.catalog), explanation })}\n`);
     return exitCode;
   }
-  if (!result.user || !result.evaluation || !result.plan) {
+  if (!result.user || !decision) {
     io.stdout.write(`${result.record.error?.message ?? 'User not found.'}\n`);
-    return 1;
+    return EXIT.failed;
   }
   const u = result.user;
   const out: string[] = [
@@ -120,12 +170,16 @@ export async function runExplain(
     'Rules:',
     ...explanation.map((l) => `  ${l}`),
     '',
-    `Desired:     ${desiredText(ctx, result.evaluation)}`,
-    `Actions:     ${result.plan.actions.map((a) => describeAction(a, ctx.catalog)).join('; ') || '(none)'}`,
+    `Desired:     ${desiredText(ctx, decision)}`,
+    `Actions:     ${decision.plan.actions.map((a) => describeAction(a, ctx.catalog)).join('; ') || '(none)'}`,
     `After:       ${result.record.licensesAfter.join(', ') || '(no licenses)'}`,
     `Outcome:     ${result.record.outcome} (dry run)`,
   ];
-  for (const c of result.plan.conflicts) out.push(`Conflict:    ${c.reason}`);
+  if (decision.action === 'leave' && result.record.source === 'cli')
+    out.push(
+      'Policy:      HR said this person left: their managed licenses stay off until HR says they are back.',
+    );
+  for (const c of decision.plan.conflicts) out.push(`Conflict:    ${c.reason}`);
   const error = result.record.error;
   if (error) {
     // A conflict's text is already printed above; say it once.
@@ -137,11 +191,8 @@ export async function runExplain(
 }
 
 /** What the rules want for the user's managed SKUs (not what the user would be left with). */
-function desiredText(
-  ctx: LicensingContext,
-  evaluation: NonNullable<ProcessUserResult['evaluation']>,
-): string {
-  const desired = desiredStateFor(evaluation, ctx.rules, 'reconcile');
+function desiredText(ctx: LicensingContext, decision: Decision): string {
+  const desired = decision.desired;
   switch (desired.kind) {
     case 'licenses':
       return desired.licenses.map((l) => licenseText(l, ctx.catalog)).join('; ');
@@ -169,11 +220,11 @@ export async function runValidate(args: CliArgs, runtime: CliRuntime, io: CliIo)
           .join(', ')}.\n`,
       );
     }
-    return 0;
+    return EXIT.ok;
   } catch (e) {
     if (!(e instanceof RulesValidationError)) throw e;
     if (args.json) io.stdout.write(`${JSON.stringify({ valid: false, problems: e.problems })}\n`);
     else io.stdout.write(`${e.message}\n`);
-    return 1;
+    return EXIT.failed;
   }
 }

@@ -2,8 +2,8 @@
  * What the CLI prints: one line per user that needs attention, a progress bar on stderr when it
  * is a terminal, a summary table at the end, or one JSON object per user with `--json`.
  */
-import type { ProcessUserResult } from '../engine/process-user.js';
-import type { ReconcileSummary } from '../engine/reconcile.js';
+import type { NotDone, ReconcileSummary } from '../engine/reconcile.js';
+import type { OutcomeRecord } from '../licensing/types.js';
 import type { Catalog } from '../licensing/catalog.js';
 import { describeAction } from '../licensing/planner.js';
 import { OUTCOME_KINDS } from '../licensing/types.js';
@@ -23,7 +23,12 @@ export interface JsonResult {
   dryRun: boolean;
 }
 
-export function toJsonResult(result: ProcessUserResult, catalog: Catalog): JsonResult {
+/** What output needs of a user's result. */
+export interface ResultView {
+  record: OutcomeRecord;
+}
+
+export function toJsonResult(result: ResultView, catalog: Catalog): JsonResult {
   const r = result.record;
   return {
     id: r.userId,
@@ -37,7 +42,7 @@ export function toJsonResult(result: ProcessUserResult, catalog: Catalog): JsonR
 }
 
 /** One human line, or null for users that need no attention (UNCHANGED, NO_RULE). */
-export function humanLine(result: ProcessUserResult, catalog: Catalog): string | null {
+export function humanLine(result: ResultView, catalog: Catalog): string | null {
   const r = result.record;
   if ((r.outcome === 'UNCHANGED' || r.outcome === 'NO_RULE') && !r.error) return null;
   const who = r.userPrincipalName ?? r.userId;
@@ -58,6 +63,7 @@ export function summaryTable(summary: ReconcileSummary, dryRun: boolean): string
   for (const [kind, n] of Object.entries(summary.actions))
     rows.push([`${dryRun ? 'planned ' : ''}${kind}`, String(n)]);
   rows.push(['Graph writes', String(summary.writes)]);
+  if (summary.notDone.length > 0) rows.push(['not done', String(summary.notDone.length)]);
   const title = dryRun ? 'plan (dry run)' : 'apply';
   const w = Math.max(title.length, ...rows.map(([k]) => k.length));
   const v = Math.max(...rows.map(([, n]) => n.length));
@@ -69,6 +75,18 @@ export function summaryTable(summary: ReconcileSummary, dryRun: boolean): string
     ...rows.map(([k, n]) => `| ${k.padEnd(w)} | ${n.padStart(v)} |`),
     line,
   ].join('\n');
+}
+
+/** The users a run could not finish, one line each (with a cap, and how many more). */
+export function notDoneLines(notDone: readonly NotDone[], max = 50): string[] {
+  if (notDone.length === 0) return [];
+  const lines = [
+    `${String(notDone.length)} user(s) not done in this run (Graph throttled or was unavailable past the run's own retries); run apply again:`,
+    ...notDone.slice(0, max).map((n) => `  ${n.userPrincipalName ?? n.userId}: ${n.code}: ${n.reason}`),
+  ];
+  if (notDone.length > max)
+    lines.push(`  … and ${String(notDone.length - max)} more (--json lists them all).`);
+  return lines;
 }
 
 /** A one-line progress bar redrawn in place; does nothing unless the stream is a terminal. */

@@ -1,16 +1,29 @@
 /**
  * `ems-licensing take-over [--rules FILE] [--apply] [--json]`: before group licenses are removed,
  * assign directly what each user holds only through a group, where the rules want exactly that
- * (see lib/migrate/take-over.ts). Dry run unless --apply; with --apply every user changed gets an
- * outcome record, like `apply`. Exit 1 when a write failed.
+ * (see lib/migrate/take-over.ts). Dry run unless --apply. With --apply each user is one job of
+ * the engine's kind: its intent recorded first, the writes made with the engine's lost-answer
+ * checks (apply-plan.ts), the user read back, the record completed (outcome-builder.ts). Exit 1
+ * when a write failed.
  */
 import { randomUUID } from 'node:crypto';
+import { actionsInEffect } from '../engine/actions-in-effect.js';
+import { applyPlan } from '../engine/apply-plan.js';
 import { forEachConcurrent } from '../engine/concurrency.js';
+import type { Decision } from '../engine/decide.js';
 import { loadLicensingContext } from '../engine/licensing-context.js';
+import {
+  appliedRecord,
+  graphFailureRecord,
+  pendingRecord,
+  type JobFacts,
+} from '../engine/outcome-builder.js';
+import { SeatLedger } from '../engine/seat-ledger.js';
 import { isGraphError } from '../graph/graph-error.js';
 import type { GraphUser } from '../graph/types.js';
-import { formatLicenses } from '../licensing/planner.js';
-import type { OutcomeRecord, PlanAction } from '../licensing/types.js';
+import { desiredStateFor } from '../licensing/desired.js';
+import type { LicensePlan, OutcomeRecord, PlanAction } from '../licensing/types.js';
+import { evaluateRules } from '../rules/evaluate.js';
 import type { Logger } from '../log.js';
 import { holdsThroughGroupOnly, takeOverFor, type TakeOver } from '../migrate/take-over.js';
 import { licenseText } from '../licensing/describe.js';
@@ -85,17 +98,29 @@ export async function runTakeOver(
         });
         continue;
       }
-      await apply(user, decision, `${setLocation}add ${what} directly`, correlationId);
+      await apply(user, decision, groups, `${setLocation}add ${what} directly`, correlationId);
     }
   });
 
   async function apply(
     user: GraphUser,
     decision: Extract<TakeOver, { kind: 'add' }>,
+    groups: ReadonlySet<string>,
     detail: string,
     correlationId: string,
   ): Promise<void> {
-    const started = Date.now();
+    const now = () => new Date();
+    const facts: JobFacts = {
+      jobId: randomUUID(),
+      correlationId,
+      source: 'cli',
+      eventId: runId,
+      acceptedAt: now().toISOString(),
+      attempt: 0,
+      dryRun: false,
+      userRef: { id: user.id },
+      startedAt: now(),
+    };
     const actions: PlanAction[] = [
       ...(decision.usageLocation === null
         ? []
@@ -107,60 +132,68 @@ export async function runTakeOver(
         disabledPlans: [...l.disabledPlans],
       })),
     ];
-    let error: OutcomeRecord['error'] = null;
-    let writes = 0;
-    try {
-      if (decision.usageLocation !== null) {
-        await gateway.setUsageLocation(user.id, decision.usageLocation, { correlationId });
-        writes++;
-      }
-      // Both arrays always go out (Graph answers 400 otherwise). The SKU is already held through a
-      // group, so no seat is taken.
-      await gateway.assignLicense(
-        user.id,
-        {
-          addLicenses: decision.licenses.map((l) => ({
-            skuId: l.skuId,
-            disabledPlans: [...l.disabledPlans],
-          })),
-          removeLicenses: [],
-        },
-        { correlationId },
-      );
-      writes++;
-    } catch (e) {
-      if (!isGraphError(e)) throw e;
-      error = { code: e.code || e.kind, message: e.message, fix: e.fix };
-      log.warn({ userId: user.id, code: error.code }, 'take-over write refused');
-    }
-    const record: OutcomeRecord = {
-      userId: user.id,
-      userPrincipalName: user.userPrincipalName,
-      jobId: randomUUID(),
-      correlationId,
-      source: 'cli',
-      eventId: runId,
-      rule: decision.rule,
-      outcome: error === null ? 'ASSIGNED' : 'FAILED',
-      skus: decision.licenses.map((l) => l.skuPartNumber),
-      // The effective licenses do not change: the same SKU and plans, now also assigned directly.
-      licensesBefore: formatLicenses(user.assignedLicenses, ctx.catalog),
-      licensesAfter: formatLicenses(user.assignedLicenses, ctx.catalog),
-      actions: error === null ? actions : actions.slice(0, writes),
+    // The rules' own decision, with the plan take-over carries out: the group's license, direct too.
+    const evaluation = evaluateRules(ctx.rules, user, groups);
+    const plan: LicensePlan = {
+      actions,
       conflicts: [],
-      error,
-      retryAt: null,
-      dryRun: false,
-      durationMs: Date.now() - started,
-      recordedAt: new Date().toISOString(),
+      deferred: null,
+      blocked: null,
+      outcome: 'ASSIGNED',
+      notes: ['take-over: the SKU is also assigned directly, beside the group that gives it'],
     };
-    await stores?.outcomes.record(record);
+    const decided: Decision = {
+      evaluation,
+      action: 'reconcile',
+      desired: desiredStateFor(evaluation, ctx.rules, 'reconcile'),
+      plan,
+    };
+    // Intent first, under the job's key, so a crash or a lost answer leaves a record to complete.
+    await stores?.outcomes.record(pendingRecord(facts, user, decided, ctx.catalog, now()));
+    const reread = () => gateway.getUser(user.id, ctx.select, { correlationId });
+    const result = await applyPlan(user, plan, {
+      gateway,
+      // The SKU is already held through a group: a direct assignment of it takes no other seat.
+      seats: new SeatLedger(() => Number.POSITIVE_INFINITY),
+      reread,
+      correlationId,
+      log,
+    });
+    let record: OutcomeRecord;
+    if (result.kind === 'applied') {
+      let after: GraphUser | null = null;
+      try {
+        after = await reread();
+      } catch (e) {
+        if (!isGraphError(e)) throw e;
+        log.warn({ userId: user.id, kind: e.kind }, 'could not read the user back after take-over');
+      }
+      const stillNeeded = after === null ? 0 : actionsInEffect(after, result.applied).missing.length;
+      record = appliedRecord(
+        facts,
+        user,
+        decided,
+        { applied: result.applied, writes: result.writes, after, stillNeeded },
+        ctx.catalog,
+        now(),
+      );
+    } else if (result.kind === 'failed') {
+      log.warn({ userId: user.id, code: result.error.code }, 'take-over write refused');
+      record = graphFailureRecord(facts, user, decided, result.error, ctx.catalog, now(), {
+        applied: result.applied,
+        writes: result.writes,
+      });
+    } else {
+      throw new Error(`take-over: no seat reserved for ${result.skuPartNumber}, which needs none`);
+    }
+    await stores?.outcomes.record(record, { clearPending: true });
+    const ok = record.outcome === 'ASSIGNED' && record.error === null;
     print({
       id: user.id,
       upn: user.userPrincipalName,
       rule: decision.rule,
-      outcome: error === null ? 'ASSIGNED' : 'FAILED',
-      detail: error === null ? detail : `${error.message} Fix: ${error.fix}`,
+      outcome: ok ? 'ASSIGNED' : 'FAILED',
+      detail: ok ? detail : `${record.error?.message ?? record.outcome} Fix: ${record.error?.fix ?? ''}`,
     });
   }
 

@@ -14,18 +14,30 @@ import type { Logger } from '../log.js';
 import type { JobPublisher, LicenseJob } from '../queue/job.js';
 import type { DisabledAccountStore, InboxStore, OutcomeStore, SummaryWriter } from '../store/ports.js';
 import type { LicensingContext, LicensingContextCache } from './licensing-context.js';
+import { recoverPending } from './recover-pending.js';
 import { renderSummaryMarkdown, type DailySummary } from './summary.js';
 
 const DAY_MS = 24 * 60 * 60_000;
+
+/** Inbox entries only need to outlive replays: twice the webhook tolerance, Graph's 4 h retries. */
+export const INBOX_RETENTION_DAYS = 2;
+/** How far back cleanup looks for jobs parked for lack of seats (outcomes are kept 180 days by default). */
+export const REDRIVE_LOOKBACK_DAYS = 90;
+/**
+ * A worker job's pending record older than this cannot be completed by its own job any more: the
+ * queue's messages live 14 days (`defaultMessageTimeToLive` in infra/main.bicep), then expire to
+ * the dead-letter queue. The cleanup completes such records from what Graph shows.
+ */
+export const ORPHANED_PENDING_DAYS = 14;
 
 export interface CleanupSettings {
   /** 0 turns reclaiming off. */
   disabledReclaimDays: number;
   outcomeRetentionDays: number;
-  /** Inbox entries only need to outlive replays: twice the webhook tolerance, Graph's 4 h retries. */
-  inboxRetentionDays: number;
-  /** How far back DEFERRED outcomes are looked for. */
-  redriveLookbackDays: number;
+  /** Default {@link INBOX_RETENTION_DAYS}. */
+  inboxRetentionDays?: number;
+  /** How far back DEFERRED outcomes are looked for; default {@link REDRIVE_LOOKBACK_DAYS}. */
+  redriveLookbackDays?: number;
 }
 
 export interface CleanupDeps {
@@ -47,6 +59,8 @@ export interface CleanupReport {
   redriveQueued: number;
   outcomesPruned: number;
   inboxPruned: number;
+  /** Orphaned pending records completed from what Graph shows (see ORPHANED_PENDING_DAYS). */
+  pendingCompleted: number;
   summary: { jsonBlob: string; markdownBlob: string };
 }
 
@@ -119,9 +133,13 @@ async function reclaim(deps: CleanupDeps, context: LicensingContext, now: Date, 
 
 async function redrive(deps: CleanupDeps, context: LicensingContext, now: Date, correlationId: string) {
   const latest = new Map<string, OutcomeRecord>();
-  const from = new Date(now.getTime() - deps.settings.redriveLookbackDays * DAY_MS);
+  const from = new Date(
+    now.getTime() - (deps.settings.redriveLookbackDays ?? REDRIVE_LOOKBACK_DAYS) * DAY_MS,
+  );
   for await (const r of deps.outcomes.listBetween(from, now)) {
-    if (r.dryRun || r.source === 'cli') continue;
+    // Where each user's jobs stand: finals and attempts (a job the worker still retries for seats
+    // is re-driven as soon as seats exist); a pending record is an intent, not a standing.
+    if (r.dryRun || r.source === 'cli' || r.phase === 'pending') continue;
     const prev = latest.get(r.userId);
     if (!prev || prev.recordedAt < r.recordedAt) latest.set(r.userId, r);
   }
@@ -155,9 +173,9 @@ async function summarize(
   const failures = new Map<string, number>();
   let retriesScheduled = 0;
   for await (const r of deps.outcomes.listBetween(new Date(now.getTime() - DAY_MS), now)) {
-    if (r.dryRun) continue;
-    // A DEFERRED with retryAt is one attempt of a job that goes on, not where the job ended.
-    if (r.outcome === 'DEFERRED' && r.retryAt !== null) {
+    if (r.dryRun || r.phase === 'pending') continue;
+    // An attempt is one try of a job that goes on, not where the job ended.
+    if (r.phase === 'attempt') {
       retriesScheduled++;
       continue;
     }
@@ -199,7 +217,11 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport> {
     new Date(now.getTime() - deps.settings.outcomeRetentionDays * DAY_MS),
   );
   const inboxPruned = await deps.inbox.prune(
-    new Date(now.getTime() - deps.settings.inboxRetentionDays * DAY_MS),
+    new Date(now.getTime() - (deps.settings.inboxRetentionDays ?? INBOX_RETENTION_DAYS) * DAY_MS),
+  );
+  const orphans = await recoverPending(
+    { outcomes: deps.outcomes, gateway: deps.gateway, context, logger: log, now: () => now },
+    { before: new Date(now.getTime() - ORPHANED_PENDING_DAYS * DAY_MS) },
   );
   const summary = await summarize(deps, context, now, {
     reclaimQueued: reclaimed.queued,
@@ -214,6 +236,7 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport> {
     redriveQueued,
     outcomesPruned,
     inboxPruned,
+    pendingCompleted: orphans.recovered + orphans.interrupted,
     summary,
   };
   log.info(report, 'cleanup finished');

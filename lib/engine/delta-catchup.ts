@@ -66,8 +66,18 @@ export function contextFingerprint(context: Pick<LicensingContext, 'select' | 'r
     .slice(0, 16);
 }
 
-function roundId(start: string): string {
-  return createHash('sha256').update(start).digest('hex').slice(0, 32);
+/**
+ * The round's id: the one stored for a round that started from the same place and did not finish
+ * (a crash replay publishes the same MessageIds, which the broker drops), else a new one. A full
+ * sync started again after one finished (a rules change, a rejected token) gets a new id, so
+ * Service Bus's duplicate detection cannot drop its jobs as repeats of the earlier sync's.
+ */
+async function roundFor(deps: DeltaCatchUpDeps, start: string, now: Date): Promise<string> {
+  const open = await deps.checkpoints.getRound(DELTA_SCOPE);
+  if (open && open.start === start) return open.id;
+  const id = randomUUID();
+  await deps.checkpoints.putRound(DELTA_SCOPE, { id, start, startedAt: now.toISOString() });
+  return id;
 }
 
 /** One catch-up round. A round replayed after a crash yields the same MessageIds (deduplicated). */
@@ -102,7 +112,8 @@ async function round(
   log: Logger,
 ): Promise<DeltaCatchUpResult> {
   const correlationId = randomUUID();
-  const eventId = `delta-${roundId(deltaLink ?? `full:${context.select.join(',')}:${now().toISOString().slice(0, 10)}`)}`;
+  const start = deltaLink ?? `full:${contextFingerprint(context)}`;
+  const eventId = `delta-${await roundFor(deps, createHash('sha256').update(start).digest('hex'), now())}`;
   const result: DeltaCatchUpResult = {
     fullSync: deltaLink === null,
     pages: 0,
@@ -146,6 +157,7 @@ async function round(
     if (!page.deltaLink) throw new Error('Graph ended a delta round without an @odata.deltaLink');
     // Only after every job of the round is published: a crash before this replays the round.
     await deps.checkpoints.put(DELTA_SCOPE, page.deltaLink, now(), contextFingerprint(context));
+    await deps.checkpoints.clearRound(DELTA_SCOPE);
     break;
   }
   log.info(result, 'delta round finished');

@@ -7,6 +7,7 @@
 export type GraphOperation =
   | 'listUsers'
   | 'getUser'
+  | 'getUsers'
   | 'findUserByEmployeeId'
   | 'assignLicense'
   | 'setUsageLocation'
@@ -33,6 +34,7 @@ export type GraphOperation =
 export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   listUsers: 'User.Read.All',
   getUser: 'User.Read.All',
+  getUsers: 'User.Read.All',
   findUserByEmployeeId: 'User.Read.All',
   assignLicense: 'LicenseAssignment.ReadWrite.All',
   setUsageLocation: 'User.ReadWrite.All',

@@ -43,11 +43,14 @@ function leaveNotBefore(event: HrEvent, now: Date, graceHours: number): Date {
 function toJob(
   deps: HrWebhookDeps,
   event: HrEvent,
-  webhookId: string,
+  verified: { id: string; timestamp: number },
   correlationId: string,
   now: Date,
 ): LicenseJob {
   const leave = event.kind === 'leave';
+  const webhookId = verified.id;
+  // When HR says it happened: orders a hire against a leave that arrive out of order.
+  const eventAt = event.effectiveAt ?? new Date(verified.timestamp * 1000);
   return {
     version: 1,
     jobId: deps.newId(),
@@ -58,6 +61,7 @@ function toJob(
     user: event.user,
     attempt: 0,
     acceptedAt: now.toISOString(),
+    eventAt: eventAt.toISOString(),
     ...(leave ? { notBefore: leaveNotBefore(event, now, deps.leaveGraceHours).toISOString() } : {}),
   };
 }
@@ -113,7 +117,7 @@ export async function handleHrWebhook(req: IntakeRequest, deps: HrWebhookDeps): 
   }
 
   const event = payload.event;
-  const job = toJob(deps, event, verified.id, correlationId, now);
+  const job = toJob(deps, event, verified, correlationId, now);
   const detail = {
     kind: event.kind,
     format: event.format,

@@ -67,6 +67,17 @@ export interface LicensePlan {
   notes?: string[];
 }
 
+/**
+ * Where a record stands in its job's story:
+ * - `pending`: the job's intent, written before its first Graph write (planned actions, licenses
+ *   before); completed later under the same key, so a crash between the write and the record
+ *   leaves a pending record that the next delivery or run completes from what Graph shows;
+ * - `attempt`: a try that ended DEFERRED and will be repeated (`retryAt` set); one per attempt;
+ * - `final`: where the job ended. Every job has exactly one.
+ */
+export const OUTCOME_PHASES = ['pending', 'attempt', 'final'] as const;
+export type OutcomePhase = (typeof OUTCOME_PHASES)[number];
+
 /** One recorded decision (one row of the outcomes table). */
 export interface OutcomeRecord {
   userId: string;
@@ -91,6 +102,18 @@ export interface OutcomeRecord {
   dryRun: boolean;
   durationMs: number;
   recordedAt: string;
+  phase: OutcomePhase;
+  /** The job's attempt (0 for the first delivery; scheduled copies count up). */
+  attempt: number;
+  /** When the job was accepted: with `jobId`, the key of the job's one final record. */
+  acceptedAt: string;
+  /** Write requests sent to Graph for the job, answered or not, refused or not (Graph counts them all). */
+  writes: number;
+  /**
+   * Completed from a pending record left by a crash, a killed run or a lost answer: what the job
+   * did was read back from Graph rather than seen when it happened.
+   */
+  recovered: boolean;
   /** For malformed input: the payload as received (truncated), so nothing is lost. */
   payload?: string;
 }

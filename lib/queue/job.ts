@@ -39,6 +39,12 @@ export const licenseJobSchema = z.object({
   attempt: z.number().int().min(0).default(0),
   /** When the source event was first accepted (ISO). */
   acceptedAt: z.string(),
+  /**
+   * When the event says it happened (ISO): for HR, its `effectiveAt` or else its
+   * `webhook-timestamp`. Orders HR events that arrive out of order (a hire retried for days
+   * against a later leave); defaults to `acceptedAt`.
+   */
+  eventAt: z.string().optional(),
   /** Do not act before this time (HR leave with a grace period). */
   notBefore: z.string().optional(),
   /** Why the previous attempt was put off (for the record). */

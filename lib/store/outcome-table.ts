@@ -1,11 +1,17 @@
 /**
  * The outcomes table: one row per recorded decision.
  *
- * Keys: PartitionKey = the user id (through {@link toTableKey}), RowKey = inverted time + `_` +
- * job id. "Query results are sorted by PartitionKey, then by RowKey" ("Querying tables and
- * entities", learn.microsoft.com/rest/api/storageservices/querying-tables-and-entities), so an
- * inverted time makes a user's newest record come first without a sort, and the job id keeps two
- * records of the same millisecond apart.
+ * Keys: PartitionKey = the user id (through {@link toTableKey}), RowKey = the job's inverted
+ * acceptance time + `_` + job id, and for an attempt record `_a` + the attempt number. "Query
+ * results are sorted by PartitionKey, then by RowKey" ("Querying tables and entities",
+ * learn.microsoft.com/rest/api/storageservices/querying-tables-and-entities), so an inverted time
+ * makes a user's newest job come first without a sort. The keys depend only on the job, never on
+ * when the row is written: a job's pending and final record are the same row, a duplicate
+ * delivery or a rerun overwrites it (writes are upserts) instead of adding one, and a user's
+ * history holds exactly one final record per job.
+ *
+ * Pending records are also listed in an index partition ({@link PENDING_PARTITION}), so a run that
+ * starts after a crash finds the jobs whose story is unfinished without scanning the table.
  *
  * Size budget (Table limits, see table-limits.ts): nine short strings of at most 4,096 UTF-16
  * chars (8 KiB each, 72 KiB) and seven large texts (the five JSON arrays, the error JSON and the
@@ -15,7 +21,13 @@
  */
 import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { OutcomeStore } from './ports.js';
-import { OUTCOME_KINDS, type OutcomeKind, type OutcomeRecord } from '../licensing/types.js';
+import {
+  OUTCOME_KINDS,
+  OUTCOME_PHASES,
+  type OutcomeKind,
+  type OutcomePhase,
+  type OutcomeRecord,
+} from '../licensing/types.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { LARGE_TEXT_CHARS, SHORT_TEXT_CHARS, fitJsonArray, truncateText } from './table-limits.js';
@@ -38,6 +50,27 @@ export function invertedTime(ms: number): string {
 
 type Row = Record<string, unknown>;
 
+/**
+ * The index of pending records. `$` is outside the plain key alphabet and not one of the markers
+ * of encoded keys (see table-keys.ts), so no user's partition can have this name.
+ */
+export const PENDING_PARTITION = '$pending';
+
+/** The RowKey of a job's pending/final row. */
+export function jobRowKey(acceptedAt: string, jobId: string): string {
+  const parsed = Date.parse(acceptedAt);
+  return `${invertedTime(Number.isNaN(parsed) ? 0 : parsed)}_${toTableKey(jobId)}`;
+}
+
+function rowKeyOf(outcome: OutcomeRecord): string {
+  const job = jobRowKey(outcome.acceptedAt, outcome.jobId);
+  return outcome.phase === 'attempt' ? `${job}_a${String(outcome.attempt).padStart(4, '0')}` : job;
+}
+
+function pendingIndexKey(partitionKey: string, rowKey: string): string {
+  return `${partitionKey}|${rowKey}`;
+}
+
 /** {@link OutcomeStore} on an Azure Table (`<prefix>outcomes`). */
 export class TableOutcomeStore implements OutcomeStore {
   readonly #client: TableClient;
@@ -48,20 +81,108 @@ export class TableOutcomeStore implements OutcomeStore {
   }
 
   /**
-   * Inserts one record. Oversized text is truncated with a marker rather than failing the insert.
-   * A 409 means this exact row (same user, millisecond and job) is already stored, typically the
-   * SDK retrying an insert whose first response was lost, so it counts as recorded.
+   * Writes one record under its job's key (upsert: a repeat lands on the same row). Oversized
+   * text is truncated with a marker rather than failing the write. A pending record is also
+   * entered in the pending index; a final one leaves it when `clearPending` says the job had one.
    */
-  async record(outcome: OutcomeRecord): Promise<void> {
+  async record(outcome: OutcomeRecord, options: { clearPending?: boolean } = {}): Promise<void> {
     const entity = toEntity(outcome);
+    const index = pendingIndexKey(entity.partitionKey, entity.rowKey);
     try {
-      await this.#client.createEntity(entity);
+      if (outcome.phase === 'pending') {
+        // The index first: an index entry without its row is skipped by the sweep; a pending row
+        // without an index entry would be found only by its own job.
+        await this.#client.upsertEntity(
+          {
+            partitionKey: PENDING_PARTITION,
+            rowKey: toTableKey(index),
+            pk: entity.partitionKey,
+            rk: entity.rowKey,
+            source: outcome.source,
+            since: new Date(outcome.recordedAt),
+          },
+          'Replace',
+        );
+      }
+      await this.#client.upsertEntity(entity, 'Replace');
+      if (outcome.phase === 'final' && options.clearPending === true) {
+        await this.#client.deleteEntity(PENDING_PARTITION, toTableKey(index)).catch((error: unknown) => {
+          if (!hasStatus(error, 404)) throw error;
+        });
+      }
     } catch (error) {
-      if (hasStatus(error, 409)) return;
       throw new Error(
-        `Could not record the ${outcome.outcome} outcome of job ${outcome.jobId} for user ${outcome.userId} in table ${this.#client.tableName}`,
+        `Could not record the ${outcome.phase} ${outcome.outcome} outcome of job ${outcome.jobId} for user ${outcome.userId} in table ${this.#client.tableName}`,
         { cause: error },
       );
+    }
+  }
+
+  /** The pending or final record of a job (one row per job), or null when there is none yet. */
+  async findJob(userId: string, acceptedAt: string, jobId: string): Promise<OutcomeRecord | null> {
+    try {
+      const row = await this.#client.getEntity<Row>(toTableKey(userId), jobRowKey(acceptedAt, jobId));
+      return fromEntity(row);
+    } catch (error) {
+      if (hasStatus(error, 404)) return null;
+      throw new Error(`Could not read the record of job ${jobId} for user ${userId}`, { cause: error });
+    }
+  }
+
+  async withdrawPending(userId: string, acceptedAt: string, jobId: string): Promise<void> {
+    const pk = toTableKey(userId);
+    const rk = jobRowKey(acceptedAt, jobId);
+    try {
+      const row = await this.#client.getEntity<Row>(pk, rk);
+      if (row['phase'] === 'pending') await this.#client.deleteEntity(pk, rk, { etag: row.etag });
+      await this.#client.deleteEntity(PENDING_PARTITION, toTableKey(pendingIndexKey(pk, rk)));
+    } catch (error) {
+      // Gone already, or completed meanwhile (412): either way nothing pending is left to withdraw.
+      if (hasStatus(error, 404) || hasStatus(error, 412)) return;
+      throw new Error(`Could not withdraw the pending record of job ${jobId} for user ${userId}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Pending records (jobs that wrote their intent and have no final record yet), oldest first,
+   * optionally only those of one source or begun before a time. An index entry whose row has
+   * meanwhile become final is dropped on the way.
+   */
+  async *listPending(options: { source?: string; before?: Date } = {}): AsyncIterable<OutcomeRecord> {
+    const filters = [odata`PartitionKey eq ${PENDING_PARTITION}`];
+    if (options.source !== undefined) filters.push(odata`source eq ${options.source}`);
+    if (options.before !== undefined) filters.push(odata`since lt ${options.before}`);
+    const entries: { pk: string; rk: string; rowKey: string; since: number }[] = [];
+    try {
+      for await (const row of this.#client.listEntities<Row>({
+        queryOptions: { filter: filters.join(' and ') },
+      })) {
+        const pk = row['pk'];
+        const rk = row['rk'];
+        const since = row['since'];
+        if (typeof pk !== 'string' || typeof rk !== 'string' || row.rowKey === undefined) continue;
+        entries.push({ pk, rk, rowKey: row.rowKey, since: since instanceof Date ? since.getTime() : 0 });
+      }
+    } catch (error) {
+      throw new Error('Could not list pending outcome records', { cause: error });
+    }
+    entries.sort((a, b) => a.since - b.since);
+    for (const entry of entries) {
+      let record: OutcomeRecord | null = null;
+      try {
+        record = fromEntity(await this.#client.getEntity<Row>(entry.pk, entry.rk));
+      } catch (error) {
+        if (!hasStatus(error, 404))
+          throw new Error('Could not read a pending outcome record', { cause: error });
+      }
+      if (record?.phase === 'pending') {
+        yield record;
+        continue;
+      }
+      // Completed (or gone) since the entry was written: the index entry is stale.
+      await this.#client.deleteEntity(PENDING_PARTITION, entry.rowKey).catch(() => undefined);
     }
   }
 
@@ -136,7 +257,7 @@ function toEntity(outcome: OutcomeRecord): TableEntity<Row> {
   const when = Number.isNaN(parsed) ? new Date() : new Date(parsed);
   const entity: TableEntity<Row> = {
     partitionKey: toTableKey(outcome.userId),
-    rowKey: `${invertedTime(when.getTime())}_${toTableKey(outcome.jobId)}`,
+    rowKey: rowKeyOf(outcome),
     userId: short(outcome.userId),
     jobId: short(outcome.jobId),
     correlationId: short(outcome.correlationId),
@@ -149,6 +270,11 @@ function toEntity(outcome: OutcomeRecord): TableEntity<Row> {
     // Typed DateTime for range filters; the exact text is kept beside it for a lossless read.
     recordedAt: when,
     recordedAtText: short(outcome.recordedAt),
+    phase: outcome.phase,
+    attempt: outcome.attempt,
+    acceptedAt: short(outcome.acceptedAt),
+    writes: outcome.writes,
+    recovered: outcome.recovered,
   };
   // Table storage has no null: an absent property reads back as null.
   if (outcome.userPrincipalName !== null) entity['userPrincipalName'] = short(outcome.userPrincipalName);
@@ -203,10 +329,24 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
     dryRun: row['dryRun'] === true,
     durationMs: Number(row['durationMs']),
     recordedAt: text('recordedAtText'),
+    // Rows written before phases existed were one insert per decision: a DEFERRED with a retry
+    // time was an attempt, anything else where the job ended.
+    phase: phaseOf(row['phase'], optionalText('retryAt')),
+    attempt: typeof row['attempt'] === 'number' ? row['attempt'] : 0,
+    acceptedAt: optionalText('acceptedAt') ?? text('recordedAtText'),
+    writes: typeof row['writes'] === 'number' ? row['writes'] : 0,
+    recovered: row['recovered'] === true,
   };
   const payload = optionalText('payload');
   if (payload !== null) record.payload = payload;
   return record;
+}
+
+function phaseOf(value: unknown, retryAt: string | null): OutcomePhase {
+  if (typeof value === 'string' && (OUTCOME_PHASES as readonly string[]).includes(value)) {
+    return value as OutcomePhase;
+  }
+  return retryAt === null ? 'final' : 'attempt';
 }
 
 function isOutcomeKind(value: string): value is OutcomeKind {

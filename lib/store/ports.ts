@@ -3,9 +3,27 @@
  */
 import type { OutcomeRecord } from '../licensing/types.js';
 
+/**
+ * The outcome journal. Every job has one row for its pending-then-final record (keyed by the user,
+ * the job's acceptance time and its id) and a row per attempt that was put off; writes are
+ * upserts, so a repeat never adds a row.
+ */
 export interface OutcomeStore {
-  /** Inserts one record (PK user id, RK inverted time + job id). */
-  record(outcome: OutcomeRecord): Promise<void>;
+  /**
+   * Writes a record under its job's key. A `pending` record is also listed in the pending index;
+   * a `final` one with `clearPending` leaves it (pass it whenever the job wrote or found one).
+   */
+  record(outcome: OutcomeRecord, options?: { clearPending?: boolean }): Promise<void>;
+  /** The pending or final record of a job, or null. */
+  findJob(userId: string, acceptedAt: string, jobId: string): Promise<OutcomeRecord | null>;
+  /**
+   * Removes a job's pending record (and its index entry) once it is known that its writes were
+   * not made or are recorded elsewhere (an attempt record after a definite refusal). A final
+   * record is never removed.
+   */
+  withdrawPending(userId: string, acceptedAt: string, jobId: string): Promise<void>;
+  /** Pending records (begun, not completed), oldest first. */
+  listPending(options?: { source?: string; before?: Date }): AsyncIterable<OutcomeRecord>;
   /** Newest first. */
   listByUser(userId: string, options?: { limit?: number }): Promise<OutcomeRecord[]>;
   /** Records with recordedAt in [from, to), any user, in no particular order. */
@@ -71,10 +89,27 @@ export interface Checkpoint {
   fingerprint: string | null;
 }
 
+/**
+ * A delta round under way: its id (the event id of every job it publishes, so a round replayed
+ * after a crash publishes the same MessageIds and the broker drops the repeats) and where it
+ * started (a delta link, or `full:` and the context fingerprint). A new round from the same start
+ * reuses the id; any other start gets a new one, so two full syncs never share their ids.
+ */
+export interface DeltaRound {
+  id: string;
+  start: string;
+  startedAt: string;
+}
+
 export interface CheckpointStore {
   get(scope: string): Promise<Checkpoint | null>;
   put(scope: string, deltaLink: string, takenAt?: Date, fingerprint?: string): Promise<void>;
   delete(scope: string): Promise<void>;
+  /** The round under way for `scope`, if one started and did not finish. */
+  getRound(scope: string): Promise<DeltaRound | null>;
+  putRound(scope: string, round: DeltaRound): Promise<void>;
+  /** The round finished (its checkpoint is stored). */
+  clearRound(scope: string): Promise<void>;
 }
 
 export interface SubscriptionRecord {
@@ -113,15 +148,29 @@ export interface DisabledAccountStore {
 }
 
 /**
- * People an HR `leave` was carried out for. A later notification or delta round for them (their
- * own license removal is a change) must not license them again by the rules; an HR hire or update
- * clears the mark.
+ * What HR last said about a person: `at`, when HR says it happens (the event's effectiveAt, else
+ * its webhook-timestamp), and `statedAt`, when the event was accepted (breaks ties: of two events
+ * effective at the same time, the one stated later wins).
+ */
+export interface LeaverMark {
+  state: 'left' | 'rehired';
+  at: Date;
+  statedAt: Date;
+}
+
+/**
+ * What HR last said about each person: left (their managed licenses stay off, whatever a
+ * notification or a rules change says) or (re)hired. Only a newer HR event replaces a mark, so
+ * events that arrive out of order (a hire retried for days, a leave delayed by its grace period)
+ * cannot undo a later one.
  */
 export interface LeaverStore {
-  has(userId: string): Promise<boolean>;
-  mark(userId: string, at: Date): Promise<void>;
-  /** HR says the person is (back) in: no longer a leaver; the time is kept (see rehiredSince). */
-  clear(userId: string, at?: Date): Promise<void>;
-  /** Whether HR said the person is in at or after `since` (a leave accepted before is superseded). */
-  rehiredSince(userId: string, since: Date): Promise<boolean>;
+  get(userId: string): Promise<LeaverMark | null>;
+  /**
+   * Sets the mark unless the stored one is newer (later `at`, then later `statedAt`; a full tie
+   * goes to a leave). Returns the mark in force afterwards.
+   */
+  set(userId: string, mark: LeaverMark): Promise<LeaverMark>;
+  /** Every person currently marked as left (read once per bulk run). */
+  listLeft(): Promise<Set<string>>;
 }

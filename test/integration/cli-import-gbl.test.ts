@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { main } from '../../lib/cli/main.js';
 import { parseRules } from '../../lib/rules/load.js';
+import { createStorage } from '../../lib/store/table-clients.js';
 import {
   parseTenantFile,
   startSimulator,
@@ -43,8 +44,12 @@ afterAll(async () => {
 });
 
 async function run(sim: Simulator, ...argv: string[]) {
+  return runWith(sim, randomTablePrefix(), ...argv);
+}
+
+async function runWith(sim: Simulator, tablePrefix: string, ...argv: string[]) {
   const io = recordingIo();
-  const code = await main(argv, cliEnv(sim, connectionString, randomTablePrefix()), io);
+  const code = await main(argv, cliEnv(sim, connectionString, tablePrefix), io);
   return { code, io };
 }
 
@@ -198,8 +203,19 @@ describe('take-over: from group licenses to direct ones without a gap', () => {
 
       // Apply: one assignLicense per member (plus a usageLocation for those without), no seat used.
       const seats = sim.tenant.skus().map((s) => [s.skuPartNumber, s.consumedUnits]);
-      const applied = await run(sim, 'take-over', '--rules', out, '--apply');
+      const prefix = randomTablePrefix();
+      const applied = await runWith(sim, prefix, 'take-over', '--rules', out, '--apply');
       expect(applied.code).toBe(0);
+      // Each user is one job on record: its final record, the writes it sent, nothing left pending.
+      const store = createStorage({ connectionString, tablePrefix: prefix }).outcomes;
+      const someone = tenant.users.find((u) => members.has(u.id) && u.usageLocation != null);
+      const records = await store.listByUser(someone?.id ?? '');
+      expect(records.map((r) => [r.phase, r.outcome, r.source, r.writes, r.error])).toEqual([
+        ['final', 'ASSIGNED', 'cli', 1, null],
+      ]);
+      const pending: unknown[] = [];
+      for await (const r of store.listPending()) pending.push(r);
+      expect(pending).toEqual([]);
       expect(sim.counters.get('assignLicense')).toBe(members.size);
       const withoutLocation = tenant.users.filter((u) => members.has(u.id) && u.usageLocation == null).length;
       expect(sim.counters.get('patchUser')).toBe(withoutLocation);

@@ -176,7 +176,7 @@ describe('apply', () => {
   it('does not license someone HR said left (the app’s leaver mark), in plan or apply', async () => {
     const storage = createStorage({ connectionString, tablePrefix: prefix });
     await storage.ensureTables();
-    await storage.leavers.mark(IDS.bob, new Date());
+    await storage.leavers.set(IDS.bob, { state: 'left', at: new Date(), statedAt: new Date() });
 
     const planned = await run('plan', '--json', '--rules', EXAMPLE_RULES);
     const bobPlan = planned.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });
@@ -278,6 +278,40 @@ describe('apply', () => {
     expect(byId.get(IDS.bob)).toBe('DEFERRED');
     expect(byId.get(IDS.carol)).toBe('CONFLICT');
     expect(sim.counters.writes()).toBe(0);
+  });
+});
+
+describe('a run that cannot finish', () => {
+  it('exits 3 and lists the users not done, each with its reason (also as JSON lines)', async () => {
+    env = { ...env, GRAPH_MAX_RETRIES: '0', RECONCILE_RETRY_ROUNDS: '0' };
+    // Graph throttles every write (past its own retries): the two users to license are not done.
+    sim.faults.inject({ kind: 'assignLicense', status: 429, retryAfterSeconds: 30, times: 100 });
+
+    const { code, io } = await run('apply', '--rules', EXAMPLE_RULES, '--json');
+
+    expect(code).toBe(3);
+    const notDone = jsonLines(io.stdoutLines()).filter((l) =>
+      l.error?.message.startsWith('Not done in this run'),
+    );
+    expect(notDone.map((l) => l.id).sort()).toEqual(
+      [IDS.bob, IDS.erin].filter((id) => id !== IDS.erin).sort(),
+    );
+    expect(notDone[0]).toMatchObject({ outcome: 'DEFERRED', error: { code: 'TooManyRequests' } });
+    expect(io.stderrText()).toMatch(/1 user\(s\) not done in this run .*run apply again/);
+    expect(io.stderrText()).toMatch(
+      /bob@fabrikam\.com: TooManyRequests: Not done in this run after 1 attempt/,
+    );
+  });
+
+  it('survives a server error on the SKU catalog and on a page of users (reads are retried)', async () => {
+    sim.faults.inject({ kind: 'subscribedSkus', status: 500, times: 1 });
+    sim.faults.inject({ kind: 'listUsers', status: 502, times: 1 });
+    env = { ...env, GRAPH_MAX_RETRIES: '2' };
+    const { code, io } = await run('plan', '--rules', EXAMPLE_RULES);
+    expect(code).toBe(0);
+    expect(io.stderrText()).not.toMatch(/stopped/);
+    expect(sim.requests.filter((r) => r.kind === 'subscribedSkus').map((r) => r.status)).toEqual([500, 200]);
+    expect(sim.requests.filter((r) => r.kind === 'listUsers').map((r) => r.status)).toEqual([502, 200]);
   });
 });
 

@@ -194,9 +194,19 @@ describe('summaryTable', () => {
     >;
     byOutcome.UNCHANGED = 3;
     for (const dryRun of [true, false]) {
-      const lines = summaryTable({ runId: 'r', users: 3, writes: 0, byOutcome, actions: {} }, dryRun).split(
-        '\n',
-      );
+      const summary = {
+        runId: 'r',
+        users: 3,
+        writes: 0,
+        byOutcome,
+        actions: {},
+        recovered: null,
+        notDone: [],
+        aborted: null,
+        recordsNotWritten: 0,
+        notVerified: 0,
+      };
+      const lines = summaryTable(summary, dryRun).split('\n');
       expect(new Set(lines.map((l) => l.length)).size).toBe(1);
       expect(lines.join('\n')).toMatch(dryRun ? /plan \(dry run\)/ : /apply/);
       expect(lines.join('\n')).toMatch(/\| UNCHANGED\s+\| 3 \|/);

@@ -36,6 +36,7 @@ export {
 } from './tenant-file.js';
 export { loadSampleState, saveSampleState } from './sample-state.js';
 export { prng } from './prng.js';
+export { startFaultProxy, type FaultProxy, type FaultProxyOptions, type ProxyFate } from './fault-proxy.js';
 
 /** Graph gives a subscriber 10 seconds to answer the validation request (change-notifications-delivery-webhooks). */
 const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
