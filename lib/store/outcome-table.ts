@@ -27,7 +27,9 @@ import {
   type OutcomeKind,
   type OutcomePhase,
   type OutcomeRecord,
+  type OutcomeSource,
 } from '../licensing/types.js';
+import { JOB_SOURCES } from '../queue/job.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { LARGE_TEXT_CHARS, SHORT_TEXT_CHARS, fitJsonArray, truncateText } from './table-limits.js';
@@ -315,7 +317,7 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
     userPrincipalName: optionalText('userPrincipalName'),
     jobId: text('jobId'),
     correlationId: text('correlationId'),
-    source: text('source'),
+    source: sourceOf(text('source'), where),
     eventId: optionalText('eventId'),
     rule: optionalText('rule'),
     outcome,
@@ -340,6 +342,11 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
   const payload = optionalText('payload');
   if (payload !== null) record.payload = payload;
   return record;
+}
+
+function sourceOf(value: string, where: string): OutcomeSource {
+  if ((JOB_SOURCES as readonly string[]).includes(value) || value === 'queue') return value as OutcomeSource;
+  throw new Error(`${where}: unknown source ${value}`);
 }
 
 function phaseOf(value: unknown, retryAt: string | null): OutcomePhase {

@@ -252,7 +252,7 @@ describe('apply', () => {
     expect(dave?.outcome).toBe('FAILED');
     expect(dave?.rule).toBe('cloud-members-e3');
     expect(dave?.error?.message).toMatch(/mutually exclusive/);
-    expect(dave?.error?.fix).toBeTruthy();
+    expect(dave?.error?.fix).toMatch(/^Two service plans named in the message cannot both be enabled/);
     expect(lines.filter((l) => l.outcome === 'FAILED')).toHaveLength(1);
     // Graph refused: dave's licenses are as they were, and the failure is recorded.
     expect(sim.tenant.user(IDS.dave)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).toEqual([
