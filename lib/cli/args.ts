@@ -3,7 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['plan', 'apply', 'explain', 'validate'] as const;
+export const COMMANDS = ['plan', 'apply', 'explain', 'validate', 'import-gbl', 'take-over'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -16,6 +16,12 @@ export interface CliArgs {
   concurrency: number | null;
   resetSample: boolean;
   help: boolean;
+  /** `import-gbl`: where to write the rules (default rules.gbl.yaml), overwrite it, usageLocation default. */
+  out: string | null;
+  force: boolean;
+  usageLocation: string | null;
+  /** `take-over`: make the changes (dry run otherwise). */
+  apply: boolean;
 }
 
 export const USAGE = `Usage: ems-licensing <command> [options]
@@ -25,6 +31,11 @@ Commands:
   apply              Make the changes and record every outcome to Table storage
   explain <user>     Which rule matches a user (object id or UPN) and why; desired vs current
   validate           Check the rules file against the tenant's SKUs and service plans
+  import-gbl         Turn the tenant's group-based licensing into a rules file, with a report
+                     of what could not be carried over and of every user whose licenses would
+                     differ (reads only; writes the rules file and its .report.md)
+  take-over          Before removing group licenses: assign directly what users hold only
+                     through a group, where the rules want exactly that (dry run; --apply)
 
 Options:
   --rules FILE       Rules file (default: RULES_PATH, else ./rules.yaml; the sample tenant
@@ -34,9 +45,15 @@ Options:
   --json             One JSON object per user on stdout (id, upn, rule, actions, outcome, error)
   --concurrency N    Users processed at once (default: RECONCILE_CONCURRENCY or 8)
   --reset-sample     Start the sample tenant from its original state (forget earlier applies)
+  --out FILE         import-gbl: the rules file to write (default rules.gbl.yaml)
+  --force            import-gbl: overwrite FILE and its report if they exist
+  --usage-location XX  import-gbl: defaults.usageLocation for the rules (ISO 3166-1 alpha-2);
+                     group-based licensing used the tenant's country for users without one
+  --apply            take-over: make the changes and record them (default: dry run)
   -h, --help         Show this help
 
-Exit codes: 0 done, 1 some user FAILED (or validate found problems), 2 bad usage or settings.`;
+Exit codes: 0 done, 1 some user FAILED (or validate found problems, or import-gbl found
+differences or groups it could not carry over), 2 bad usage or settings.`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -55,6 +72,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         json: { type: 'boolean', default: false },
         concurrency: { type: 'string' },
         'reset-sample': { type: 'boolean', default: false },
+        out: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        'usage-location': { type: 'string' },
+        apply: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -80,6 +101,20 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       throw new UsageError(`--concurrency must be a whole number from 1 to 64, got '${values.concurrency}'.`);
     }
   }
+  const usageLocation = values['usage-location']?.toUpperCase() ?? null;
+  if (usageLocation !== null && !/^[A-Z]{2}$/.test(usageLocation)) {
+    throw new UsageError(
+      `--usage-location takes a two-letter country code (ISO 3166-1 alpha-2, e.g. US), got '${values['usage-location'] ?? ''}'.`,
+    );
+  }
+  if (command !== 'import-gbl' && (values.out !== undefined || values.force || usageLocation !== null)) {
+    throw new UsageError('--out, --force and --usage-location only go with import-gbl.');
+  }
+  if (command !== 'take-over' && values.apply) {
+    throw new UsageError(
+      `--apply only goes with take-over (to make changes for every user, run: ems-licensing apply).`,
+    );
+  }
   return {
     command,
     user: command === 'explain' ? (userArg ?? null) : null,
@@ -89,5 +124,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     concurrency,
     resetSample: values['reset-sample'],
     help: values.help,
+    out: values.out ?? null,
+    force: values.force,
+    usageLocation,
+    apply: values.apply,
   };
 }

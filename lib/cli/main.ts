@@ -1,12 +1,14 @@
 /**
- * `ems-licensing`: plan, apply, explain, validate. Settings and IO are passed in (see entry.ts).
+ * `ems-licensing`: plan, apply, explain, validate, import-gbl, take-over. Settings and IO are passed in (see entry.ts).
  */
 import { ConfigError } from '../config.js';
 import { createLogger } from '../log.js';
 import { RulesError } from '../rules/load.js';
 import { parseCliArgs, USAGE, UsageError } from './args.js';
 import { runExplain, runReconcile, runValidate, type CliIo } from './commands.js';
+import { runImportGbl } from './import-gbl.js';
 import { createCliRuntime, type CliRuntimeOptions } from './runtime.js';
+import { runTakeOver } from './take-over.js';
 
 /**
  * Runs one command and returns its exit code.
@@ -50,6 +52,8 @@ export async function main(
     }
     throw e;
   }
+  // Writes to the sample tenant are kept for the next run.
+  const persistSample = args.command === 'apply' || (args.command === 'take-over' && args.apply);
   try {
     switch (args.command) {
       case 'plan':
@@ -59,6 +63,10 @@ export async function main(
         return await runExplain(args, runtime, io, logger);
       case 'validate':
         return await runValidate(args, runtime, io);
+      case 'import-gbl':
+        return await runImportGbl(args, runtime, io, logger);
+      case 'take-over':
+        return await runTakeOver(args, runtime, io, logger);
     }
   } catch (e) {
     if (e instanceof RulesError || e instanceof ConfigError) {
@@ -67,6 +75,6 @@ export async function main(
     }
     throw e;
   } finally {
-    await runtime.close({ persistSample: args.command === 'apply' });
+    await runtime.close({ persistSample });
   }
 }

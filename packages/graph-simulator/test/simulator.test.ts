@@ -233,7 +233,7 @@ describe('auth, unknown paths, faults and counters', () => {
     expect(sim.counters.writes()).toBe(2);
     const snap = sim.counters.snapshot();
     expect(snap).toMatchObject({ patchUser: 1, assignLicense: 1, subscribedSkus: 1, listUsers: 0 });
-    expect(Object.keys(snap)).toHaveLength(13);
+    expect(Object.keys(snap)).toHaveLength(17);
   });
 });
 
