@@ -132,9 +132,16 @@ export interface BaseConfig {
 
 /** The worker's retry limits and delays (the retry policy's settings: lib/engine/retry-policy.ts). */
 export interface RetryConfig {
+  /** Attempts for a user that is not in Entra ID yet (an HR hire before AD sync). */
   hireRetryLimit: number;
+  /** Attempts for throttling and outages. */
   transientRetryLimit: number;
+  /** Attempts while seats are exhausted; after that the daily cleanup re-drives the job. */
   seatRetryLimit: number;
+  /**
+   * Attempts while the outcome journal is unreachable. Large: the job is kept (never dead-lettered
+   * without a record) until storage is back; the backoff is capped at 6 h.
+   */
   storageRetryLimit: number;
   retryBaseSeconds: number;
   deferredRetryMinutes: number;

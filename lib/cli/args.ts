@@ -4,7 +4,7 @@
  * not for this command" all come from the same table. Options may stand anywhere on the line,
  * before or after the command and its operands; `--` ends the options.
  */
-import { closest } from '../rules/did-you-mean.js';
+import { closest } from '../shared/did-you-mean.js';
 
 /** One option. `value` names its argument (`FILE`, `N`); without it the option is a switch. */
 export interface FlagSpec {
@@ -14,6 +14,8 @@ export interface FlagSpec {
   short?: string;
   value?: string;
   help: string;
+  /** Said after "plan does not take --x (y does)": where the user more likely meant to go. */
+  elsewhere?: string;
 }
 
 /** A positional argument of a command (`explain <user>`). */
@@ -138,8 +140,9 @@ export function parseCommandLine(argv: readonly string[], table: CommandTable): 
   for (const name of options.keys()) {
     if (table.global.includes(name) || command.flags.includes(name)) continue;
     const takers = table.commands.filter((c) => c.flags.includes(name)).map((c) => c.name);
+    const elsewhere = byName.get(name)?.elsewhere;
     throw new UsageError(
-      `${command.name} does not take --${name}${takers.length > 0 ? ` (${takers.join(', ')} does)` : ''}.`,
+      `${command.name} does not take --${name}${takers.length > 0 ? ` (${takers.join(', ')} ${takers.length === 1 ? 'does' : 'do'}${elsewhere ? `; ${elsewhere}` : ''})` : ''}.`,
       command.name,
     );
   }
@@ -201,6 +204,12 @@ export interface CliArgs {
   debug: boolean;
   /** `--no-color`: plain text even on a terminal. */
   noColor: boolean;
+  /** `import-gbl`: where to write the rules (default rules.gbl.yaml), overwrite it, usageLocation default. */
+  out: string | null;
+  force: boolean;
+  usageLocation: string | null;
+  /** `take-over`: make the changes (dry run otherwise). */
+  apply: boolean;
 }
 
 function stringOption(line: ParsedLine, name: string): string | null {
@@ -221,6 +230,14 @@ export function toCliArgs(line: ParsedLine & { command: string }): CliArgs {
       );
     }
   }
+  const rawLocation = stringOption(line, 'usage-location');
+  const usageLocation = rawLocation?.toUpperCase() ?? null;
+  if (rawLocation !== null && !/^[A-Z]{2}$/.test(usageLocation ?? '')) {
+    throw new UsageError(
+      `--usage-location takes a two-letter country code (ISO 3166-1 alpha-2, e.g. US), got "${rawLocation}".`,
+      line.command,
+    );
+  }
   return {
     command: line.command,
     operands: line.operands,
@@ -233,5 +250,9 @@ export function toCliArgs(line: ParsedLine & { command: string }): CliArgs {
     yes: line.options.has('yes'),
     debug: line.options.has('debug'),
     noColor: line.options.has('no-color'),
+    out: stringOption(line, 'out'),
+    force: line.options.has('force'),
+    usageLocation,
+    apply: line.options.has('apply'),
   };
 }

@@ -15,13 +15,23 @@ import {
 } from './args.js';
 import type { CommandContext } from './command-context.js';
 import { runExplain, runReconcile, runValidate } from './commands.js';
+import { runImportGbl } from './import-gbl.js';
 import { runSeats } from './seats-command.js';
+import { runTakeOver } from './take-over.js';
 
 /** A command: its shape for the parser and help, and what it does. */
 export interface CommandSpec extends CommandShape {
   run(c: CommandContext): Promise<number>;
-  /** The command records to storage (apply): the sample tenant is saved after it. */
-  writes?: boolean;
+  /**
+   * The command changes the tenant and records to storage (apply; take-over with --apply): the
+   * sample tenant is saved after it, and a closed stdout does not stop it half-way.
+   */
+  writes?: (args: CliArgs) => boolean;
+}
+
+/** Whether this command line changes the tenant (see {@link CommandSpec.writes}). */
+export function commandWrites(args: CliArgs): boolean {
+  return COMMANDS.find((c) => c.name === args.command)?.writes?.(args) === true;
 }
 
 export const FLAGS: readonly FlagSpec[] = [
@@ -49,6 +59,22 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'yes',
     short: 'y',
     help: 'Apply without asking, however many users change (apply asks only on a terminal)',
+  },
+  {
+    name: 'out',
+    value: 'FILE',
+    help: 'The rules file to write (default rules.gbl.yaml; its report beside it)',
+  },
+  { name: 'force', help: 'Overwrite the rules file and its report if they exist' },
+  {
+    name: 'usage-location',
+    value: 'XX',
+    help: "defaults.usageLocation for the rules (ISO 3166-1 alpha-2); group-based licensing used the tenant's country for users without one",
+  },
+  {
+    name: 'apply',
+    help: 'Make the changes and record them (default: dry run)',
+    elsewhere: 'to make changes for every user, run: ems-licensing apply',
   },
   { name: 'debug', help: 'On failure, print the stack trace and every cause; log at debug level' },
   { name: 'no-color', help: 'No colours, even on a terminal (as does NO_COLOR)' },
@@ -83,7 +109,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     operands: [],
     flags: ['concurrency', 'yes'],
     run: runReconcile,
-    writes: true,
+    writes: () => true,
   },
   {
     name: 'explain',
@@ -107,6 +133,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     operands: [],
     flags: ['concurrency'],
     run: runSeats,
+  },
+  {
+    name: 'import-gbl',
+    summary:
+      "Turn the tenant's group-based licensing into a rules file, with a report of what could not be carried over and of every user whose licenses would differ (reads the tenant; writes the rules file and its .report.md)",
+    operands: [],
+    flags: ['out', 'force', 'usage-location'],
+    run: (c) => runImportGbl(c.args, c.runtime, c.io, c.logger),
+  },
+  {
+    name: 'take-over',
+    summary:
+      'Before removing group licenses: assign directly what users hold only through a group, where the rules want exactly that (dry run; --apply to assign)',
+    operands: [],
+    flags: ['concurrency', 'apply'],
+    run: (c) => runTakeOver(c.args, c.runtime, c.io, c.logger),
+    writes: (args) => args.apply,
   },
 ];
 

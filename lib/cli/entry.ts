@@ -7,9 +7,8 @@
  * recorded.
  */
 import { createInterface } from 'node:readline';
-import { parseCommandLine } from './args.js';
 import { colourEnabled } from './colour.js';
-import { COMMAND_TABLE, COMMANDS } from './command-table.js';
+import { commandWrites, parseCliArgs } from './command-table.js';
 import { EXIT } from './exit-codes.js';
 import { main } from './main.js';
 
@@ -17,8 +16,7 @@ const argv = process.argv.slice(2);
 
 function writesToStorage(): boolean {
   try {
-    const command = parseCommandLine(argv, COMMAND_TABLE).command;
-    return COMMANDS.find((c) => c.name === command)?.writes === true;
+    return commandWrites(parseCliArgs(argv));
   } catch {
     return false;
   }

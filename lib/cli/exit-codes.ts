@@ -6,7 +6,10 @@
 export const EXIT = {
   /** Done: every user as the rules want (or, for `plan`, the plan was made). */
   ok: 0,
-  /** Some user FAILED (Graph refused; the record says what to fix), or the rules do not fit the tenant. */
+  /**
+   * Some user FAILED (Graph refused; the record says what to fix), the rules do not fit the
+   * tenant, or `import-gbl`'s report lists something to act on (differences, groups not carried).
+   */
   failed: 1,
   /** Bad usage, settings or rules file: nothing was run. */
   usage: 2,

@@ -1,7 +1,8 @@
 /**
- * `ems-licensing`: parses the line against the command table, builds the runtime, runs the
- * command, and turns whatever stops it into one line and an exit code (failure.ts). Settings and
- * IO are passed in (see entry.ts); nothing here reads the process.
+ * `ems-licensing` (plan, apply, explain, validate, seats, import-gbl, take-over): parses the line
+ * against the command table, builds the runtime, runs the command, and turns whatever stops it
+ * into one line and an exit code (failure.ts). Settings and IO are passed in (see entry.ts);
+ * nothing here reads the process.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -120,6 +121,7 @@ export async function main(
   } catch (e) {
     return await failed(e, runtime);
   } finally {
-    await runtime.close({ persistSample: spec.writes === true });
+    // Writes to the sample tenant are kept for the next run.
+    await runtime.close({ persistSample: spec.writes?.(args) === true });
   }
 }

@@ -135,7 +135,14 @@ export async function createCliRuntime(
     : graphGatewayFromConfig(config, logger);
 
   let rulesPath = path.resolve(cwd, args.rules ?? config.rulesPath);
-  if (!args.rules && !env.RULES_PATH && !existsSync(rulesPath) && simulator) {
+  // import-gbl writes rules rather than reading them.
+  if (
+    !args.rules &&
+    !env.RULES_PATH &&
+    !existsSync(rulesPath) &&
+    simulator &&
+    args.command !== 'import-gbl'
+  ) {
     rulesPath = path.join(PACKAGE_ROOT, 'examples', 'rules.yaml');
     notice(`No rules file given: using ${relative(rulesPath)}.`);
   }

@@ -79,14 +79,39 @@ describe('parseCommandLine', () => {
       'Unknown option --concurency: did you mean --concurrency?',
     );
     expect(usageError('frobnicate')).toBe(
-      'Unknown command "frobnicate": the commands are plan, apply, explain, validate, seats',
+      'Unknown command "frobnicate": the commands are plan, apply, explain, validate, seats, import-gbl, take-over',
     );
   });
 
   it('refuses an option the command does not take, naming the one that does', () => {
     expect(usageError('plan', '--yes')).toBe('plan does not take --yes (apply does).');
     expect(usageError('explain', 'x', '--concurrency', '2')).toBe(
-      'explain does not take --concurrency (plan, apply, validate, seats does).',
+      'explain does not take --concurrency (plan, apply, validate, seats, take-over do).',
+    );
+    // --apply belongs to take-over; whoever typed `plan --apply` more likely wanted `apply`.
+    expect(usageError('plan', '--apply')).toBe(
+      'plan does not take --apply (take-over does; to make changes for every user, run: ems-licensing apply).',
+    );
+    expect(usageError('apply', '--out', 'x.yaml')).toBe('apply does not take --out (import-gbl does).');
+  });
+
+  it('reads the options of import-gbl and take-over', () => {
+    expect(parse('import-gbl', '--out', 'r.yaml', '--force', '--usage-location', 'gb')).toMatchObject({
+      command: 'import-gbl',
+      out: 'r.yaml',
+      force: true,
+      usageLocation: 'GB',
+      apply: false,
+    });
+    expect(parse('take-over', '--apply', '--rules', 'r.yaml')).toMatchObject({
+      command: 'take-over',
+      apply: true,
+      rules: 'r.yaml',
+      out: null,
+      usageLocation: null,
+    });
+    expect(usageError('import-gbl', '--usage-location', 'USA')).toBe(
+      '--usage-location takes a two-letter country code (ISO 3166-1 alpha-2, e.g. US), got "USA".',
     );
   });
 

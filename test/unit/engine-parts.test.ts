@@ -178,11 +178,17 @@ describe('summaryTable', () => {
 });
 
 describe('contextFingerprint (when a delta link stops being enough)', () => {
-  const ctx = (select: string[], off: string[]) =>
+  const ctx = (select: string[], off: string[], department = 'Sales') =>
     ({
       select,
       rules: {
-        rules: [{ name: 'staff', licenses: [{ skuId: EMS, skuPartNumber: 'EMS', disabledPlans: off }] }],
+        rules: [
+          {
+            name: 'staff',
+            when: { attribute: 'department', equals: department },
+            licenses: [{ skuId: EMS, skuPartNumber: 'EMS', disabledPlans: off }],
+          },
+        ],
         defaults: { usageLocation: 'GB', unmatched: 'leave' },
       },
     }) as unknown as Parameters<typeof contextFingerprint>[0];
@@ -197,5 +203,10 @@ describe('contextFingerprint (when a delta link stops being enough)', () => {
     const base = contextFingerprint(ctx(['id'], [INTUNE_A]));
     expect(contextFingerprint(ctx(['id', 'jobTitle'], [INTUNE_A]))).not.toBe(base);
     expect(contextFingerprint(ctx(['id'], [INTUNE_A, 'new-plan']))).not.toBe(base);
+  });
+
+  it('changes with a rule’s condition, even when the attributes read stay the same', () => {
+    const base = contextFingerprint(ctx(['id', 'department'], [INTUNE_A], 'Sales'));
+    expect(contextFingerprint(ctx(['id', 'department'], [INTUNE_A], 'Marketing'))).not.toBe(base);
   });
 });

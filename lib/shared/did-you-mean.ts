@@ -1,6 +1,6 @@
 /**
  * "Did you mean …?" for near misses in the rules file (unknown keys, attribute names, SKU and
- * plan names). Case is ignored, as typos like `memberof` are the most common kind.
+ * plan names, the properties and operators of Entra membership rules). Case is ignored, as typos like `memberof` are the most common kind.
  */
 
 /**
