@@ -1,71 +1,104 @@
 /**
- * The four CLI commands. Each returns its exit code (./exit-codes.ts).
+ * The reconcile, explain and validate commands. Each returns its exit code (./exit-codes.ts);
+ * problems that stop a command are thrown and turned into one line by main.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../engine/decide.js';
-import { loadLicensingContext, type LicensingContext } from '../engine/licensing-context.js';
-import { reconcile, type ReconcileSummary } from '../engine/reconcile.js';
+import type { LicensingContext } from '../engine/licensing-context.js';
+import { predictLicenses } from '../engine/predict-licenses.js';
+import { reconcile, type ReconcileSummary, type UserResult } from '../engine/reconcile.js';
 import { runJob } from '../engine/run-job.js';
 import { RulesValidationError } from '../licensing/compile.js';
 import { licenseText } from '../licensing/describe.js';
 import { explainEvaluation } from '../licensing/explain.js';
-import { describeAction, formatLicenses } from '../licensing/planner.js';
-import type { Logger } from '../log.js';
-import { loadRulesFile } from '../rules/load.js';
-import type { CliArgs } from './args.js';
+import { describeAction, describeLicenses } from '../licensing/planner.js';
+import { confirmApply } from './apply-prompt.js';
+import { outcomePainter } from './colour.js';
+import { loadContext, withFreshSeats, type CliIo, type CommandContext } from './command-context.js';
 import { EXIT } from './exit-codes.js';
-import { humanLine, notDoneLines, ProgressBar, summaryTable, toJsonResult, type Writer } from './output.js';
-import type { CliRuntime } from './runtime.js';
+import { GroupNames } from './group-names.js';
+import {
+  groupIdsOf,
+  humanLine,
+  notDoneLines,
+  ProgressBar,
+  summaryTable,
+  toJsonResult,
+  type LineStyle,
+} from './output.js';
+import { seatShortfallWarnings } from './seats-command.js';
 
-export interface CliIo {
-  stdout: Writer;
-  stderr: Writer;
-  /** Draw the progress bar (stderr is a terminal). */
-  progress: boolean;
-  /** Where pino writes (stderr in a terminal; a buffer in tests). */
-  logDestination: { write(line: string): void };
+export type { CliIo, CommandContext } from './command-context.js';
+
+interface PassOptions {
+  dryRun: boolean;
+  /** Print one line per user (or JSON object); false for the counting pass before an apply. */
+  print: boolean;
 }
 
-async function context(runtime: CliRuntime): Promise<LicensingContext> {
-  const rules = await loadRulesFile(runtime.rulesPath);
-  return loadLicensingContext(runtime.gateway, rules, { correlationId: randomUUID() });
-}
-
-export async function runReconcile(
-  args: CliArgs,
-  runtime: CliRuntime,
-  io: CliIo,
-  logger: Logger,
-): Promise<number> {
-  const dryRun = args.command === 'plan';
-  const ctx = await context(runtime);
+/** One run of the engine over every user, printing as results arrive. */
+async function reconcilePass(
+  c: CommandContext,
+  ctx: LicensingContext,
+  groups: GroupNames,
+  pass: PassOptions,
+): Promise<ReconcileSummary> {
+  const { args, runtime, io } = c;
   // A dry run reads the leavers too when the app's storage is configured, so plan matches apply.
-  const stores = dryRun && !runtime.storageConfigured ? null : await runtime.stores();
-  const bar = new ProgressBar(io.stderr, io.progress && !args.json);
-  const summary = await reconcile({
-    gateway: runtime.gateway,
-    context: ctx,
-    logger,
-    dryRun,
-    concurrency: args.concurrency ?? runtime.config.concurrency,
-    retryRounds: runtime.config.retryRounds,
-    outcomes: dryRun ? null : (stores?.outcomes ?? null),
-    ...(stores ? { leavers: stores.leavers } : {}),
-    onUsersRead: (n) => bar.setTotal(n),
-    onResult: (result) => {
-      bar.tick();
-      if (args.json) {
-        io.stdout.write(`${JSON.stringify(toJsonResult(result, ctx.catalog))}\n`);
-        return;
-      }
-      const line = humanLine(result, ctx.catalog);
+  const stores = pass.dryRun && !runtime.storageConfigured ? null : await runtime.stores();
+  const bar = new ProgressBar(io.stderr, io.progress && !args.json, io.now);
+  const style: LineStyle = { paint: outcomePainter(io.colour === true), groups };
+  // Lines are written in order, each once the names of the groups it mentions are known.
+  let printing: Promise<void> = Promise.resolve();
+  const print = (result: UserResult) => {
+    if (args.json) {
+      io.stdout.write(`${JSON.stringify(toJsonResult(result, ctx.catalog))}\n`);
+      return;
+    }
+    const ids = groupIdsOf(result);
+    printing = printing.then(async () => {
+      if (ids.length > 0) await groups.load(ids);
+      const line = humanLine(result, ctx.catalog, style);
       if (line) {
         bar.finish();
         io.stdout.write(`${line}\n`);
       }
+    });
+  };
+  const summary = await reconcile({
+    gateway: runtime.gateway,
+    context: ctx,
+    logger: c.logger,
+    dryRun: pass.dryRun,
+    concurrency: args.concurrency ?? runtime.config.concurrency,
+    retryRounds: runtime.config.retryRounds,
+    outcomes: pass.dryRun ? null : (stores?.outcomes ?? null),
+    ...(stores ? { leavers: stores.leavers } : {}),
+    onUsersRead: (n) => bar.setTotal(n),
+    onResult: (result) => {
+      bar.tick();
+      if (pass.print) print(result);
     },
   });
+  await printing;
   bar.finish();
+  return summary;
+}
+
+/** `plan` (dry run) and `apply`. */
+export async function runReconcile(c: CommandContext): Promise<number> {
+  const { args, runtime, io } = c;
+  const dryRun = args.command === 'plan';
+  const ctx = await loadContext(runtime);
+  const groups = new GroupNames(runtime.gateway);
+
+  if (!dryRun && !args.yes && io.interactive === true && io.ask) {
+    // Plan first, on seats of its own, and ask before a change of any size.
+    const planned = await reconcilePass(c, withFreshSeats(ctx), groups, { dryRun: true, print: false });
+    if (!(await confirmApply(planned, io))) return EXIT.ok;
+  }
+
+  const summary = await reconcilePass(c, ctx, groups, { dryRun, print: true });
   const table = summaryTable(summary, dryRun);
   // With --json, stdout carries only results; the table and the rest go to stderr.
   (args.json ? io.stderr : io.stdout).write(`${table}\n`);
@@ -101,13 +134,9 @@ export function reconcileExitCode(summary: ReconcileSummary): number {
   return summary.byOutcome.FAILED > 0 ? EXIT.failed : EXIT.ok;
 }
 
-export async function runExplain(
-  args: CliArgs,
-  runtime: CliRuntime,
-  io: CliIo,
-  logger: Logger,
-): Promise<number> {
-  const ctx = await context(runtime);
+export async function runExplain(c: CommandContext): Promise<number> {
+  const { args, runtime, io } = c;
+  const ctx = await loadContext(runtime);
   const userArg = args.user ?? '';
   const now = new Date();
   const ref = { [userArg.includes('@') ? 'userPrincipalName' : 'id']: userArg };
@@ -132,7 +161,7 @@ export async function runExplain(
     {
       gateway: runtime.gateway,
       context: ctx,
-      logger,
+      logger: c.logger,
       now: () => new Date(),
       journal: null,
       lookUpJob: false,
@@ -159,32 +188,37 @@ export async function runExplain(
     return EXIT.failed;
   }
   const u = result.user;
+  const groups = new GroupNames(runtime.gateway);
+  const inherited = u.licenseAssignmentStates.filter((s) => s.assignedByGroup);
+  await groups.load([...ctx.groupIds, ...inherited.map((s) => s.assignedByGroup ?? '')].filter(Boolean));
+  const paint = outcomePainter(io.colour === true);
+  const licenses = (list: string[]) => list.join(', ') || '(no licenses)';
   const out: string[] = [
     `User:        ${u.userPrincipalName} (${u.id})`,
     `Usage loc.:  ${u.usageLocation ?? '(none)'}`,
-    `Current:     ${formatLicenses(u.assignedLicenses, ctx.catalog).join(', ') || '(no licenses)'}`,
-    ...u.licenseAssignmentStates
-      .filter((s) => s.assignedByGroup)
-      .map((s) => `  inherited: ${ctx.catalog.skuPartNumber(s.skuId)} from group ${s.assignedByGroup ?? ''}`),
+    `Current:     ${licenses(describeLicenses(u.assignedLicenses, ctx.catalog))}`,
+    ...inherited.map(
+      (s) =>
+        `  inherited: ${ctx.catalog.skuPartNumber(s.skuId)} from group ${groups.label(s.assignedByGroup ?? '')}`,
+    ),
     '',
     'Rules:',
-    ...explanation.map((l) => `  ${l}`),
+    ...explanation.map((l) => `  ${groups.inText(l)}`),
     '',
     `Desired:     ${desiredText(ctx, decision)}`,
     `Actions:     ${decision.plan.actions.map((a) => describeAction(a, ctx.catalog)).join('; ') || '(none)'}`,
-    `After:       ${result.record.licensesAfter.join(', ') || '(no licenses)'}`,
-    `Outcome:     ${result.record.outcome} (dry run)`,
+    `After:       ${licenses(describeLicenses(predictLicenses(u.assignedLicenses, result.record.actions), ctx.catalog))}`,
+    `Outcome:     ${paint(result.record.outcome, result.record.outcome)} (dry run)`,
   ];
   if (decision.action === 'leave' && result.record.source === 'cli')
     out.push(
       'Policy:      HR said this person left: their managed licenses stay off until HR says they are back.',
     );
-  for (const c of decision.plan.conflicts) out.push(`Conflict:    ${c.reason}`);
+  // A conflict's reason already says what to change: it is said once, without a second "Fix".
+  for (const conflict of decision.plan.conflicts) out.push(`Conflict:    ${groups.inText(conflict.reason)}`);
   const error = result.record.error;
-  if (error) {
-    // A conflict's text is already printed above; say it once.
-    if (error.code !== 'GroupInheritedLicense') out.push(`Problem:     ${error.message}`);
-    out.push(`Fix:         ${error.fix}`);
+  if (error && error.code !== 'GroupInheritedLicense') {
+    out.push(`Problem:     ${error.message}`, `Fix:         ${error.fix}`);
   }
   io.stdout.write(`${out.join('\n')}\n`);
   return exitCode;
@@ -203,28 +237,37 @@ function desiredText(ctx: LicensingContext, decision: Decision): string {
   }
 }
 
-export async function runValidate(args: CliArgs, runtime: CliRuntime, io: CliIo): Promise<number> {
+/**
+ * `validate`: the rules against the tenant's SKUs and plans (exit 1 with every problem, as any
+ * command exits on rules that do not fit), then against its seats: a warning, exit 0, when the
+ * rules want more users on a SKU than it has seats.
+ */
+export async function runValidate(c: CommandContext): Promise<number> {
+  const { args, runtime, io } = c;
+  let ctx: LicensingContext;
   try {
-    const ctx = await context(runtime);
-    const managed = [...ctx.rules.managedSkuIds].map((id) => ctx.catalog.skuPartNumber(id));
-    if (args.json) {
-      io.stdout.write(
-        `${JSON.stringify({ valid: true, rules: ctx.rules.rules.length, managedSkus: managed, select: ctx.select })}\n`,
-      );
-    } else {
-      io.stdout.write(
-        `${runtime.rulesPath}: valid. ${String(ctx.rules.rules.length)} rule(s); managed SKUs: ${managed.join(', ')}; free seats: ${managed
-          .map(
-            (name) => `${name} ${String(ctx.catalog.freeSeats(ctx.catalog.resolveSku(name)?.skuId ?? name))}`,
-          )
-          .join(', ')}.\n`,
-      );
-    }
-    return EXIT.ok;
+    ctx = await loadContext(runtime);
   } catch (e) {
     if (!(e instanceof RulesValidationError)) throw e;
     if (args.json) io.stdout.write(`${JSON.stringify({ valid: false, problems: e.problems })}\n`);
     else io.stdout.write(`${e.message}\n`);
     return EXIT.failed;
   }
+  const managed = [...ctx.rules.managedSkuIds].map((id) => ctx.catalog.skuPartNumber(id));
+  const warnings = await seatShortfallWarnings(c, ctx);
+  if (args.json) {
+    io.stdout.write(
+      `${JSON.stringify({ valid: true, rules: ctx.rules.rules.length, managedSkus: managed, select: ctx.select, warnings })}\n`,
+    );
+  } else {
+    io.stdout.write(
+      `${runtime.rulesPath}: valid. ${String(ctx.rules.rules.length)} rule(s); managed SKUs: ${managed.join(', ')}; free seats: ${managed
+        .map(
+          (name) => `${name} ${String(ctx.catalog.freeSeats(ctx.catalog.resolveSku(name)?.skuId ?? name))}`,
+        )
+        .join(', ')}.\n`,
+    );
+    for (const w of warnings) io.stdout.write(`warning: ${w}\n`);
+  }
+  return EXIT.ok;
 }

@@ -18,7 +18,8 @@ import { changeText } from '../migrate/compare.js';
 import { importGroupLicensing, type ImportResult } from '../migrate/import-gbl.js';
 import { importReportLines } from '../migrate/report.js';
 import type { CliArgs } from './args.js';
-import type { CliIo } from './commands.js';
+import type { CliIo } from './command-context.js';
+import { EXIT } from './exit-codes.js';
 import type { CliRuntime } from './runtime.js';
 
 /** The package root (lib/cli/ and dist/cli/ are both two levels down), where rules.schema.json is. */
@@ -79,11 +80,11 @@ export async function runImportGbl(
     io.stderr.write(
       `${existing.map((p) => path.relative(process.cwd(), p) || p).join(' and ')} already exist${existing.length === 1 ? 's' : ''}: choose another --out, or pass --force to overwrite.\n`,
     );
-    return 2;
+    return EXIT.usage;
   }
   if (!existsSync(path.dirname(rulesPath))) {
     io.stderr.write(`The folder of --out (${path.dirname(rulesPath)}) does not exist: create it first.\n`);
-    return 2;
+    return EXIT.usage;
   }
   const shown = (p: string): string => path.relative(process.cwd(), p) || p;
   const result = await importGroupLicensing(
@@ -103,7 +104,7 @@ export async function runImportGbl(
   if (result.groups.length === 0) {
     const message = 'No group in this tenant carries a license: there is no group-based licensing to import.';
     io.stdout.write(args.json ? `${JSON.stringify({ groups: [], message })}\n` : `${message}\n`);
-    return 0;
+    return EXIT.ok;
   }
   const report = `${importReportLines(result, { rulesPath: shown(rulesPath), reportPath: shown(reportPath) }).join('\n')}\n`;
   await writeFile(rulesPath, result.yaml, 'utf8');
@@ -113,5 +114,5 @@ export async function runImportGbl(
   );
   io.stderr.write(`Wrote ${shown(rulesPath)} and ${shown(reportPath)}.\n`);
   const actionable = result.comparison.differ.length > 0 || result.plan.notCarried.length > 0;
-  return actionable ? 1 : 0;
+  return actionable ? EXIT.failed : EXIT.ok;
 }

@@ -29,7 +29,7 @@ import { holdsThroughGroupOnly, takeOverFor, type TakeOver } from '../migrate/ta
 import { licenseText } from '../licensing/describe.js';
 import { loadRulesFile } from '../rules/load.js';
 import type { CliArgs } from './args.js';
-import type { CliIo } from './commands.js';
+import type { CliIo } from './command-context.js';
 import type { CliRuntime } from './runtime.js';
 
 interface Line {

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { GraphGateway } from '../graph/gateway.js';
 import type { GraphUser } from '../graph/types.js';
 import { OUTCOME_KINDS, type OutcomeKind, type OutcomeRecord } from '../licensing/types.js';
+import type { SkuForecast } from '../licensing/seat-forecast.js';
 import type { Logger } from '../log.js';
 import type { JobPublisher, LicenseJob } from '../queue/job.js';
 import type { DisabledAccountStore, InboxStore, OutcomeStore, SummaryWriter } from '../store/ports.js';
@@ -51,6 +52,8 @@ export interface CleanupDeps {
   logger: Logger;
   settings: CleanupSettings;
   now?: () => Date;
+  /** The seat forecast for the summary (lib/reports/seat-report.ts cleanupSeatForecast). */
+  seatForecast?: (context: LicensingContext, now: Date) => Promise<SkuForecast[] | null>;
 }
 
 export interface CleanupReport {
@@ -223,7 +226,9 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport> {
     { outcomes: deps.outcomes, gateway: deps.gateway, context, logger: log, now: () => now },
     { before: new Date(now.getTime() - ORPHANED_PENDING_DAYS * DAY_MS) },
   );
+  const seatForecast = deps.seatForecast ? await deps.seatForecast(context, now) : undefined;
   const summary = await summarize(deps, context, now, {
+    ...(seatForecast === undefined ? {} : { seatForecast }),
     reclaimQueued: reclaimed.queued,
     disabledWithLicense: reclaimed.tracked,
     redriveQueued,

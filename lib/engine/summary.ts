@@ -1,7 +1,9 @@
 /**
  * The daily summary written by the cleanup, as data and as Markdown for people.
  */
+import type { SkuForecast } from '../licensing/seat-forecast.js';
 import type { OutcomeKind } from '../licensing/types.js';
+import { renderSeatForecastMarkdown } from '../licensing/seat-forecast-text.js';
 
 export interface DailySummary {
   date: string;
@@ -18,6 +20,8 @@ export interface DailySummary {
   redriveQueued: number;
   outcomesPruned: number;
   inboxPruned: number;
+  /** Seats and forecast per managed SKU, as `ems-licensing seats` shows them (absent if it failed). */
+  seatForecast?: SkuForecast[] | null;
 }
 
 export function renderSummaryMarkdown(s: DailySummary): string {
@@ -56,6 +60,7 @@ export function renderSummaryMarkdown(s: DailySummary): string {
         `| ${x.sku} | ${x.managed ? 'yes' : 'no'} | ${String(x.enabled)} | ${String(x.consumed)} | ${String(x.free)} |`,
     ),
     '',
+    ...renderSeatForecastMarkdown(s.seatForecast ?? null),
     '## Housekeeping',
     '',
     `- Disabled accounts still holding managed licenses: ${String(s.disabledWithLicense)}`,

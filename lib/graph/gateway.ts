@@ -61,4 +61,6 @@ export interface GraphGateway {
   reauthorizeSubscription(id: string, options?: CallOptions): Promise<void>;
   getSubscription(id: string, options?: CallOptions): Promise<GraphSubscription | null>;
   deleteSubscription(id: string, options?: CallOptions): Promise<void>;
+  /** A group's displayName (GET /groups/{id}?$select=id,displayName); `null` when Graph answers 404. */
+  getGroupName(id: string, options?: CallOptions): Promise<string | null>;
 }

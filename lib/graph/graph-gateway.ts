@@ -21,6 +21,7 @@ import { employeeIdFilter, resolveLink, segment, userPath } from './paths.js';
 import {
   deltaEnvelopeSchema,
   deltaUserSchema,
+  groupNameSchema,
   idListSchema,
   removedItemSchema,
   skuPageSchema,
@@ -408,6 +409,22 @@ class GraphGatewayAdapter implements GraphGateway {
       });
     } catch (error) {
       if (isGraphError(error) && error.kind === 'notFound') return;
+      throw error;
+    }
+  }
+
+  async getGroupName(id: string, options?: CallOptions): Promise<string | null> {
+    try {
+      return await this.#run('getGroup', options, { groupId: id }, async (requestId) => {
+        const group = groupNameSchema.parse(
+          await this.#api(`/groups/${segment(id)}`, requestId, options)
+            .select(['id', 'displayName'])
+            .get(),
+        );
+        return group.displayName ?? null;
+      });
+    } catch (error) {
+      if (isGraphError(error) && error.kind === 'notFound') return null;
       throw error;
     }
   }

@@ -20,7 +20,8 @@ export type GraphOperation =
   | 'renewSubscription'
   | 'reauthorizeSubscription'
   | 'getSubscription'
-  | 'deleteSubscription';
+  | 'deleteSubscription'
+  | 'getGroup';
 
 /**
  * Least-privileged application permission per operation. Sources (learn.microsoft.com/graph/api/…):
@@ -28,8 +29,9 @@ export type GraphOperation =
  * user-update → User.ReadWrite.All (usageLocation); subscribedsku-list → LicenseAssignment.Read.All
  * (Organization.Read.All also works); user-checkmembergroups → User.Read.All and GroupMember.Read.All;
  * subscription-post-subscriptions → the permission of the resource (/users: User.Read.All);
- * group-list, group-list-members, group-list-transitivemembers → GroupMember.Read.All (the
- * `import-gbl` command's reads; Group.Read.All also works).
+ * group-get → GroupMember.Read.All (the CLI's group names); group-list, group-list-members,
+ * group-list-transitivemembers → GroupMember.Read.All (the `import-gbl` command's reads;
+ * Group.Read.All also works). The app itself never reads a group.
  */
 export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   listUsers: 'User.Read.All',
@@ -48,4 +50,5 @@ export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   reauthorizeSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
   getSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
   deleteSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
+  getGroup: 'GroupMember.Read.All',
 };

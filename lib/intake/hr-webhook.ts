@@ -4,6 +4,7 @@
  * (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md).
  */
 import type { LicenseJob } from '../queue/job.js';
+import type { ScheduledHireStore } from '../store/ports.js';
 import { acceptAndPublish } from './accept-and-publish.js';
 import {
   headerOf,
@@ -16,6 +17,7 @@ import {
   type IntakeResponse,
 } from './http.js';
 import { parseHrPayload, type HrEvent } from './hr-payload.js';
+import { noteScheduledHire } from './scheduled-hires.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
 /** The job source of HR webhooks (and the prefix of their inbox partitions). */
@@ -32,6 +34,8 @@ export interface HrWebhookDeps extends IntakeDeps {
   /** Hours between a leave and the removal of managed licenses. */
   leaveGraceHours: number;
   toleranceSeconds?: number;
+  /** Hires that start later, for the seat forecast (scheduled-hires.ts). */
+  scheduledHires?: ScheduledHireStore;
 }
 
 /** A leave waits for the grace period, or for the HR effective date when that is later. */
@@ -137,6 +141,7 @@ export async function handleHrWebhook(req: IntakeRequest, deps: HrWebhookDeps): 
       );
       return jsonResponse(503, { error: 'the event could not be persisted; retry later' });
     case 'published':
+      await noteScheduledHire(deps.scheduledHires, event, job, now, log);
       log.info(
         { kind: event.kind, format: event.format, action: job.action, jobId: job.jobId },
         'HR webhook accepted',

@@ -16,9 +16,11 @@ import type {
   InboxStore,
   LeaverStore,
   OutcomeStore,
+  ScheduledHireStore,
   SubscriptionStore,
   SummaryWriter,
 } from './ports.js';
+import { TableScheduledHireStore } from './scheduled-hire-table.js';
 import { TableSubscriptionStore } from './subscription-table.js';
 import { BlobSummaryWriter } from './summary-blob.js';
 
@@ -45,6 +47,8 @@ export interface Storage {
   disabledAccounts: DisabledAccountStore;
   /** Kept in the checkpoints table (partition `leavers`). */
   leavers: LeaverStore;
+  /** Kept in the checkpoints table (partition `hires`). */
+  scheduledHires: ScheduledHireStore;
   summaries: SummaryWriter;
   /** The full table names in use (prefix included), for logs and tools. */
   tableNames: Record<TableName, string>;
@@ -104,6 +108,7 @@ export function createStorage(
     subscriptions: new TableSubscriptionStore(clients.subscriptions),
     disabledAccounts: new TableDisabledAccountStore(clients.checkpoints),
     leavers: new TableLeaverStore(clients.checkpoints),
+    scheduledHires: new TableScheduledHireStore(clients.checkpoints),
     summaries: summaryWriter(config, credential, summaryContainer),
     tableNames,
     ensureTables: () => {

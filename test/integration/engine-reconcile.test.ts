@@ -85,6 +85,7 @@ function countingInFlight(inner: GraphGateway) {
     reauthorizeSubscription: (id, options) => inner.reauthorizeSubscription(id, options),
     getSubscription: (id, options) => inner.getSubscription(id, options),
     deleteSubscription: (id, options) => inner.deleteSubscription(id, options),
+    getGroupName: (id, options) => inner.getGroupName(id, options),
   };
   return { gateway, stats };
 }

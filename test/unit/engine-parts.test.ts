@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs, UsageError } from '../../lib/cli/args.js';
 import { backoffMs, MAX_BACKOFF_MS } from '../../lib/engine/backoff.js';
 import { forEachConcurrent } from '../../lib/engine/concurrency.js';
 import { contextFingerprint } from '../../lib/engine/delta-catchup.js';
@@ -120,42 +119,6 @@ describe('predictLicenses', () => {
     ]);
     // The input is not modified.
     expect(before[1]?.disabledPlans).toEqual([]);
-  });
-});
-
-describe('parseCliArgs', () => {
-  it('defaults to plan and reads every flag', () => {
-    expect(parseCliArgs([]).command).toBe('plan');
-    const a = parseCliArgs([
-      'apply',
-      '--rules',
-      'r.yaml',
-      '--graph-url',
-      'http://127.0.0.1:1',
-      '--json',
-      '--concurrency',
-      '4',
-    ]);
-    expect(a).toMatchObject({
-      command: 'apply',
-      rules: 'r.yaml',
-      graphUrl: 'http://127.0.0.1:1',
-      json: true,
-      concurrency: 4,
-    });
-  });
-
-  it('takes the user of explain and refuses explain without one', () => {
-    expect(parseCliArgs(['explain', 'ada@contoso.com']).user).toBe('ada@contoso.com');
-    expect(() => parseCliArgs(['explain'])).toThrow(UsageError);
-  });
-
-  it('refuses unknown commands, flags, stray arguments and bad concurrency', () => {
-    expect(() => parseCliArgs(['reconcile'])).toThrow(/Unknown command/);
-    expect(() => parseCliArgs(['plan', '--force'])).toThrow(UsageError);
-    expect(() => parseCliArgs(['plan', 'extra'])).toThrow(/Unexpected argument/);
-    expect(() => parseCliArgs(['plan', '--concurrency', '0'])).toThrow(/1 to 64/);
-    expect(() => parseCliArgs(['plan', '--concurrency', 'many'])).toThrow(/1 to 64/);
   });
 });
 
