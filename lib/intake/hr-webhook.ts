@@ -34,8 +34,21 @@ export interface HrWebhookDeps extends IntakeDeps {
   /** Hours between a leave and the removal of managed licenses. */
   leaveGraceHours: number;
   toleranceSeconds?: number;
+  /** Hours before a future hire's `effectiveAt` at which its license is assigned. */
+  hireLeadHours: number;
   /** Hires that start later, for the seat forecast (scheduled-hires.ts). */
   scheduledHires?: ScheduledHireStore;
+}
+
+/**
+ * A hire that starts later waits on the queue until `leadHours` before its start: the license is
+ * in place on the first morning, and no seat is held for weeks by someone who has not started (the
+ * seat forecast counts them as demand until then). A hire that starts sooner runs at once.
+ */
+function hireNotBefore(event: HrEvent, now: Date, leadHours: number): Date | null {
+  if (event.effectiveAt === undefined) return null;
+  const at = new Date(event.effectiveAt.getTime() - leadHours * 3_600_000);
+  return at > now ? at : null;
 }
 
 /** A leave waits for the grace period, or for the HR effective date when that is later. */
@@ -53,6 +66,11 @@ function toJob(
 ): LicenseJob {
   const leave = event.kind === 'leave';
   const webhookId = verified.id;
+  const notBefore = leave
+    ? leaveNotBefore(event, now, deps.leaveGraceHours)
+    : event.kind === 'hire'
+      ? hireNotBefore(event, now, deps.hireLeadHours)
+      : null;
   // When HR says it happened: orders a hire against a leave that arrive out of order.
   const eventAt = event.effectiveAt ?? new Date(verified.timestamp * 1000);
   return {
@@ -66,7 +84,7 @@ function toJob(
     attempt: 0,
     acceptedAt: now.toISOString(),
     eventAt: eventAt.toISOString(),
-    ...(leave ? { notBefore: leaveNotBefore(event, now, deps.leaveGraceHours).toISOString() } : {}),
+    ...(notBefore === null ? {} : { notBefore: notBefore.toISOString() }),
   };
 }
 
