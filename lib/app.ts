@@ -101,7 +101,14 @@ export function createAppParts(
     await s.ensureTables();
     return s;
   };
-  const storage = once(() => makeStorage());
+  // Every outcome the worker records is also logged (`outcome recorded`), for Azure Monitor.
+  const storage = once(async () => {
+    const [s, { withOutcomeLog }] = await Promise.all([
+      makeStorage(),
+      import('./store/logged-outcome-store.js'),
+    ]);
+    return { ...s, outcomes: withOutcomeLog(s.outcomes, log) };
+  });
   const intakeStorage = once(() =>
     makeStorage({ maxRetries: 1, retryDelayInMs: 100, maxRetryDelayInMs: 200 }),
   );
@@ -122,14 +129,22 @@ export function createAppParts(
     makePublisher({ maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 1_200 }),
   );
   const contexts = once(async () => {
-    const [{ loadRulesFile }, { LicensingContextCache, loadLicensingContext }] = await Promise.all([
-      import('./rules/load.js'),
-      import('./engine/licensing-context.js'),
-    ]);
+    const [{ loadRulesFile }, { LicensingContextCache, loadLicensingContext }, { logSeats }] =
+      await Promise.all([
+        import('./rules/load.js'),
+        import('./engine/licensing-context.js'),
+        import('./reports/seat-log.js'),
+      ]);
     // The rules file is read once per instance; a bad file fails here with file:line and the fix.
     const rules = await loadRulesFile(path.resolve(APP_ROOT, config.rulesPath));
     const g = await gateway();
-    const cache = new LicensingContextCache(() => loadLicensingContext(g, rules, { now }), {
+    // Each catalog read logs the seats of the managed SKUs (`seats read`), for Azure Monitor.
+    const load = async () => {
+      const ctx = await loadLicensingContext(g, rules, { now });
+      logSeats(log, ctx);
+      return ctx;
+    };
+    const cache = new LicensingContextCache(load, {
       now,
       // The error itself, not its message: pino's serializer keeps the stack and the cause chain
       // (the Graph error under the context's own), which is what an operator needs to act.

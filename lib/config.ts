@@ -96,6 +96,8 @@ export const functionsEnvSchema = baseEnvSchema.extend({
   HR_MAX_BODY_BYTES: intSetting(262_144, 1_024, 4_194_304),
   /** Hours between an HR `leave` and the removal of managed licenses (0 = at once). */
   HR_LEAVE_GRACE_HOURS: intSetting(0, 0, 24 * 90),
+  /** Hours before a future hire's start (`effectiveAt`) at which its license is assigned. */
+  HR_HIRE_LEAD_HOURS: intSetting(24, 0, 24 * 90),
   /** How many times a job for a user not yet synced is retried before it FAILS. */
   HIRE_RETRY_LIMIT: intSetting(12, 0, 100),
   /** Attempts of a job Graph keeps throttling or failing (5xx, network) before it FAILS. */
@@ -148,9 +150,16 @@ export interface BaseConfig {
 
 /** The worker's retry limits and delays (the retry policy's settings: lib/engine/retry-policy.ts). */
 export interface RetryConfig {
+  /** Attempts for a user that is not in Entra ID yet (an HR hire before AD sync). */
   hireRetryLimit: number;
+  /** Attempts for throttling and outages. */
   transientRetryLimit: number;
+  /** Attempts while seats are exhausted; after that the daily cleanup re-drives the job. */
   seatRetryLimit: number;
+  /**
+   * Attempts while the outcome journal is unreachable. Large: the job is kept (never dead-lettered
+   * without a record) until storage is back; the backoff is capped at 6 h.
+   */
   storageRetryLimit: number;
   retryBaseSeconds: number;
   deferredRetryMinutes: number;
@@ -164,6 +173,7 @@ export interface FunctionsConfig extends BaseConfig {
   hrSecrets: string[];
   hrMaxBodyBytes: number;
   leaveGraceHours: number;
+  hireLeadHours: number;
   retry: RetryConfig;
   disabledReclaimDays: number;
   outcomeRetentionDays: number;
@@ -295,6 +305,7 @@ export function loadFunctionsConfig(env: Env): FunctionsConfig {
     hrSecrets: parseWebhookSecrets(e.HR_WEBHOOK_SECRETS),
     hrMaxBodyBytes: e.HR_MAX_BODY_BYTES,
     leaveGraceHours: e.HR_LEAVE_GRACE_HOURS,
+    hireLeadHours: e.HR_HIRE_LEAD_HOURS,
     retry: {
       hireRetryLimit: e.HIRE_RETRY_LIMIT,
       transientRetryLimit: e.TRANSIENT_RETRY_LIMIT,

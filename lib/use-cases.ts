@@ -13,6 +13,7 @@ import { handleReauthorization, keepSubscription, type KeeperResult } from './en
 import { runLicenseJob, type DeliveryInfo, type WorkerResult } from './engine/worker.js';
 import type { GraphGateway } from './graph/gateway.js';
 import type { Logger } from './log.js';
+import { cleanupSeatForecast } from './reports/seat-report.js';
 import type { JobPublisher } from './queue/job.js';
 import type { Storage } from './store/table-clients.js';
 
@@ -101,6 +102,13 @@ export function createUseCases(parts: UseCaseParts): UseCases {
           disabledReclaimDays: config.disabledReclaimDays,
           outcomeRetentionDays: config.outcomeRetentionDays,
         },
+        seatForecast: cleanupSeatForecast({
+          gateway,
+          logger,
+          outcomes: storage.outcomes,
+          hires: storage.scheduledHires,
+          leavers: storage.leavers,
+        }),
       }),
   };
 }

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { holdReason } from '../engine/blast-guard.js';
 import { RunGuard } from '../engine/run-guard.js';
+import { confirmApply } from './apply-prompt.js';
 import { EXIT } from './exit-codes.js';
 import { checkLines, cliReleaseText, verdictLines } from './guard-text.js';
 import { loadContext, planEveryUser } from './plan-command.js';
@@ -42,6 +43,13 @@ export async function runApply(c: PassContext): Promise<number> {
   }
   const { verdict } = plan.checks;
   const settings = runtime.config.guard;
+  // On a terminal, the plan's counts (and what the guard would hold) and a question before
+  // changing more than a handful of users.
+  if (!args.yes && io.interactive === true && io.ask) {
+    for (const line of verdictLines(verdict, settings, { command: 'ems-licensing apply', dryRun: true }))
+      io.stderr.write(`${line}\n`);
+    if (!(await confirmApply(plan.summary, io))) return EXIT.ok;
+  }
   const runId = randomUUID();
   const guard = new RunGuard({
     runId,

@@ -1,39 +1,29 @@
 /**
- * `explain`, and the CLI's io. The other commands have files of their own (plan-command.ts,
- * apply-command.ts, validate-command.ts, revert-command.ts, history-command.ts,
- * held-command.ts). Each returns its exit code (./exit-codes.ts).
+ * `explain`. The other commands have files of their own (plan-command.ts, apply-command.ts,
+ * validate-command.ts, revert-command.ts, history-command.ts, held-command.ts, seats-command.ts…).
+ * Each returns its exit code (./exit-codes.ts); problems that stop a command are thrown and turned
+ * into one line by main.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../engine/decide.js';
 import type { LicensingContext } from '../engine/licensing-context.js';
+import { predictLicenses } from '../engine/predict-licenses.js';
 import { runJob } from '../engine/run-job.js';
 import { licenseText } from '../licensing/describe.js';
 import { explainEvaluation } from '../licensing/explain.js';
-import { describeAction, formatLicenses } from '../licensing/planner.js';
-import type { Logger } from '../log.js';
-import type { CliArgs } from './args.js';
+import { describeAction, describeLicenses } from '../licensing/planner.js';
+import { outcomePainter } from './colour.js';
+import { loadContext, type CommandContext } from './command-context.js';
 import { EXIT } from './exit-codes.js';
 import { explainHistory } from './explain-history.js';
+import { GroupNames } from './group-names.js';
 import { storyLines } from './history-command.js';
-import { toJsonResult, type Writer } from './output.js';
-import { loadContext } from './plan-command.js';
-import type { CliRuntime } from './runtime.js';
+import { toJsonResult } from './output.js';
 
-export interface CliIo {
-  stdout: Writer;
-  stderr: Writer;
-  /** Draw the progress bar (stderr is a terminal). */
-  progress: boolean;
-  /** Where pino writes (stderr in a terminal; a buffer in tests). */
-  logDestination: { write(line: string): void };
-}
+export type { CliIo, CommandContext } from './command-context.js';
 
-export async function runExplain(
-  args: CliArgs,
-  runtime: CliRuntime,
-  io: CliIo,
-  logger: Logger,
-): Promise<number> {
+export async function runExplain(c: CommandContext): Promise<number> {
+  const { args, runtime, io } = c;
   const ctx = await loadContext(runtime);
   const userArg = args.user ?? '';
   const now = new Date();
@@ -59,7 +49,7 @@ export async function runExplain(
     {
       gateway: runtime.gateway,
       context: ctx,
-      logger,
+      logger: c.logger,
       now: () => new Date(),
       journal: null,
       lookUpJob: false,
@@ -87,32 +77,37 @@ export async function runExplain(
     return EXIT.failed;
   }
   const u = result.user;
+  const groups = new GroupNames(runtime.gateway);
+  const inherited = u.licenseAssignmentStates.filter((s) => s.assignedByGroup);
+  await groups.load([...ctx.groupIds, ...inherited.map((s) => s.assignedByGroup ?? '')].filter(Boolean));
+  const paint = outcomePainter(io.colour === true);
+  const licenses = (list: string[]) => list.join(', ') || '(no licenses)';
   const out: string[] = [
     `User:        ${u.userPrincipalName} (${u.id})`,
     `Usage loc.:  ${u.usageLocation ?? '(none)'}`,
-    `Current:     ${formatLicenses(u.assignedLicenses, ctx.catalog).join(', ') || '(no licenses)'}`,
-    ...u.licenseAssignmentStates
-      .filter((s) => s.assignedByGroup)
-      .map((s) => `  inherited: ${ctx.catalog.skuPartNumber(s.skuId)} from group ${s.assignedByGroup ?? ''}`),
+    `Current:     ${licenses(describeLicenses(u.assignedLicenses, ctx.catalog))}`,
+    ...inherited.map(
+      (s) =>
+        `  inherited: ${ctx.catalog.skuPartNumber(s.skuId)} from group ${groups.label(s.assignedByGroup ?? '')}`,
+    ),
     '',
     'Rules:',
-    ...explanation.map((l) => `  ${l}`),
+    ...explanation.map((l) => `  ${groups.inText(l)}`),
     '',
     `Desired:     ${desiredText(ctx, decision)}`,
     `Actions:     ${decision.plan.actions.map((a) => describeAction(a, ctx.catalog)).join('; ') || '(none)'}`,
-    `After:       ${result.record.licensesAfter.join(', ') || '(no licenses)'}`,
-    `Outcome:     ${result.record.outcome} (dry run)`,
+    `After:       ${licenses(describeLicenses(predictLicenses(u.assignedLicenses, result.record.actions), ctx.catalog))}`,
+    `Outcome:     ${paint(result.record.outcome, result.record.outcome)} (dry run)`,
   ];
   if (decision.action === 'leave' && result.record.source === 'cli')
     out.push(
       'Policy:      HR said this person left: their managed licenses stay off until HR says they are back.',
     );
-  for (const c of decision.plan.conflicts) out.push(`Conflict:    ${c.reason}`);
+  // A conflict's reason already says what to change: it is said once, without a second "Fix".
+  for (const conflict of decision.plan.conflicts) out.push(`Conflict:    ${groups.inText(conflict.reason)}`);
   const error = result.record.error;
-  if (error) {
-    // A conflict's text is already printed above; say it once.
-    if (error.code !== 'GroupInheritedLicense') out.push(`Problem:     ${error.message}`);
-    out.push(`Fix:         ${error.fix}`);
+  if (error && error.code !== 'GroupInheritedLicense') {
+    out.push(`Problem:     ${error.message}`, `Fix:         ${error.fix}`);
   }
   if (history !== null) {
     out.push('', history.length === 0 ? 'History:     (no recorded jobs)' : 'History (newest first):');

@@ -13,18 +13,15 @@ import { planChecks, type PlanChecks } from '../engine/plan-checks.js';
 import { PlanCollector } from '../engine/plan-collector.js';
 import type { ReconcileSummary } from '../engine/reconcile.js';
 import type { RuleWarning } from '../engine/rule-warnings.js';
-import { loadRulesFile } from '../rules/load.js';
 import { rulesFileSchema } from '../rules/schema.js';
+import { loadContext } from './command-context.js';
 import { EXIT } from './exit-codes.js';
 import { checkLines, verdictLines } from './guard-text.js';
 import { renderPlan } from './plan-render.js';
 import { printSummary, reconcileExitCode, runPass, withOwnSeats, type PassContext } from './run-pass.js';
 import type { CliRuntime } from './runtime.js';
 
-export async function loadContext(runtime: CliRuntime): Promise<LicensingContext> {
-  const rules = await loadRulesFile(runtime.rulesPath);
-  return loadLicensingContext(runtime.gateway, rules, { correlationId: randomUUID() });
-}
+export { loadContext };
 
 /**
  * The catalog without any rules: a revert puts licenses back as they were, whatever the rules say

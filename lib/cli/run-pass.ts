@@ -10,12 +10,20 @@ import type { PlannedChange } from '../engine/planned-change.js';
 import { reconcile, type ReconcileSummary, type UserResult } from '../engine/reconcile.js';
 import type { ReductionGuard } from '../engine/reduction-guard.js';
 import { SeatLedger } from '../engine/seat-ledger.js';
-import type { Logger } from '../log.js';
-import type { CliArgs } from './args.js';
-import type { CliIo } from './commands.js';
+import { outcomePainter } from './colour.js';
+import type { CliIo, CommandContext } from './command-context.js';
 import { EXIT } from './exit-codes.js';
-import { humanLine, notDoneLines, ProgressBar, summaryTable, toJsonResult } from './output.js';
-import type { CliRuntime, CliStores } from './runtime.js';
+import { GroupNames } from './group-names.js';
+import {
+  groupIdsOf,
+  humanLine,
+  notDoneLines,
+  ProgressBar,
+  summaryTable,
+  toJsonResult,
+  type LineStyle,
+} from './output.js';
+import type { CliStores } from './runtime.js';
 
 export interface PassOptions {
   ctx: LicensingContext;
@@ -31,12 +39,8 @@ export interface PassOptions {
   onResult?: (result: UserResult) => void;
 }
 
-export interface PassContext {
-  args: CliArgs;
-  runtime: CliRuntime;
-  io: CliIo;
-  logger: Logger;
-}
+/** What every command gets (command-context.ts). */
+export type PassContext = CommandContext;
 
 /**
  * The same rules and catalog with a seat ledger of their own: a dry run takes seats as it goes (to
@@ -48,7 +52,26 @@ export function withOwnSeats(ctx: LicensingContext): LicensingContext {
 
 export async function runPass(c: PassContext, o: PassOptions): Promise<ReconcileSummary> {
   const { args, runtime, io, logger } = c;
-  const bar = new ProgressBar(io.stderr, io.progress && !args.json);
+  const bar = new ProgressBar(io.stderr, io.progress && !args.json, io.now);
+  const groups = new GroupNames(runtime.gateway);
+  const style: LineStyle = { paint: outcomePainter(io.colour === true), groups };
+  // Lines are written in order, each once the names of the groups it mentions are known.
+  let printing: Promise<void> = Promise.resolve();
+  const print = (result: UserResult) => {
+    if (args.json) {
+      io.stdout.write(`${JSON.stringify(toJsonResult(result, o.ctx.catalog))}\n`);
+      return;
+    }
+    const ids = groupIdsOf(result);
+    printing = printing.then(async () => {
+      if (ids.length > 0) await groups.load(ids);
+      const line = humanLine(result, o.ctx.catalog, style);
+      if (line) {
+        bar.finish();
+        io.stdout.write(`${line}\n`);
+      }
+    });
+  };
   const summary = await reconcile({
     gateway: runtime.gateway,
     context: o.ctx,
@@ -66,18 +89,10 @@ export async function runPass(c: PassContext, o: PassOptions): Promise<Reconcile
     onResult: (result) => {
       bar.tick();
       o.onResult?.(result);
-      if (!o.print) return;
-      if (args.json) {
-        io.stdout.write(`${JSON.stringify(toJsonResult(result, o.ctx.catalog))}\n`);
-        return;
-      }
-      const line = humanLine(result, o.ctx.catalog);
-      if (line) {
-        bar.finish();
-        io.stdout.write(`${line}\n`);
-      }
+      if (o.print) print(result);
     },
   });
+  await printing;
   bar.finish();
   return summary;
 }

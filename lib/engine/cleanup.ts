@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { GraphGateway } from '../graph/gateway.js';
 import type { GraphUser } from '../graph/types.js';
 import { OUTCOME_KINDS, type OutcomeKind, type OutcomeRecord } from '../licensing/types.js';
+import type { SkuForecast } from '../licensing/seat-forecast.js';
 import type { Logger } from '../log.js';
 import type { JobPublisher, LicenseJob } from '../queue/job.js';
 import type { PlanAction } from '../licensing/types.js';
@@ -62,6 +63,8 @@ export interface CleanupDeps {
   /** The blast-radius guard over a day's reclaims (round-guard.ts), and where it keeps its state. */
   guard?: { store: GuardStore; settings: GuardSettings };
   now?: () => Date;
+  /** The seat forecast for the summary (lib/reports/seat-report.ts cleanupSeatForecast). */
+  seatForecast?: (context: LicensingContext, now: Date) => Promise<SkuForecast[] | null>;
 }
 
 export interface CleanupReport {
@@ -280,7 +283,9 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport> {
   const guardPruned = deps.guard
     ? await deps.guard.store.prune(new Date(now.getTime() - deps.settings.outcomeRetentionDays * DAY_MS))
     : 0;
+  const seatForecast = deps.seatForecast ? await deps.seatForecast(context, now) : undefined;
   const summary = await summarize(deps, context, now, {
+    ...(seatForecast === undefined ? {} : { seatForecast }),
     reclaimQueued: reclaimed.queued,
     disabledWithLicense: reclaimed.tracked,
     redriveQueued,

@@ -46,7 +46,7 @@ export interface DeltaCatchUpResult {
 
 /**
  * What a delta link stands for: the `$select` it was made with, and what the rules want (every
- * rule's resolved licenses and plans, the defaults). When either changes, deltas since the link
+ * rule's conditions, its resolved licenses and plans, the defaults). When either changes, deltas since the link
  * say nothing about users the change concerns: a rule now testing a new attribute, a rule wanting
  * other plans, or Microsoft adding a plan to a SKU an `enabledPlans` allow-list names (which
  * changes that rule's resolved disabled plans). Then the next round is a full sync.
@@ -54,6 +54,9 @@ export interface DeltaCatchUpResult {
 export function contextFingerprint(context: Pick<LicensingContext, 'select' | 'rules'>): string {
   const rules = context.rules.rules.map((r) => ({
     name: r.name,
+    // Which users a rule matches: a changed condition (a department value, an Entra rule) reaches
+    // users whose attributes did not change, so it too must start a full sync.
+    when: r.when,
     licenses:
       r.licenses === 'none'
         ? 'none'

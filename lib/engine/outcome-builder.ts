@@ -3,7 +3,7 @@
  * else assembles an `OutcomeRecord`, so the fields mean the same thing whichever path a job took
  * (worker, CLI run, recovery after a crash) and a new field is added in one place.
  */
-import type { GraphError } from '../graph/graph-error.js';
+import { isGraphError, type GraphError } from '../graph/graph-error.js';
 import type { GraphUser } from '../graph/types.js';
 import type { LicenseNames } from '../licensing/catalog.js';
 import { formatLicenses } from '../licensing/planner.js';
@@ -413,6 +413,18 @@ export function contextUnavailableRecord(
   now: Date,
 ): OutcomeRecord {
   const message = error instanceof Error ? error.message : String(error);
+  if (isGraphError(error) && !transient) {
+    // Graph refused to list the catalog (a missing permission, a bad token): its fix says which.
+    return {
+      ...base(facts, null, null, now),
+      outcome: 'DEFERRED',
+      error: {
+        code: error.code || error.kind,
+        message: `The SKU catalog (GET /subscribedSkus) could not be read: ${message}`,
+        fix: `${error.fix} Deferred jobs are tried again.`,
+      },
+    };
+  }
   return {
     ...base(facts, null, null, now),
     outcome: 'DEFERRED',

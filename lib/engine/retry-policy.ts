@@ -3,6 +3,7 @@
  * the worker carries it out with scheduled copies of the message, the CLI within its run. The
  * limits and delays are settings (lib/config.ts, docs/operations.md).
  */
+import type { RetryConfig } from '../config.js';
 import type { JobSource } from '../queue/job.js';
 import { backoffMs } from './backoff.js';
 import type { GiveUp } from './outcome-builder.js';
@@ -20,21 +21,8 @@ export type RetryHint =
   /** The rules could not be compiled against the tenant: Graph down at a cold start (transient) or a SKU gone. */
   | { reason: 'context'; transient: boolean };
 
-export interface RetrySettings {
-  /** Attempts for a user that is not in Entra ID yet (an HR hire before AD sync). */
-  hireRetryLimit: number;
-  /** Attempts for throttling and outages. */
-  transientRetryLimit: number;
-  /** Attempts while seats are exhausted; after that the daily cleanup re-drives the job. */
-  seatRetryLimit: number;
-  /**
-   * Attempts while the outcome journal is unreachable. Large: the job is kept (never dead-lettered
-   * without a record) until storage is back; the backoff is capped at {@link MAX_BACKOFF_MS}.
-   */
-  storageRetryLimit: number;
-  retryBaseSeconds: number;
-  deferredRetryMinutes: number;
-}
+/** The limits and delays (settings: lib/config.ts, docs/operations.md). */
+export type RetrySettings = RetryConfig;
 
 /**
  * Attempts for a job that names a user by object id (a notification, delta or cleanup job) when

@@ -17,7 +17,7 @@ import {
   withholdReductions,
   type GuardSettings,
 } from './blast-guard.js';
-import { logHeldRound } from './held-round-log.js';
+import { logHeldRound } from '../log-events.js';
 import { releaseText, roundWords } from './worker-guard.js';
 
 export interface RoundGuardDeps {

@@ -1,7 +1,9 @@
 /**
  * The daily summary written by the cleanup, as data and as Markdown for people.
  */
+import type { SkuForecast } from '../licensing/seat-forecast.js';
 import type { OutcomeKind } from '../licensing/types.js';
+import { renderSeatForecastMarkdown } from '../licensing/seat-forecast-text.js';
 
 export interface DailySummary {
   date: string;
@@ -20,6 +22,8 @@ export interface DailySummary {
   inboxPruned: number;
   /** Rounds the blast-radius guard holds, waiting for an admin (`ems-licensing release <id>`). */
   heldRounds: { id: string; path: string; createdAt: string; reason: string }[];
+  /** Seats and forecast per managed SKU, as `ems-licensing seats` shows them (absent if it failed). */
+  seatForecast?: SkuForecast[] | null;
 }
 
 export function renderSummaryMarkdown(s: DailySummary): string {
@@ -73,6 +77,7 @@ export function renderSummaryMarkdown(s: DailySummary): string {
         `| ${x.sku} | ${x.managed ? 'yes' : 'no'} | ${String(x.enabled)} | ${String(x.consumed)} | ${String(x.free)} |`,
     ),
     '',
+    ...renderSeatForecastMarkdown(s.seatForecast ?? null),
     '## Housekeeping',
     '',
     `- Disabled accounts still holding managed licenses: ${String(s.disabledWithLicense)}`,

@@ -15,7 +15,7 @@ import {
   type GuardSettings,
   type SkuCount,
 } from './blast-guard.js';
-import { logHeldRound } from './held-round-log.js';
+import { logHeldRound } from '../log-events.js';
 import { ALLOW, type GuardAnswer, type GuardCheck, type ReductionGuard } from './reduction-guard.js';
 
 export interface WorkerGuardDeps {

@@ -13,6 +13,8 @@ export type GraphOperation =
   | 'setUsageLocation'
   | 'listSubscribedSkus'
   | 'checkMemberGroups'
+  | 'listGroups'
+  | 'listGroupMembers'
   | 'delta'
   | 'createSubscription'
   | 'renewSubscription'
@@ -27,7 +29,9 @@ export type GraphOperation =
  * user-update → User.ReadWrite.All (usageLocation); subscribedsku-list → LicenseAssignment.Read.All
  * (Organization.Read.All also works); user-checkmembergroups → User.Read.All and GroupMember.Read.All;
  * subscription-post-subscriptions → the permission of the resource (/users: User.Read.All);
- * group-get → GroupMember.Read.All (the CLI's group names; the app itself never reads a group).
+ * group-get → GroupMember.Read.All (the CLI's group names, and that the groups `memberOf` names
+ * exist); group-list, group-list-members, group-list-transitivemembers → GroupMember.Read.All (the
+ * `import-gbl` command's reads; Group.Read.All also works). The app itself never reads a group.
  */
 export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   listUsers: 'User.Read.All',
@@ -38,6 +42,8 @@ export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   setUsageLocation: 'User.ReadWrite.All',
   listSubscribedSkus: 'LicenseAssignment.Read.All (or Organization.Read.All)',
   checkMemberGroups: 'GroupMember.Read.All (with User.Read.All)',
+  listGroups: 'GroupMember.Read.All (or Group.Read.All)',
+  listGroupMembers: 'GroupMember.Read.All (or Group.Read.All)',
   delta: 'User.Read.All',
   createSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',
   renewSubscription: 'User.Read.All (the permission of the subscribed resource, /users)',

@@ -4,6 +4,7 @@
  * (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md).
  */
 import type { LicenseJob } from '../queue/job.js';
+import type { ScheduledHireStore } from '../store/ports.js';
 import { acceptAndPublish } from './accept-and-publish.js';
 import {
   headerOf,
@@ -16,6 +17,7 @@ import {
   type IntakeResponse,
 } from './http.js';
 import { parseHrPayload, type HrEvent } from './hr-payload.js';
+import { noteScheduledHire } from './scheduled-hires.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
 /** The job source of HR webhooks (and the prefix of their inbox partitions). */
@@ -32,6 +34,21 @@ export interface HrWebhookDeps extends IntakeDeps {
   /** Hours between a leave and the removal of managed licenses. */
   leaveGraceHours: number;
   toleranceSeconds?: number;
+  /** Hours before a future hire's `effectiveAt` at which its license is assigned. */
+  hireLeadHours: number;
+  /** Hires that start later, for the seat forecast (scheduled-hires.ts). */
+  scheduledHires?: ScheduledHireStore;
+}
+
+/**
+ * A hire that starts later waits on the queue until `leadHours` before its start: the license is
+ * in place on the first morning, and no seat is held for weeks by someone who has not started (the
+ * seat forecast counts them as demand until then). A hire that starts sooner runs at once.
+ */
+function hireNotBefore(event: HrEvent, now: Date, leadHours: number): Date | null {
+  if (event.effectiveAt === undefined) return null;
+  const at = new Date(event.effectiveAt.getTime() - leadHours * 3_600_000);
+  return at > now ? at : null;
 }
 
 /** A leave waits for the grace period, or for the HR effective date when that is later. */
@@ -49,6 +66,11 @@ function toJob(
 ): LicenseJob {
   const leave = event.kind === 'leave';
   const webhookId = verified.id;
+  const notBefore = leave
+    ? leaveNotBefore(event, now, deps.leaveGraceHours)
+    : event.kind === 'hire'
+      ? hireNotBefore(event, now, deps.hireLeadHours)
+      : null;
   // When HR says it happened: orders a hire against a leave that arrive out of order.
   const eventAt = event.effectiveAt ?? new Date(verified.timestamp * 1000);
   return {
@@ -62,7 +84,7 @@ function toJob(
     attempt: 0,
     acceptedAt: now.toISOString(),
     eventAt: eventAt.toISOString(),
-    ...(leave ? { notBefore: leaveNotBefore(event, now, deps.leaveGraceHours).toISOString() } : {}),
+    ...(notBefore === null ? {} : { notBefore: notBefore.toISOString() }),
   };
 }
 
@@ -137,6 +159,7 @@ export async function handleHrWebhook(req: IntakeRequest, deps: HrWebhookDeps): 
       );
       return jsonResponse(503, { error: 'the event could not be persisted; retry later' });
     case 'published':
+      await noteScheduledHire(deps.scheduledHires, event, job, now, log);
       log.info(
         { kind: event.kind, format: event.format, action: job.action, jobId: job.jobId },
         'HR webhook accepted',

@@ -14,7 +14,7 @@
 import type { AssignLicenseBody, GraphUser } from '../graph/types.js';
 import type { DesiredState, LicensePlan, OutcomeKind, PlanAction, PlanConflict } from './types.js';
 
-export { describeAction, formatLicenses } from './describe.js';
+export { describeAction, describeLicenses, formatLicenses, licenseNotation } from './describe.js';
 
 /** Everything the planner needs, passed in (no catalog or Graph access inside). */
 export interface PlanInput {

@@ -3,6 +3,7 @@
  * outcome of one job. Pure data; no I/O.
  */
 import type { AssignedLicense } from '../graph/types.js';
+import type { JobSource } from '../queue/job.js';
 import type { Condition } from '../rules/schema.js';
 
 /** Terminal outcomes of one job. Every job ends in exactly one, recorded once. */
@@ -82,14 +83,17 @@ export interface LicensePlan {
 export const OUTCOME_PHASES = ['pending', 'attempt', 'final'] as const;
 export type OutcomePhase = (typeof OUTCOME_PHASES)[number];
 
+/** The source of a recorded job: a job source, or `queue` for a malformed message. */
+export type OutcomeSource = JobSource | 'queue';
+
 /** One recorded decision (one row of the outcomes table). */
 export interface OutcomeRecord {
   userId: string;
   userPrincipalName: string | null;
   jobId: string;
   correlationId: string;
-  /** graph | delta | hr | cleanup | cli */
-  source: string;
+  /** Where the job came from; `queue` for a message that could not be read as a job. */
+  source: OutcomeSource;
   eventId: string | null;
   rule: string | null;
   outcome: OutcomeKind;

@@ -5,7 +5,7 @@
  * `usageLocation equals UK` would never match anyone. Both are rules errors at load, with the
  * code that was meant.
  */
-import { closest } from './did-you-mean.js';
+import { closest } from '../shared/did-you-mean.js';
 import { COUNTRIES, RESERVED_CODES } from './iso-3166.js';
 
 /** Whether `value` is an assigned ISO 3166-1 alpha-2 code (any case). */

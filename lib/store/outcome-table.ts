@@ -33,9 +33,11 @@ import {
   type OutcomePhase,
   type OutcomePolicy,
   type OutcomeRecord,
+  type OutcomeSource,
   type PlanAction,
 } from '../licensing/types.js';
 import type { AssignedLicense } from '../graph/types.js';
+import { JOB_SOURCES } from '../queue/job.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { LARGE_TEXT_CHARS, SHORT_TEXT_CHARS, fitJsonArray, truncateText } from './table-limits.js';
@@ -411,7 +413,7 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
     userPrincipalName: optionalText('userPrincipalName'),
     jobId: text('jobId'),
     correlationId: text('correlationId'),
-    source: text('source'),
+    source: sourceOf(text('source'), where),
     eventId: optionalText('eventId'),
     rule: optionalText('rule'),
     outcome,
@@ -437,6 +439,11 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
   const payload = optionalText('payload');
   if (payload !== null) record.payload = payload;
   return record;
+}
+
+function sourceOf(value: string, where: string): OutcomeSource {
+  if ((JOB_SOURCES as readonly string[]).includes(value) || value === 'queue') return value as OutcomeSource;
+  throw new Error(`${where}: unknown source ${value}`);
 }
 
 function phaseOf(value: unknown, retryAt: string | null): OutcomePhase {

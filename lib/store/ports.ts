@@ -271,3 +271,32 @@ export interface GuardStore {
   /** Deletes scope counts and job marks older than `before`, and rounds closed before it. */
   prune(before: Date): Promise<number>;
 }
+
+/** A hire HR announced for a later start (`effectiveAt`), remembered for the seat forecast. */
+export interface ScheduledHire {
+  /**
+   * Who, as the job's session id spells it (`upn-<digest>`, `emp-<digest>`): one entry per person,
+   * so a hire HR sends again (a new start date) replaces the earlier one.
+   */
+  personKey: string;
+  userPrincipalName: string | null;
+  employeeId: string | null;
+  effectiveAt: Date;
+  /** What HR said of the person (organisational attributes only), to predict their license. */
+  attributes: Record<string, string>;
+  /** The HR event (webhook-id) that announced it. */
+  eventId: string;
+  recordedAt: Date;
+}
+
+/** Hires HR scheduled for later: the demand side of the seat forecast. */
+export interface ScheduledHireStore {
+  /** Remembers a hire, replacing an earlier one for the same person. */
+  record(hire: ScheduledHire): Promise<void>;
+  /** The person will not start (HR sent a leave): forget their scheduled hire, if any. */
+  forget(personKey: string): Promise<void>;
+  /** Hires starting after `from`, soonest first. */
+  listUpcoming(from: Date): Promise<ScheduledHire[]>;
+  /** Deletes hires that started before `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}

@@ -18,9 +18,11 @@ import type {
   InboxStore,
   LeaverStore,
   OutcomeStore,
+  ScheduledHireStore,
   SubscriptionStore,
   SummaryWriter,
 } from './ports.js';
+import { TableScheduledHireStore } from './scheduled-hire-table.js';
 import { TableSubscriptionStore } from './subscription-table.js';
 import { BlobSummaryWriter } from './summary-blob.js';
 
@@ -49,6 +51,8 @@ export interface Storage {
   leavers: LeaverStore;
   /** The blast-radius guard's held rounds and counts (checkpoints table, `guard-*` partitions). */
   guard: GuardStore;
+  /** Kept in the checkpoints table (partition `hires`). */
+  scheduledHires: ScheduledHireStore;
   summaries: SummaryWriter;
   /** The full table names in use (prefix included), for logs and tools. */
   tableNames: Record<TableName, string>;
@@ -109,6 +113,7 @@ export function createStorage(
     disabledAccounts: new TableDisabledAccountStore(clients.checkpoints),
     leavers: new TableLeaverStore(clients.checkpoints),
     guard: new TableGuardStore(clients.checkpoints),
+    scheduledHires: new TableScheduledHireStore(clients.checkpoints),
     summaries: summaryWriter(config, credential, summaryContainer),
     tableNames,
     ensureTables: () => {

@@ -11,7 +11,6 @@ import { startSimulator, type Simulator } from '@ems-licensing/graph-simulator';
 import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { main } from '../../lib/cli/main.js';
 import type { PlanArtifact } from '../../lib/engine/plan-artifact.js';
-import type { OutcomeRecord } from '../../lib/licensing/types.js';
 import { createStorage } from '../../lib/store/table-clients.js';
 import {
   cliEnv,
@@ -213,7 +212,7 @@ describe('history and explain', () => {
       ...assigned!,
       jobId: 'job-later',
       acceptedAt: new Date(Date.now() + 60_000).toISOString(),
-      source: 'hr',
+      source: 'hr' as const,
       eventId: 'msg_7',
     };
     await storage.outcomes.record({

@@ -133,7 +133,7 @@ describe('TableOutcomeStore', () => {
   it('round-trips nulls, empty arrays, false and a whole large duration, with no payload key', async () => {
     const sparse = outcome({
       userId: 'sparse-user',
-      source: '',
+      source: 'queue',
       durationMs: 5_000_000_000,
       recordedAt: '2024-03-01T10:00:00Z',
     });
@@ -364,7 +364,6 @@ describe('TableOutcomeStore', () => {
       userPrincipalName: huge('u'),
       jobId: huge('j'),
       correlationId: huge('c'),
-      source: huge('s'),
       eventId: huge('e'),
       rule: huge('r'),
       retryAt: huge('t'),

@@ -38,6 +38,7 @@ import { licenseWorkerHandler } from '../../lib/functions/license-worker.js';
 import { subscriptionKeeperHandler } from '../../lib/functions/subscription-keeper.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
+import type { Logger } from '../../lib/log.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
 import { startSimulator, type Simulator, type TenantFile } from '@ems-licensing/graph-simulator';
 import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
@@ -76,6 +77,8 @@ export interface HarnessOptions {
   tenant?: TenantFile;
   /** Extra or overriding settings. */
   env?: Record<string, string>;
+  /** The app's logger (default: one built from LOG_LEVEL, silent here). */
+  logger?: Logger;
   /** The Graph URL the app uses, given the simulator (e.g. a fault proxy in front of it). */
   graphUrl?: (sim: Simulator) => Promise<string>;
 }
@@ -299,7 +302,7 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
     LOG_LEVEL: 'silent',
     ...options.env,
   };
-  const parts = createAppParts(env, undefined, { now: clock.now });
+  const parts = createAppParts(env, options.logger, { now: clock.now });
   built.parts = parts;
 
   const hrHandler = hrWebhookHandler(getParts);

@@ -3,7 +3,8 @@
  * refused before anything runs.
  */
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs, UsageError } from '../../lib/cli/args.js';
+import { UsageError } from '../../lib/cli/args.js';
+import { parseCliArgs } from '../../lib/cli/command-table.js';
 
 describe('parseCliArgs: plans, reverts, history and held rounds', () => {
   it('reads the plan artifact options and the guard’s release', () => {
@@ -37,17 +38,19 @@ describe('parseCliArgs: plans, reverts, history and held rounds', () => {
   });
 
   it('refuses what would do the wrong thing, saying so', () => {
-    expect(() => parseCliArgs(['revert'])).toThrow(/revert needs a run id/);
-    expect(() => parseCliArgs(['release'])).toThrow(/release needs a round id/);
-    expect(() => parseCliArgs(['history'])).toThrow(/history needs a user/);
+    expect(() => parseCliArgs(['revert'])).toThrow('revert needs <run id>: ems-licensing revert <run id>');
+    expect(() => parseCliArgs(['release'])).toThrow('release needs <round id>');
+    expect(() => parseCliArgs(['history'])).toThrow('history needs <user>');
     expect(() => parseCliArgs(['plan', '--allow-removals', '5'])).toThrow(
-      /--allow-removals is for apply, revert, not plan/,
+      'plan does not take --allow-removals (apply, revert do).',
     );
-    expect(() => parseCliArgs(['apply', '--out', 'x.json'])).toThrow(/--out is for plan, revert, not apply/);
+    expect(() => parseCliArgs(['apply', '--format', 'csv'])).toThrow(
+      'apply does not take --format (plan, revert do).',
+    );
     expect(() => parseCliArgs(['plan', '--format', 'pdf'])).toThrow(/--format must be one of markdown, csv/);
     expect(() => parseCliArgs(['plan', '--format', 'csv', '--json'])).toThrow(/cannot be combined/);
     expect(() => parseCliArgs(['apply', '--allow-removals', '-1'])).toThrow(UsageError);
     expect(() => parseCliArgs(['apply', '--allow-removals', 'all'])).toThrow(/whole number/);
-    expect(() => parseCliArgs(['release', 'r', '--apply'])).toThrow(/--apply is for revert/);
+    expect(() => parseCliArgs(['release', 'r', '--apply'])).toThrow('release does not take --apply');
   });
 });

@@ -14,6 +14,7 @@ import { Counters } from './counters.js';
 import { DeltaHandlers } from './delta.js';
 import { Directory } from './directory.js';
 import { Faults } from './faults.js';
+import { GroupHandlers } from './groups.js';
 import { createRequestListener } from './router.js';
 import { Subscriptions } from './subscriptions.js';
 import { LiveTenant } from './tenant-state.js';
@@ -24,6 +25,7 @@ export type * from './graph-resources.js';
 export type * from './types.js';
 export { REQUEST_KINDS } from './types.js';
 export {
+  DYNAMIC_MEMBERSHIP,
   loadSampleTenant,
   loadTenantFile,
   parseTenantFile,
@@ -57,6 +59,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     createRequestListener({
       dir,
       users: new UserHandlers(),
+      groups: new GroupHandlers(),
       delta,
       subscriptions,
       counters,

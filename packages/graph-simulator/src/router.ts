@@ -8,17 +8,19 @@ import type { Reply, RequestContext } from './context.js';
 import type { Counters } from './counters.js';
 import type { DeltaHandlers } from './delta.js';
 import type { Directory } from './directory.js';
-import { errorBody, GraphHttpError, resourceNotFound } from './errors.js';
+import { errorBody, GraphHttpError } from './errors.js';
 import type { Faults } from './faults.js';
 import { parseJsonBody, readBody, sendEmpty, sendJson, type ResponseMeta } from './http-util.js';
 import { assignLicense, checkMemberGroups, listSubscribedSkus } from './licenses.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { RecordedRequest, RequestKind } from './types.js';
+import type { GroupHandlers } from './groups.js';
 import type { UserHandlers } from './users.js';
 
 export interface RouterDeps {
   dir: Directory;
   users: UserHandlers;
+  groups: GroupHandlers;
   delta: DeltaHandlers;
   subscriptions: Subscriptions;
   counters: Counters;
@@ -66,25 +68,17 @@ function route(
       return { kind: 'checkMemberGroups', error: methodNotAllowed(method) };
     }
   }
-  // group-get (learn.microsoft.com/graph/api/group-get): `$select=id,displayName` is all the app
-  // asks for; an unknown id is 404 Request_ResourceNotFound, as for users.
-  if (a === 'groups' && b !== undefined && c === undefined) {
-    if (method !== 'GET') return { kind: 'getGroup', error: methodNotAllowed(method) };
-    return {
-      kind: 'getGroup',
-      run: (ctx) => {
-        const group = ctx.dir.groups.get(b.toLowerCase());
-        if (group === undefined) throw resourceNotFound(b);
-        return {
-          status: 200,
-          body: {
-            '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#groups(id,displayName)/$entity`,
-            id: group.id,
-            displayName: group.displayName,
-          },
-        };
-      },
-    };
+  if (a === 'groups' && rest.length === 0) {
+    if (method !== 'GET') {
+      // Group writes (create, add members, assignLicense on groups) are not part of what the app does.
+      return { kind: 'unknown', error: methodNotAllowed(method) };
+    }
+    if (b === undefined) return { kind: 'listGroups', run: (ctx) => deps.groups.list(ctx) };
+    if (c === undefined) return { kind: 'getGroup', run: (ctx) => deps.groups.get(ctx, b) };
+    if (lowerC === 'members')
+      return { kind: 'listGroupMembers', run: (ctx) => deps.groups.members(ctx, b, false) };
+    if (lowerC === 'transitivemembers')
+      return { kind: 'listGroupTransitiveMembers', run: (ctx) => deps.groups.members(ctx, b, true) };
   }
   if (a === 'subscribedSkus' && b === undefined) {
     if (method === 'GET') return { kind: 'subscribedSkus', run: (ctx) => listSubscribedSkus(ctx) };

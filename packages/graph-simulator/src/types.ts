@@ -12,13 +12,16 @@ export const REQUEST_KINDS = [
   'assignLicense',
   'subscribedSkus',
   'checkMemberGroups',
+  'listGroups',
+  'getGroup',
+  'listGroupMembers',
+  'listGroupTransitiveMembers',
   'delta',
   'createSubscription',
   'getSubscription',
   'renewSubscription',
   'deleteSubscription',
   'reauthorizeSubscription',
-  'getGroup',
   'unknown',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
@@ -114,6 +117,8 @@ export interface TenantState {
   setPrepaidUnits(skuPartNumberOrId: string, enabled: number): void;
   /** Adds (or replaces) a license on a group; members get it by inheritance (direct members only, as Entra does). */
   addGroupLicense(groupId: string, skuPartNumberOrId: string, disabledPlans?: string[]): void;
+  /** Takes a license off a group: its members lose that inherited path (as when an admin removes it in Entra). */
+  removeGroupLicense(groupId: string, skuPartNumberOrId: string): void;
   /** Creates the group if needed. `memberId` may be a user or another group (nesting). */
   addToGroup(memberId: string, groupId: string): void;
   removeFromGroup(memberId: string, groupId: string): void;

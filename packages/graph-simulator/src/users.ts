@@ -120,7 +120,7 @@ export class UserHandlers {
   }
 }
 
-function parseTop(raw: string | undefined): number {
+export function parseTop(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_USER_PAGE;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_USER_PAGE) {
