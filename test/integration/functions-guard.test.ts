@@ -6,7 +6,7 @@
  * exactly the held users change.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { parseTenantFile } from '@ems-licensing/graph-simulator';
+import { loadSampleTenant, parseTenantFile } from '@ems-licensing/graph-simulator';
 import { IDS, smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { main } from '../../lib/cli/main.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
@@ -181,6 +181,45 @@ describe('a delta resync after a rules change', () => {
         .map((s) => s.id)
         .sort(),
     );
+  });
+});
+
+describe('the typo-plus-unmatched: remove file on the sample tenant, through the delta handler', () => {
+  it('removes nothing until the round is released, then exactly the users it held', async () => {
+    const sample = await loadSampleTenant();
+    h = await startFunctionsHarness({
+      storageConnectionString: inject('storageConnectionString'),
+      tenant: sample,
+      // The default limits: 10 % of a SKU's holders, 25 users.
+      env: { RULES_PATH: await tempFile('typo.yaml', TYPO_RULES) },
+    });
+    const fh = h;
+    const licenses = () =>
+      new Map(fh.sim.tenant.users().map((u) => [u.id, JSON.stringify(u.assignedLicenses)]));
+    const changedSince = (then: Map<string, string>) =>
+      new Set([...licenses()].filter(([id, l]) => then.get(id) !== l).map(([id]) => id));
+    const before = licenses();
+
+    const round = await fh.delta();
+
+    expect(round.held).toBeGreaterThan(25);
+    const heldUsers = new Set(
+      fh
+        .jobs()
+        .filter((j) => j.guard?.verdict === 'held')
+        .map((j) => j.user.id),
+    );
+    expect(heldUsers.size).toBe(round.held);
+    const records = finals((await fh.drain()).map(recordOf));
+    // Nobody held lost anything; what changed is what the rules add (contractors licensed).
+    expect([...changedSince(before)].filter((id) => heldUsers.has(id))).toEqual([]);
+    expect(records.filter((r) => r.outcome === 'REMOVED')).toEqual([]);
+    const beforeRelease = licenses();
+
+    expect((await cli(fh, 'release', String(round.heldRound))).code).toBe(0);
+    await fh.drain();
+
+    expect(changedSince(beforeRelease)).toEqual(heldUsers);
   });
 });
 
