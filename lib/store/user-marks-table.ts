@@ -54,7 +54,7 @@ const LEAVERS = 'leavers';
 type MarkRow = { userId?: string; state?: string; at?: Date; statedAt?: Date };
 
 /** How many times a conditional write is tried when another writer gets in between. */
-const MAX_CONDITIONAL_TRIES = 5;
+const MAX_CONDITIONAL_TRIES = 25;
 
 /**
  * {@link LeaverStore} on the checkpoints table, PartitionKey `leavers`, RowKey the user id, one row
@@ -91,6 +91,7 @@ export class TableLeaverStore implements LeaverStore {
       userId,
       state: mark.state,
       at: mark.at,
+      statedAt: mark.statedAt,
     };
     for (let tries = 1; ; tries++) {
       const current = await this.#read(userId);
@@ -104,6 +105,8 @@ export class TableLeaverStore implements LeaverStore {
         const raced = hasStatus(error, 409) || hasStatus(error, 412);
         if (!raced || tries >= MAX_CONDITIONAL_TRIES)
           throw new Error(`Could not write the leaver mark of ${userId}`, { cause: error });
+        // Writers racing for the same row take turns: a short, growing, jittered pause.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));
       }
     }
   }

@@ -212,6 +212,10 @@ describe('TableLeaverStore (checkpoints table, partition leavers)', () => {
     await leavers.set('user-1', mark('left', '2026-11-25T00:00:00Z'));
     expect((await leavers.get('user-1'))?.state).toBe('left');
     expect(await leavers.get('user-2')).toBeNull();
+    // Both times are kept as written (a leave effective next month, stated today).
+    const stated = mark('left', '2026-12-31T00:00:00Z', '2026-11-30T08:00:00Z');
+    await leavers.set('user-3', stated);
+    expect(await leavers.get('user-3')).toEqual(stated);
     // Disabled-account tracking shares the table but not the partition.
     expect((await disabledAccounts.list()).size).toBe(0);
   });
