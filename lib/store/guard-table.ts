@@ -25,8 +25,15 @@ const HELD = 'guard-held';
 const SCOPES = 'guard-scope';
 const JOBS = 'guard-job';
 
-/** How many times a conditional write is tried when another writer gets in between. */
-const MAX_CONDITIONAL_TRIES = 8;
+/**
+ * How many times a conditional write is tried when another writer gets in between: a day's scope is
+ * one row every worker counting that day's HR leaves writes, so a burst makes a crowd.
+ */
+const MAX_CONDITIONAL_TRIES = 25;
+
+/** Writers racing for the same row take turns: a short, growing, jittered pause. */
+const takeTurns = (tries: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));
 
 type Row = Record<string, unknown>;
 
@@ -254,6 +261,7 @@ export class TableGuardStore implements GuardStore {
         const raced = hasStatus(error, 409) || hasStatus(error, 412);
         if (!raced || tries >= MAX_CONDITIONAL_TRIES)
           throw new Error(`Could not count a reduction in guard scope ${scope}`, { cause: error });
+        await takeTurns(tries);
       }
     }
   }
@@ -272,6 +280,7 @@ export class TableGuardStore implements GuardStore {
       } catch (error) {
         if (!hasStatus(error, 412) || tries >= MAX_CONDITIONAL_TRIES)
           throw new Error(`Could not close guard scope ${scope}`, { cause: error });
+        await takeTurns(tries);
       }
     }
   }

@@ -69,7 +69,7 @@ describe('TableGuardStore day scopes', () => {
 
   it('lets no more than the limit through when workers count at the same time', async () => {
     const verdicts = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
+      Array.from({ length: 40 }, (_, i) =>
         store.tally('graph-2026-05-01', `c${String(i)}`, [EMS], fitsTwo, DAY),
       ),
     );
