@@ -83,6 +83,8 @@ param tunables object = {
   DEFERRED_RETRY_MINUTES: '60'
   DISABLED_RECLAIM_DAYS: '30'
   OUTCOME_RETENTION_DAYS: '180'
+  GUARD_REMOVAL_PERCENT: '10'
+  GUARD_REMOVAL_COUNT: '25'
 }
 
 var abbrs = loadJsonContent('./abbreviations.json')

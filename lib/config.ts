@@ -64,6 +64,20 @@ const baseEnvSchema = z.object({
   GRAPH_MAX_RETRIES: intSetting(5, 0, 10),
   /** Rounds in which a CLI run tries again the users put off by throttling or an outage. */
   RECONCILE_RETRY_ROUNDS: intSetting(3, 0, 10),
+  /**
+   * The blast-radius guard (lib/engine/blast-guard.ts): a run, delta round or day may remove or
+   * reduce a SKU for up to this share of its holders (percent) or this many users, whichever is
+   * more; above both it is held until an admin releases it.
+   */
+  GUARD_REMOVAL_PERCENT: intSetting(10, 0, 100),
+  GUARD_REMOVAL_COUNT: intSetting(25, 0, 1_000_000),
+});
+
+/** The Service Bus settings the CLI reads to release a held round (the app's own names). */
+const serviceBusEnvSchema = z.object({
+  ServiceBusConnection__fullyQualifiedNamespace: z.string().min(1).optional(),
+  ServiceBusConnection: z.string().min(1).optional(),
+  LICENSE_JOBS_QUEUE: z.string().min(1).default('license-jobs'),
 });
 
 /** Settings only the Functions app needs (intake, worker, timers). */
@@ -130,6 +144,8 @@ export interface BaseConfig {
   logLevel: BaseEnv['LOG_LEVEL'];
   concurrency: number;
   retryRounds: number;
+  /** The blast-radius guard's thresholds (GUARD_REMOVAL_PERCENT, GUARD_REMOVAL_COUNT). */
+  guard: { removalPercent: number; removalCount: number };
 }
 
 /** The worker's retry limits and delays (the retry policy's settings: lib/engine/retry-policy.ts). */
@@ -216,12 +232,29 @@ function baseOf(e: BaseEnv): BaseConfig {
     logLevel: e.LOG_LEVEL,
     concurrency: e.RECONCILE_CONCURRENCY,
     retryRounds: e.RECONCILE_RETRY_ROUNDS,
+    guard: { removalPercent: e.GUARD_REMOVAL_PERCENT, removalCount: e.GUARD_REMOVAL_COUNT },
   };
 }
 
 /** Settings for the CLI: storage is optional (the CLI can run an embedded Azurite). */
 export function loadBaseConfig(env: Env): BaseConfig {
   return baseOf(parse(baseEnvSchema, env));
+}
+
+/**
+ * The app's Service Bus settings, for a CLI command that sends jobs to its queue (`release`): the
+ * namespace (with the operator's sign-in) or a connection string. Null when neither is set.
+ */
+export function loadServiceBusConfig(env: Env): FunctionsConfig['serviceBus'] | null {
+  const e = parse(serviceBusEnvSchema, env);
+  if (!e.ServiceBusConnection__fullyQualifiedNamespace && !e.ServiceBusConnection) return null;
+  return {
+    ...(e.ServiceBusConnection__fullyQualifiedNamespace
+      ? { fullyQualifiedNamespace: e.ServiceBusConnection__fullyQualifiedNamespace }
+      : {}),
+    ...(e.ServiceBusConnection ? { connectionString: e.ServiceBusConnection } : {}),
+    queue: e.LICENSE_JOBS_QUEUE,
+  };
 }
 
 /** Splits `whsec_a whsec_b` or `whsec_a,whsec_b` and checks each secret's form. */

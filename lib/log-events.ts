@@ -9,7 +9,7 @@
  *
  * Events the app logs elsewhere (`delta round finished`, `job deferred`, …) are found by that same
  * test in their own files; the ones here are new, or are emitted by code that is still being built
- * (`held round`: the blast-radius guard) and need a contract it can log against.
+ * (`held round`: the blast-radius guard) and need a contract they log against.
  */
 import type { Logger } from './log.js';
 
@@ -17,7 +17,7 @@ import type { Logger } from './log.js';
 export const OUTCOME_RECORDED_EVENT = 'outcome recorded';
 
 export interface OutcomeRecordedLogFields {
-  /** ASSIGNED, UPDATED, REMOVED, UNCHANGED, NO_RULE, CONFLICT, DEFERRED, FAILED (and HELD once the guard exists). */
+  /** ASSIGNED, UPDATED, REMOVED, UNCHANGED, NO_RULE, CONFLICT, DEFERRED, FAILED, HELD, SKIPPED. */
   outcome: string;
   /** `final` (where the job ended: one per job) or `attempt` (a try put off, tried again). */
   phase: string;
@@ -41,8 +41,10 @@ export interface OutcomeRecordedLogFields {
   userId: string;
   jobId: string;
   correlationId: string;
-  /** The source event: an HR webhook-id, a delta round, a CLI run id (a held round's `runId`). */
+  /** The source event: an HR webhook-id, a delta round, a CLI run id. */
   eventId: string | null;
+  /** For HELD (and a failure beside held reductions): the held round's or run's id (`runId` of `held round`). */
+  heldIn: string | null;
   durationMs: number;
 }
 
@@ -74,15 +76,15 @@ export interface SeatForecastLogFields extends SeatsReadLogFields {
 /**
  * A round of changes held by the blast-radius guard: it would have removed or reduced licenses for
  * more users than the thresholds allow, so nothing was removed until an admin releases it. The
- * held users' outcome records say `HELD` with the run id. Logged at warn by the guard, through
- * {@link logHeldRound}.
+ * held users' outcome records say `HELD` with the round's id (`heldIn`). Logged at warn by the
+ * guard (lib/engine/worker-guard.ts, lib/engine/round-guard.ts), through {@link logHeldRound}.
  */
 export const HELD_ROUND_EVENT = 'held round';
 
 export interface HeldRoundLogFields {
   /** The run id (CLI apply), delta round, HR burst or cleanup day that was held. */
   runId: string;
-  /** Which path held it: `cli`, `delta`, `hr` or `cleanup`. */
+  /** Which path held it: `delta`, `hr`, `graph` (change notifications) or `cleanup`. */
   path: string;
   /** Users whose licenses the round would have removed or reduced. */
   held: number;

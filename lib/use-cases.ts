@@ -8,6 +8,7 @@ import type { FunctionsConfig } from './config.js';
 import { runCleanup, type CleanupReport } from './engine/cleanup.js';
 import { deltaCatchUp, type DeltaCatchUpResult } from './engine/delta-catchup.js';
 import type { LicensingContextCache } from './engine/licensing-context.js';
+import { WorkerGuard } from './engine/worker-guard.js';
 import { handleReauthorization, keepSubscription, type KeeperResult } from './engine/subscription-keeper.js';
 import { runLicenseJob, type DeliveryInfo, type WorkerResult } from './engine/worker.js';
 import type { GraphGateway } from './graph/gateway.js';
@@ -66,6 +67,9 @@ export function createKeeperUseCases(
 /** Builds the use cases over parts built once. */
 export function createUseCases(parts: UseCaseParts): UseCases {
   const { config, now, gateway, storage, publisher, contexts } = parts;
+  // The blast-radius guard: the worker counts the jobs no producer counted (HR, notifications);
+  // the delta round and the cleanup count their own rounds before publishing them.
+  const guard = { store: storage.guard, settings: config.guard };
   return {
     ...createKeeperUseCases(parts),
     runLicenseJob: (body, delivery, logger) =>
@@ -78,9 +82,10 @@ export function createUseCases(parts: UseCaseParts): UseCases {
         logger,
         now,
         settings: config.retry,
+        guard: new WorkerGuard({ ...guard, logger, now }),
       }),
     catchUpDelta: (logger) =>
-      deltaCatchUp({ gateway, checkpoints: storage.checkpoints, publisher, contexts, logger, now }),
+      deltaCatchUp({ gateway, checkpoints: storage.checkpoints, publisher, contexts, logger, now, guard }),
     cleanUp: (logger) =>
       runCleanup({
         gateway,
@@ -92,6 +97,7 @@ export function createUseCases(parts: UseCaseParts): UseCases {
         summaries: storage.summaries,
         logger,
         now,
+        guard,
         settings: {
           disabledReclaimDays: config.disabledReclaimDays,
           outcomeRetentionDays: config.outcomeRetentionDays,

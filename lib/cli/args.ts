@@ -208,8 +208,54 @@ export interface CliArgs {
   out: string | null;
   force: boolean;
   usageLocation: string | null;
-  /** `take-over`: make the changes (dry run otherwise). */
+  /** `take-over`, `revert`: make the changes (dry run otherwise). */
   apply: boolean;
+  /** `revert`: the run id; `held`, `release`: the round id. */
+  target: string | null;
+  /** `plan`, `revert`: print the plan for a change board instead of one line per user. */
+  format: PlanFormat | null;
+  /** `apply`: carry out this saved plan (written by `plan --out`) and nothing else. */
+  plan: string | null;
+  /** `apply`, `revert --apply`: the run may remove or reduce licenses for up to this many users. */
+  allowRemovals: number | null;
+  /** `apply`, `validate`: go ahead although the rules look wrong (`validate`: exit 0). */
+  acceptWarnings: boolean;
+  /** `release`: drop the round instead: nothing it held is made. */
+  discard: boolean;
+  /** `history`: how many jobs to show (default 20). */
+  limit: number | null;
+}
+
+export const PLAN_FORMATS = ['markdown', 'csv'] as const;
+export type PlanFormat = (typeof PLAN_FORMATS)[number];
+
+/** A whole number option within bounds, or null when not given. */
+function wholeNumber(
+  line: ParsedLine & { command: string },
+  name: string,
+  min: number,
+  max: number,
+): number | null {
+  const raw = stringOption(line, name);
+  if (raw === null) return null;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) {
+    throw new UsageError(
+      `--${name} must be a whole number from ${String(min)} to ${String(max)}, got "${raw}".`,
+      line.command,
+    );
+  }
+  return n;
+}
+
+function formatOption(line: ParsedLine & { command: string }): PlanFormat | null {
+  const raw = stringOption(line, 'format');
+  if (raw === null) return null;
+  if (!(PLAN_FORMATS as readonly string[]).includes(raw)) {
+    throw new UsageError(`--format must be one of ${PLAN_FORMATS.join(', ')}, got "${raw}".`, line.command);
+  }
+  if (line.options.has('json')) throw new UsageError('--format and --json cannot be combined.', line.command);
+  return raw as PlanFormat;
 }
 
 function stringOption(line: ParsedLine, name: string): string | null {
@@ -241,7 +287,7 @@ export function toCliArgs(line: ParsedLine & { command: string }): CliArgs {
   return {
     command: line.command,
     operands: line.operands,
-    user: line.command === 'explain' ? (line.operands[0] ?? null) : null,
+    user: line.command === 'explain' || line.command === 'history' ? (line.operands[0] ?? null) : null,
     rules: stringOption(line, 'rules'),
     graphUrl: stringOption(line, 'graph-url'),
     json: line.options.has('json'),
@@ -254,5 +300,12 @@ export function toCliArgs(line: ParsedLine & { command: string }): CliArgs {
     force: line.options.has('force'),
     usageLocation,
     apply: line.options.has('apply'),
+    target: ['revert', 'held', 'release'].includes(line.command) ? (line.operands[0] ?? null) : null,
+    format: formatOption(line),
+    plan: stringOption(line, 'plan'),
+    allowRemovals: wholeNumber(line, 'allow-removals', 0, 10_000_000),
+    acceptWarnings: line.options.has('accept-warnings'),
+    discard: line.options.has('discard'),
+    limit: wholeNumber(line, 'limit', 1, 10_000),
   };
 }

@@ -28,6 +28,8 @@ const OUTCOME_STYLE: Partial<Record<OutcomeKind, string>> = {
   CONFLICT: '35',
   DEFERRED: '33',
   FAILED: '1;31',
+  HELD: '1;33',
+  SKIPPED: '2',
 };
 
 /** Paints text with a style, or returns it unchanged when colour is off. */

@@ -13,9 +13,15 @@ import {
   type CommandTable,
   type FlagSpec,
 } from './args.js';
+import { runApply } from './apply-command.js';
 import type { CommandContext } from './command-context.js';
-import { runExplain, runReconcile, runValidate } from './commands.js';
+import { runExplain } from './commands.js';
+import { runHeld, runRelease } from './held-command.js';
+import { runHistory } from './history-command.js';
 import { runImportGbl } from './import-gbl.js';
+import { runPlan } from './plan-command.js';
+import { runRevert } from './revert-command.js';
+import { validateCommand } from './validate-command.js';
 import { runSeats } from './seats-command.js';
 import { runTakeOver } from './take-over.js';
 
@@ -63,8 +69,29 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'out',
     value: 'FILE',
-    help: 'The rules file to write (default rules.gbl.yaml; its report beside it)',
+    help: 'Where to write: plan, revert: the plan as JSON (what apply --plan takes); import-gbl: the rules file (default rules.gbl.yaml; its report beside it)',
   },
+  {
+    name: 'format',
+    value: 'FORMAT',
+    help: 'markdown or csv: print the plan for a change-approval board (counts per SKU and action first, then the users) instead of one line per user',
+  },
+  {
+    name: 'plan',
+    value: 'FILE',
+    help: 'Carry out exactly this saved plan (written by plan --out); refused if the rules changed since, users whose licenses changed are skipped and reported',
+  },
+  {
+    name: 'allow-removals',
+    value: 'N',
+    help: 'Release the blast-radius guard for up to N users whose licenses the run removes or reduces',
+  },
+  {
+    name: 'accept-warnings',
+    help: 'Go ahead although the rules look wrong (a rule matching nobody, a missing group, unmatched: remove over the guard)',
+  },
+  { name: 'discard', help: 'Drop the held round instead: nothing it held is made' },
+  { name: 'limit', value: 'N', help: 'How many jobs to show (default 20)' },
   { name: 'force', help: 'Overwrite the rules file and its report if they exist' },
   {
     name: 'usage-location',
@@ -73,7 +100,7 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     name: 'apply',
-    help: 'Make the changes and record them (default: dry run)',
+    help: 'Make the changes and record them (default: dry run; take-over, revert)',
     elsewhere: 'to make changes for every user, run: ems-licensing apply',
   },
   { name: 'debug', help: 'On failure, print the stack trace and every cause; log at debug level' },
@@ -97,23 +124,25 @@ export const GLOBAL_FLAGS: readonly string[] = [
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'plan',
-    summary: 'Dry run: what would change for every user (writes nothing)',
+    summary:
+      'Dry run: what would change for every user, which rules look wrong, and whether the blast-radius guard would hold it (writes nothing; --out saves the plan, --format renders it for a change board)',
     operands: [],
-    flags: ['concurrency'],
-    run: runReconcile,
+    flags: ['concurrency', 'out', 'format'],
+    run: runPlan,
   },
   {
     name: 'apply',
     summary:
-      'Make the changes and record every outcome to Table storage (asks first on a terminal when more than a handful of users change)',
+      'Plan every user, then make the changes and record every outcome to Table storage; removals above the blast-radius guard are held unless --allow-removals covers them (asks first on a terminal when more than a handful of users change); --plan FILE carries out a saved plan exactly',
     operands: [],
-    flags: ['concurrency', 'yes'],
-    run: runReconcile,
+    flags: ['concurrency', 'yes', 'plan', 'allow-removals', 'accept-warnings'],
+    run: runApply,
     writes: () => true,
   },
   {
     name: 'explain',
-    summary: 'Which rule matches a user (object id or UPN) and why; desired against current licenses',
+    summary:
+      'Which rule matches a user (object id or UPN) and why; desired against current licenses; the last jobs recorded for them',
     operands: [{ name: 'user', required: true }],
     flags: [],
     run: runExplain,
@@ -121,10 +150,42 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'validate',
     summary:
-      "Check the rules against the tenant's SKUs and plans, and warn when they want more seats than exist",
+      "Check the rules against the tenant's SKUs and plans, warn when they want more seats than exist, and report rules that look wrong (exit 1 unless --accept-warnings)",
     operands: [],
-    flags: ['concurrency'],
-    run: runValidate,
+    flags: ['concurrency', 'accept-warnings'],
+    run: validateCommand,
+  },
+  {
+    name: 'revert',
+    summary:
+      'The plan that puts every user an apply changed back to their licenses before it (a dry run; --apply carries it out through the same guard; --out and --format as for plan)',
+    operands: [{ name: 'run id', required: true }],
+    flags: ['concurrency', 'apply', 'out', 'format', 'allow-removals'],
+    run: runRevert,
+    writes: (args) => args.apply,
+  },
+  {
+    name: 'history',
+    summary:
+      "A user's recorded jobs, newest first: when, source, rule, outcome, licenses before and after, error and fix",
+    operands: [{ name: 'user', required: true }],
+    flags: ['limit'],
+    run: runHistory,
+  },
+  {
+    name: 'held',
+    summary: "Rounds the Functions app's blast-radius guard held, or one round's users (the app's storage)",
+    operands: [{ name: 'round id', required: false }],
+    flags: [],
+    run: runHeld,
+  },
+  {
+    name: 'release',
+    summary:
+      "Release a held round: its users' jobs go to the app's queue again, marked released (--discard drops it instead)",
+    operands: [{ name: 'round id', required: true }],
+    flags: ['discard'],
+    run: runRelease,
   },
   {
     name: 'seats',

@@ -24,7 +24,7 @@ function optionLines(flags: readonly FlagSpec[]): string[] {
 }
 
 export const EXIT_CODE_HELP =
-  'Exit codes: 0 done; 1 some user FAILED (or would), the rules do not fit the tenant, or import-gbl found something to act on; 2 bad command line, setting or rules file; 3 run not finished (users put off or not read: run again); 4 Graph or storage unreachable, or sign-in failed; 70 unexpected failure (run with --debug).';
+  'Exit codes: 0 done; 1 some user FAILED (or would), the rules do not fit the tenant, or import-gbl found something to act on; 2 bad command line, setting or rules file, rules that look wrong without --accept-warnings, or a saved plan refused; 3 run not finished (users put off or not read: run again; removals held by the guard, or users of a saved plan skipped: see what it printed); 4 Graph or storage unreachable, or sign-in failed; 70 unexpected failure (run with --debug).';
 
 /** The help for every command, or for one. */
 export function helpText(table: CommandTable, command: CommandShape | null): string {

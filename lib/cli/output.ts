@@ -23,6 +23,10 @@ export interface JsonResult {
   outcome: string;
   error: { code: string; message: string; fix: string } | null;
   dryRun: boolean;
+  /** What the blast-radius guard withheld, and where it waits (HELD). */
+  held: { roundId: string; actions: string[] } | null;
+  /** The policy that withheld what the rules want (SKIPPED), or null. */
+  policy: string | null;
 }
 
 /** What output needs of a user's result. */
@@ -40,6 +44,10 @@ export function toJsonResult(result: ResultView, catalog: Catalog): JsonResult {
     outcome: r.outcome,
     error: r.error,
     dryRun: r.dryRun,
+    held: r.held
+      ? { roundId: r.held.roundId, actions: r.held.actions.map((a) => describeAction(a, catalog)) }
+      : null,
+    policy: r.policy ?? null,
   };
 }
 
@@ -60,6 +68,12 @@ export function humanLine(result: ResultView, catalog: Catalog, style: LineStyle
   const paint = style.paint ?? outcomePainter(false);
   const groups = (text: string) => style.groups?.inText(text) ?? text;
   const who = r.userPrincipalName ?? r.userId;
+  if (r.outcome === 'HELD' && r.held) {
+    // The why and the release are the same for every user of a held run: said once, at the end.
+    const made = r.actions.map((a) => describeAction(a, catalog)).join('; ');
+    const held = r.held.actions.map((a) => describeAction(a, catalog)).join('; ');
+    return `${paint('HELD'.padEnd(9), 'HELD')} ${who}${r.rule ? ` [${r.rule}]` : ''}: ${held} held${made ? `; made: ${made}` : ''}`;
+  }
   const verb = r.dryRun && r.actions.length > 0 ? 'would ' : '';
   const acts = r.actions.map((a) => verb + describeAction(a, catalog)).join('; ');
   const rule = r.rule ? ` [${r.rule}]` : '';

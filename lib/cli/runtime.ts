@@ -8,7 +8,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenCredential } from '@azure/identity';
-import { ConfigError, loadBaseConfig, type BaseConfig } from '../config.js';
+import {
+  ConfigError,
+  loadBaseConfig,
+  loadServiceBusConfig,
+  type BaseConfig,
+  type FunctionsConfig,
+} from '../config.js';
 import { createGraphClient } from '../graph/client.js';
 import { createCredential } from '../graph/credential.js';
 import type { GraphGateway } from '../graph/gateway.js';
@@ -21,7 +27,7 @@ import {
   type Simulator,
 } from '@ems-licensing/graph-simulator';
 import { startLocalStorage } from './local/local-storage.js';
-import type { LeaverStore, OutcomeStore, ScheduledHireStore } from '../store/ports.js';
+import type { GuardStore, LeaverStore, OutcomeStore, ScheduledHireStore } from '../store/ports.js';
 import { createStorage, type Storage } from '../store/table-clients.js';
 import type { CliArgs } from './args.js';
 import { StorageUnavailableError } from './failure.js';
@@ -29,12 +35,14 @@ import { StorageUnavailableError } from './failure.js';
 /** The package root (lib/cli/ and dist/cli/ are both two levels down). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-interface CliStores {
+export interface CliStores {
   outcomes: OutcomeStore;
   /** People an HR leave was carried out for: a reconcile must not license them again. */
   leavers: LeaverStore;
   /** Hires HR scheduled for later (the seat forecast's demand). */
   scheduledHires: ScheduledHireStore;
+  /** The Functions app's held rounds (`held`, `release`). */
+  guard: GuardStore;
 }
 
 export interface CliRuntime {
@@ -47,6 +55,10 @@ export interface CliRuntime {
   storageConfigured: boolean;
   /** The outcome and leaver stores, started on first use (apply; plan when storage is configured). */
   stores(): Promise<CliStores>;
+  /** The app's Service Bus queue (to release a held round), when its settings are given. */
+  serviceBus: FunctionsConfig['serviceBus'] | null;
+  /** The operator's credential for Azure (storage and Service Bus by identity). */
+  azureCredential(): TokenCredential;
   /** Persists the sample tenant (after apply) and stops what was started. */
   close(options?: { persistSample?: boolean }): Promise<void>;
 }
@@ -147,25 +159,28 @@ export async function createCliRuntime(
     notice(`No rules file given: using ${relative(rulesPath)}.`);
   }
 
+  let azure: TokenCredential | null = null;
+  const azureCredential = (): TokenCredential => {
+    azure ??= createCredential({
+      managedIdentityClientId: config.managedIdentityClientId,
+      simulator: false,
+      tenantId: config.tenantId,
+    });
+    return azure;
+  };
   let store: Promise<CliStores & { stop: () => Promise<void> }> | null = null;
   const stores = async (): Promise<CliStores> => {
     store ??= (async () => {
       if (config.storage) {
         const storage = await readyStorage(
-          createStorage(
-            config.storage,
-            createCredential({
-              managedIdentityClientId: config.managedIdentityClientId,
-              simulator: false,
-              tenantId: config.tenantId,
-            }),
-          ),
+          createStorage(config.storage, azureCredential()),
           storageWhere(config),
         );
         return {
           outcomes: storage.outcomes,
           leavers: storage.leavers,
           scheduledHires: storage.scheduledHires,
+          guard: storage.guard,
           stop: () => Promise.resolve(),
         };
       }
@@ -196,6 +211,7 @@ export async function createCliRuntime(
         outcomes: storage.outcomes,
         leavers: storage.leavers,
         scheduledHires: storage.scheduledHires,
+        guard: storage.guard,
         stop: () => running.stop(),
       };
     })();
@@ -209,6 +225,8 @@ export async function createCliRuntime(
     sample: simulator !== null,
     storageConfigured: config.storage !== null,
     stores,
+    serviceBus: loadServiceBusConfig(env),
+    azureCredential,
     close: async (options = {}) => {
       if (simulator) {
         if (options.persistSample) await saveSampleState(sampleStatePath, simulator);

@@ -147,6 +147,7 @@ export async function runTakeOver(
       action: 'reconcile',
       desired: desiredStateFor(evaluation, ctx.rules, 'reconcile'),
       plan,
+      policy: null,
     };
     // Intent first, under the job's key, so a crash or a lost answer leaves a record to complete.
     await stores?.outcomes.record(pendingRecord(facts, user, decided, ctx.catalog, now()));

@@ -6,9 +6,18 @@
 import type { GraphUser } from '../graph/types.js';
 import { desiredStateFor } from '../licensing/desired.js';
 import { planLicenses } from '../licensing/planner.js';
-import type { CompiledRule, CompiledRules, DesiredState, LicensePlan } from '../licensing/types.js';
+import type {
+  CompiledRule,
+  CompiledRules,
+  DesiredState,
+  LicensePlan,
+  OutcomePolicy,
+  PlanAction,
+} from '../licensing/types.js';
 import type { JobAction } from '../queue/job.js';
 import { evaluateRules, type Evaluation } from '../rules/evaluate.js';
+import { actionsInEffect } from './actions-in-effect.js';
+import { withholdReductions } from './blast-guard.js';
 
 export interface DecideInput {
   user: GraphUser;
@@ -17,6 +26,8 @@ export interface DecideInput {
   rules: CompiledRules;
   /** The job's action, after the leaver rule (see leaver-policy.ts). */
   action: JobAction;
+  /** `leaver` when the leaver rule turned the job into a leave (HR said the person left). */
+  policy?: 'leaver' | null;
   /** Seats free per SKU now (the run's seat ledger). */
   freeSeats: (skuId: string) => number;
   skuPartNumber: (skuId: string) => string;
@@ -28,6 +39,26 @@ export interface Decision {
   action: JobAction;
   desired: DesiredState;
   plan: LicensePlan;
+  /**
+   * A policy that withholds (or takes away) what the rules want: the account is disabled (no
+   * license is added), or HR said the person left. Null when none applies.
+   */
+  policy: OutcomePolicy | null;
+  /** Reductions the blast-radius guard withheld from the plan (set after the guard's check). */
+  held?: HeldReductions | undefined;
+  /**
+   * A change planned beforehand (`apply --plan`, `revert`): verified by its own actions rather
+   * than by the rules, and recorded under `label` when given (`revert <run id>`).
+   */
+  planned?: { label: string | null } | undefined;
+}
+
+/** What the guard withheld, where it waits, and how to release it. */
+export interface HeldReductions {
+  roundId: string;
+  actions: PlanAction[];
+  reason: string;
+  release: string;
 }
 
 /** Decides what to do for one user. */
@@ -46,7 +77,38 @@ export function decide(input: DecideInput): Decision {
     defaultUsageLocation: rules.defaults.usageLocation,
     skuPartNumber: input.skuPartNumber,
   });
-  return { evaluation, action, desired, plan };
+  return { evaluation, action, desired, plan, policy: policyOf(input, evaluation, action, desired) };
+}
+
+/** Whether the user holds a SKU at all (directly or through a group). */
+function holds(user: GraphUser, skuId: string): boolean {
+  const key = skuId.toLowerCase();
+  return (
+    user.assignedLicenses.some((l) => l.skuId.toLowerCase() === key) ||
+    user.licenseAssignmentStates.some((s) => s.skuId.toLowerCase() === key)
+  );
+}
+
+/**
+ * The policy that shaped a decision: a leave the leaver rule made of a job whose rules would
+ * license the person; a reclaim of a disabled account; a disabled account the rules would give a
+ * license it lacks (the planner adds none to a disabled account).
+ */
+function policyOf(
+  input: DecideInput,
+  evaluation: Evaluation<CompiledRule>,
+  action: JobAction,
+  desired: DesiredState,
+): OutcomePolicy | null {
+  if (input.policy === 'leaver') {
+    const wanted = desiredStateFor(evaluation, input.rules, 'reconcile');
+    return wanted.kind === 'licenses' ? 'leaver' : null;
+  }
+  if (action === 'reclaim') return 'disabledAccount';
+  if (action === 'reconcile' && input.user.accountEnabled === false && desired.kind === 'licenses') {
+    return desired.licenses.some((l) => !holds(input.user, l.skuId)) ? 'disabledAccount' : null;
+  }
+  return null;
 }
 
 /** Whether a decision leads to Graph writes (a plan with actions that may run now). */
@@ -65,7 +127,10 @@ export function remainingAfter(
   rules: CompiledRules,
   skuPartNumber: (skuId: string) => string,
 ): LicensePlan {
-  return planLicenses({
+  // A planned change is checked against its own actions: the rules may want something else.
+  if (decision.planned)
+    return { ...decision.plan, actions: actionsInEffect(after, decision.plan.actions).missing };
+  const plan = planLicenses({
     user: after,
     desired: decision.desired,
     managedSkuIds: rules.managedSkuIds,
@@ -73,4 +138,6 @@ export function remainingAfter(
     defaultUsageLocation: rules.defaults.usageLocation,
     skuPartNumber,
   });
+  // What the guard held is still to do after the writes, by design: not a failed verification.
+  return decision.held ? { ...plan, actions: withholdReductions(plan.actions).kept } : plan;
 }

@@ -12,8 +12,10 @@ import type { GraphUser } from '../graph/types.js';
 import type { Logger } from '../log.js';
 import type { JobPublisher, LicenseJob } from '../queue/job.js';
 import type { CheckpointStore } from '../store/ports.js';
+import { hasReductions } from './blast-guard.js';
 import type { LicensingContext, LicensingContextCache } from './licensing-context.js';
-import { needsWork } from './needs-work.js';
+import { plannedWork } from './needs-work.js';
+import { gateRound, type ReducingJob, type RoundGuardDeps } from './round-guard.js';
 
 export const DELTA_SCOPE = 'users';
 
@@ -26,6 +28,8 @@ export interface DeltaCatchUpDeps {
   now?: () => Date;
   /** Jobs per publish call (one Service Bus batch). */
   publishBatch?: number;
+  /** The blast-radius guard over the round's reductions (round-guard.ts). */
+  guard?: Omit<RoundGuardDeps, 'logger' | 'now'>;
 }
 
 export interface DeltaCatchUpResult {
@@ -34,6 +38,10 @@ export interface DeltaCatchUpResult {
   changed: number;
   removed: number;
   queued: number;
+  /** Users whose removals or plan reductions the guard held (their jobs are queued marked held). */
+  held: number;
+  /** The held round's id (release it with `ems-licensing release <id>`), or null. */
+  heldRound: string | null;
 }
 
 /**
@@ -123,7 +131,11 @@ async function round(
     changed: 0,
     removed: 0,
     queued: 0,
+    held: 0,
+    heldRound: null,
   };
+  // Reductions wait until the whole round is seen: the guard counts them together.
+  const reducing: ReducingJob[] = [];
   const batchSize = deps.publishBatch ?? 100;
   let pending: LicenseJob[] = [];
   const flush = async () => {
@@ -148,8 +160,14 @@ async function round(
         ? item
         : await deps.gateway.getUser(item.id, context.select, { correlationId });
       if (!user) continue;
-      if (!(await needsWork(user, context, deps.gateway, correlationId))) continue;
-      pending.push(jobFor(user, eventId, correlationId, now()));
+      const work = await plannedWork(user, context, deps.gateway, correlationId);
+      if (!work.needed) continue;
+      const job = jobFor(user, eventId, correlationId, now());
+      if (hasReductions(work.actions)) {
+        reducing.push({ job, userPrincipalName: user.userPrincipalName, actions: work.actions });
+        continue;
+      }
+      pending.push(job);
       if (pending.length >= batchSize) await flush();
     }
     if (page.nextLink) {
@@ -157,6 +175,7 @@ async function round(
       continue;
     }
     await flush();
+    await publishReducing(deps, context, eventId, reducing, result, log);
     if (!page.deltaLink) throw new Error('Graph ended a delta round without an @odata.deltaLink');
     // Only after every job of the round is published: a crash before this replays the round.
     await deps.checkpoints.put(DELTA_SCOPE, page.deltaLink, now(), contextFingerprint(context));
@@ -165,6 +184,38 @@ async function round(
   }
   log.info(result, 'delta round finished');
   return result;
+}
+
+/** The round's reducing jobs, through the guard: marked allowed, or held (and the round recorded). */
+async function publishReducing(
+  deps: DeltaCatchUpDeps,
+  context: LicensingContext,
+  roundId: string,
+  reducing: ReducingJob[],
+  result: DeltaCatchUpResult,
+  log: Logger,
+): Promise<void> {
+  if (reducing.length === 0) return;
+  const jobs = deps.guard
+    ? await gateRound(
+        { ...deps.guard, logger: log, now: deps.now ?? (() => new Date()) },
+        {
+          id: roundId,
+          path: 'delta',
+          scope: roundId,
+          holders: (skuId) => context.catalog.sku(skuId)?.consumedUnits ?? 0,
+        },
+        reducing,
+      )
+    : { jobs: reducing.map((r) => r.job), held: false };
+  const batchSize = deps.publishBatch ?? 100;
+  for (let i = 0; i < jobs.jobs.length; i += batchSize)
+    await deps.publisher.publish(jobs.jobs.slice(i, i + batchSize));
+  result.queued += jobs.jobs.length;
+  if (jobs.held) {
+    result.held = jobs.jobs.length;
+    result.heldRound = roundId;
+  }
 }
 
 function jobFor(user: GraphUser, eventId: string, correlationId: string, at: Date): LicenseJob {

@@ -7,7 +7,7 @@ import { isGraphError, type GraphError } from '../graph/graph-error.js';
 import type { GraphUser } from '../graph/types.js';
 import type { LicenseNames } from '../licensing/catalog.js';
 import { formatLicenses } from '../licensing/planner.js';
-import type { OutcomeRecord, PlanAction } from '../licensing/types.js';
+import type { OutcomeKind, OutcomeRecord, PlanAction } from '../licensing/types.js';
 import { jobSessionId, type JobSource } from '../queue/job.js';
 import type { Decision } from './decide.js';
 import { predictLicenses } from './predict-licenses.js';
@@ -69,6 +69,14 @@ function base(facts: JobFacts, user: GraphUser | null, names: LicenseNames | nul
     acceptedAt: facts.acceptedAt,
     writes: 0,
     recovered: false,
+    ...(user
+      ? {
+          assignedBefore: user.assignedLicenses.map((l) => ({
+            skuId: l.skuId,
+            disabledPlans: [...l.disabledPlans],
+          })),
+        }
+      : {}),
   };
 }
 
@@ -86,6 +94,7 @@ function skusOf(decision: Decision): string[] {
 
 function ruleOf(decision: Decision): string | null {
   return (
+    decision.planned?.label ??
     decision.evaluation.matched?.name ??
     (decision.desired.kind === 'removeManaged' ? decision.desired.rule : null)
   );
@@ -108,6 +117,7 @@ function decided(
   names: LicenseNames,
   now: Date,
 ): OutcomeRecord {
+  const { held } = decision;
   return {
     ...base(facts, user, names, now),
     rule: ruleOf(decision),
@@ -115,6 +125,83 @@ function decided(
     actions: decision.plan.actions,
     conflicts: decision.plan.conflicts,
     error: conflictError(decision),
+    ...(decision.policy === null ? {} : { policy: decision.policy }),
+    ...(held ? { held: { roundId: held.roundId, actions: held.actions } } : {}),
+  };
+}
+
+const POLICY_TEXT: Record<NonNullable<Decision['policy']>, { message: string; fix: string }> = {
+  disabledAccount: {
+    message:
+      'The rules would license this user, but the account is disabled: no license is added to a disabled account.',
+    fix: 'None needed. If the account should be licensed, enable it; the next change to it licenses it.',
+  },
+  leaver: {
+    message:
+      'The rules would license this user, but HR said the person left: their managed licenses stay off.',
+    fix: 'None needed. An HR hire or update for the person brings them back.',
+  },
+};
+
+/** The same policies, met by a planned change (a saved plan, a revert) that adds a license. */
+const PLANNED_POLICY_TEXT: typeof POLICY_TEXT = {
+  disabledAccount: {
+    message:
+      'The planned change adds a license, but the account is disabled now: no license is added to a disabled account.',
+    fix: 'None needed. If the account should be licensed, enable it; the next change to it licenses it by the rules.',
+  },
+  leaver: {
+    message:
+      'The planned change adds a license, but HR said the person left: their managed licenses stay off.',
+    fix: 'None needed. An HR hire or update for the person brings them back.',
+  },
+};
+
+/**
+ * Where a decision that went through ends: HELD when the guard withheld reductions (why and how to
+ * release it in `error`), SKIPPED when a policy withheld everything the rules want, else the
+ * plan's outcome.
+ */
+function finalOutcome(decision: Decision, record: OutcomeRecord): Pick<OutcomeRecord, 'outcome' | 'error'> {
+  const { held, policy, plan } = decision;
+  if (held) {
+    return { outcome: 'HELD', error: { code: 'HeldByGuard', message: held.reason, fix: held.release } };
+  }
+  const outcome: OutcomeKind = plan.outcome;
+  if (policy !== null && outcome === 'UNCHANGED') {
+    const text = decision.planned ? PLANNED_POLICY_TEXT[policy] : POLICY_TEXT[policy];
+    return { outcome: 'SKIPPED', error: { code: policyCode(policy), ...text } };
+  }
+  return { outcome, error: record.error };
+}
+
+function policyCode(policy: NonNullable<Decision['policy']>): string {
+  return policy === 'leaver' ? 'Leaver' : 'DisabledAccount';
+}
+
+/**
+ * A planned change that no longer fits the user (`apply --plan`, `revert`): their licenses changed
+ * since the plan was made, or the rules now want something else. Nothing is written.
+ */
+export function stalePlanRecord(
+  facts: JobFacts,
+  user: GraphUser,
+  detail: { code: 'ChangedSincePlan' | 'RulesNowDiffer'; message: string; label: string | null },
+  names: LicenseNames,
+  now: Date,
+): OutcomeRecord {
+  return {
+    ...base(facts, user, names, now),
+    rule: detail.label,
+    outcome: 'SKIPPED',
+    error: {
+      code: detail.code,
+      message: detail.message,
+      fix:
+        detail.code === 'ChangedSincePlan'
+          ? 'Make a new plan (`ems-licensing plan --out FILE`), review it, and apply that one.'
+          : 'The user changed since the plan (an attribute the rules test): make a new plan and review it.',
+    },
   };
 }
 
@@ -151,7 +238,7 @@ export function decisionRecord(
     );
   return {
     ...record,
-    outcome: plan.outcome,
+    ...finalOutcome(decision, record),
     licensesAfter: formatLicenses(predictLicenses(user.assignedLicenses, plan.actions), names),
   };
 }
@@ -202,16 +289,17 @@ export function appliedRecord(
 ): OutcomeRecord {
   const record = decided(facts, user, decision, names, now);
   const notVerified = result.stillNeeded > 0 ? notVerifiedError(result.stillNeeded) : null;
+  const final = finalOutcome(decision, record);
   return {
     ...record,
-    outcome: decision.plan.outcome,
+    outcome: final.outcome,
     actions: result.applied,
     writes: result.writes,
     licensesAfter: formatLicenses(
       result.after?.assignedLicenses ?? predictLicenses(user.assignedLicenses, result.applied),
       names,
     ),
-    error: notVerified ?? record.error,
+    error: notVerified ?? final.error,
   };
 }
 

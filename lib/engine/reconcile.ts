@@ -24,7 +24,9 @@ import type { LicensingContext } from './licensing-context.js';
 import { asGivenUp, type JobFacts, type UserRef } from './outcome-builder.js';
 import { prefetched } from './prefetch.js';
 import { RecordWriter } from './record-writer.js';
+import type { PlannedChange } from './planned-change.js';
 import { recoverPending, type RecoverReport } from './recover-pending.js';
+import type { ReductionGuard } from './reduction-guard.js';
 import type { RetryHint } from './retry-policy.js';
 import { runJob, type EndedJob, type LeaverView } from './run-job.js';
 
@@ -52,6 +54,15 @@ export interface ReconcileOptions {
   retryBaseMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** The run's blast-radius guard (run-guard.ts), asked before any reduction; none for a dry run. */
+  guard?: ReductionGuard;
+  /**
+   * The users to run, page by page, instead of every user of the tenant (a saved plan, a revert:
+   * only the users it changes, read fresh).
+   */
+  users?: AsyncIterable<GraphUser[]>;
+  /** The planned change for a user, carried out instead of the rules' own plan (`apply --plan`, `revert`). */
+  plannedFor?: (userId: string) => PlannedChange | undefined;
 }
 
 /** One user's result as a run reports it. */
@@ -178,10 +189,11 @@ class Run {
     const { gateway, context } = this.#o;
     let read = 0;
     const pages = prefetched(
-      gateway.listUsers(context.select, {
-        correlationId: this.summary.runId,
-        ...(this.#o.pageSize ? { pageSize: this.#o.pageSize } : {}),
-      }),
+      this.#o.users ??
+        gateway.listUsers(context.select, {
+          correlationId: this.summary.runId,
+          ...(this.#o.pageSize ? { pageSize: this.#o.pageSize } : {}),
+        }),
     );
     const onUsersRead = this.#o.onUsersRead;
     async function* users() {
@@ -238,8 +250,9 @@ class Run {
       userRef: 'assignedLicenses' in user ? { id: user.id } : user,
       startedAt: this.#now(),
     };
+    const planned = user.id === undefined ? undefined : this.#o.plannedFor?.(user.id);
     const result = await runJob(
-      { facts, user, action: 'reconcile', eventAt: this.#startedAt },
+      { facts, user, action: 'reconcile', eventAt: this.#startedAt, planned },
       {
         gateway: this.#o.gateway,
         context: this.#o.context,
@@ -250,6 +263,7 @@ class Run {
         lookUpJob: job.attempt > 0 && this.#writer !== null,
         leavers: this.#leavers,
         readBack: null,
+        guard: this.#o.dryRun ? null : (this.#o.guard ?? null),
       },
     );
     if (result.kind === 'duplicate') return;

@@ -10,10 +10,11 @@ import { isGraphError } from '../graph/graph-error.js';
 import type { GraphUser } from '../graph/types.js';
 import type { OutcomeRecord } from '../licensing/types.js';
 import type { Logger } from '../log.js';
-import type { JobAction } from '../queue/job.js';
+import type { JobAction, JobGuardMarker } from '../queue/job.js';
 import type { LeaverMark, OutcomeStore } from '../store/ports.js';
 import { actionsInEffect } from './actions-in-effect.js';
 import { applyPlan, type ApplyResult } from './apply-plan.js';
+import { heldPlan, reductionsOf } from './blast-guard.js';
 import { decide, needsWrites, remainingAfter, type Decision } from './decide.js';
 import { leaverPolicy } from './leaver-policy.js';
 import type { LicensingContext } from './licensing-context.js';
@@ -25,11 +26,14 @@ import {
   pendingRecord,
   recoveredRecord,
   seatShortRecord,
+  stalePlanRecord,
   storageUnavailableRecord,
   supersededRecord,
   type JobFacts,
   type UserRef,
 } from './outcome-builder.js';
+import { fitPlanned, type PlannedChange } from './planned-change.js';
+import type { ReductionGuard } from './reduction-guard.js';
 import type { RetryHint } from './retry-policy.js';
 
 export interface JobRequest {
@@ -39,6 +43,10 @@ export interface JobRequest {
   action: JobAction;
   /** When the job's event says it happened (HR: effectiveAt or webhook-timestamp). */
   eventAt: Date;
+  /** What the job's producer or a release said about its reductions (queue jobs). */
+  guard?: JobGuardMarker | undefined;
+  /** A change planned beforehand to carry out instead of the rules' (`apply --plan`, `revert`). */
+  planned?: PlannedChange | undefined;
 }
 
 /** HR's marks as the job sees them: the worker's store, or a run's snapshot. */
@@ -62,6 +70,8 @@ export interface RunJobDeps {
    * itself (a run reads its changed users back in batches, see reconcile.ts).
    */
   readBack: ((userId: string) => Promise<GraphUser | null>) | null;
+  /** The blast-radius guard, asked before any removal or plan reduction; null: none (dry runs). */
+  guard?: ReductionGuard | null;
 }
 
 export type JobResult =
@@ -137,15 +147,21 @@ async function decideAndApply(
   if (!groups.ok) return groups.result;
   const policy = await leaverStep(req, user, deps);
   if (!policy.ok) return withPending(policy.result, hadPending);
-  const decision = decide({
+  const fresh = decide({
     user,
     groups: groups.value,
     rules: deps.context.rules,
-    action: policy.value,
+    action: policy.value.action,
+    policy: policy.value.policy,
     freeSeats: deps.context.seats.free,
     skuPartNumber: deps.context.catalog.skuPartNumber,
   });
-  if (req.facts.dryRun) return dryRunResult(req, user, decision, deps);
+  const fitted = plannedStep(req, user, fresh, deps);
+  if (!fitted.ok) return withPending(fitted.result, hadPending);
+  if (req.facts.dryRun) return dryRunResult(req, user, fitted.value, deps);
+  const guarded = await guardStep(req, user, fitted.value, deps);
+  if (!guarded.ok) return withPending(guarded.result, hadPending);
+  const decision = guarded.value;
   if (!needsWrites(decision)) {
     const record = decisionRecord(req.facts, user, decision, deps.context.catalog, deps.now());
     const retry: RetryHint | null = decision.plan.deferred
@@ -227,8 +243,12 @@ async function groupsOf(
  * The leaver rule for this job, with its mark written before anything else (a leave's mark first,
  * so nothing can license the person again in the gap before the removal). Returns the action.
  */
-async function leaverStep(req: JobRequest, user: GraphUser, deps: RunJobDeps): Promise<Step<JobAction>> {
-  if (deps.leavers === null) return { ok: true, value: req.action };
+async function leaverStep(
+  req: JobRequest,
+  user: GraphUser,
+  deps: RunJobDeps,
+): Promise<Step<{ action: JobAction; policy: 'leaver' | null }>> {
+  if (deps.leavers === null) return { ok: true, value: { action: req.action, policy: null } };
   const { facts } = req;
   try {
     const mark = await deps.leavers.get(user.id);
@@ -248,11 +268,63 @@ async function leaverStep(req: JobRequest, user: GraphUser, deps: RunJobDeps): P
     if (rule.mark !== null && !facts.dryRun) await deps.leavers.set(user.id, rule.mark);
     if (rule.policy === 'leaver')
       deps.logger.info({ userId: user.id }, 'user left (HR); treating the job as a leave');
-    return { ok: true, value: rule.action };
+    return { ok: true, value: { action: rule.action, policy: rule.policy } };
   } catch (e) {
     deps.logger.warn({ err: e, jobId: facts.jobId }, 'leaver marks unavailable');
     const record = storageUnavailableRecord(facts, user, e, deps.now());
     return { ok: false, result: ended(record, { reason: 'storage' }, { user }) };
+  }
+}
+
+/**
+ * A planned change (`apply --plan`, `revert`) replaces the rules' plan when it still fits the user;
+ * when it does not, the job ends here, SKIPPED, having written nothing.
+ */
+function plannedStep(req: JobRequest, user: GraphUser, fresh: Decision, deps: RunJobDeps): Step<Decision> {
+  if (!req.planned) return { ok: true, value: fresh };
+  const fit = fitPlanned(req.planned, user, fresh);
+  if (fit.ok) return { ok: true, value: fit.decision };
+  const { catalog } = deps.context;
+  const record =
+    fit.code === 'Policy'
+      ? decisionRecord(req.facts, user, fit.decision, catalog, deps.now())
+      : stalePlanRecord(req.facts, user, { ...fit, label: req.planned.label }, catalog, deps.now());
+  return { ok: false, result: ended(record, null, { user, decision: fresh }) };
+}
+
+/**
+ * Asks the blast-radius guard before any removal or plan reduction. Held: the reductions are taken
+ * out of the plan (what it adds still goes ahead) and the record will say HELD, where and why.
+ */
+async function guardStep(
+  req: JobRequest,
+  user: GraphUser,
+  decision: Decision,
+  deps: RunJobDeps,
+): Promise<Step<Decision>> {
+  const reductions = needsWrites(decision) ? reductionsOf(decision.plan.actions) : [];
+  if (!deps.guard || reductions.length === 0) return { ok: true, value: decision };
+  const { catalog } = deps.context;
+  try {
+    const answer = await deps.guard.check({
+      facts: req.facts,
+      action: req.action,
+      eventAt: req.eventAt,
+      user,
+      decision,
+      reductions,
+      holders: (skuId) => catalog.sku(skuId)?.consumedUnits ?? 0,
+      marker: req.guard,
+    });
+    if (answer.kind === 'allow') return { ok: true, value: decision };
+    const { plan, held } = heldPlan(decision.plan);
+    deps.logger.info({ userId: user.id, roundId: answer.roundId }, 'reductions held by the guard');
+    const { roundId, reason, release } = answer;
+    return { ok: true, value: { ...decision, plan, held: { roundId, actions: held, reason, release } } };
+  } catch (e) {
+    deps.logger.warn({ err: e, jobId: req.facts.jobId }, 'blast-radius guard unavailable');
+    const record = storageUnavailableRecord(req.facts, user, e, deps.now());
+    return { ok: false, result: ended(record, { reason: 'storage' }, { user, decision }) };
   }
 }
 

@@ -20,6 +20,8 @@ export interface DailySummary {
   redriveQueued: number;
   outcomesPruned: number;
   inboxPruned: number;
+  /** Rounds the blast-radius guard holds, waiting for an admin (`ems-licensing release <id>`). */
+  heldRounds: { id: string; path: string; createdAt: string; reason: string }[];
   /** Seats and forecast per managed SKU, as `ems-licensing seats` shows them (absent if it failed). */
   seatForecast?: SkuForecast[] | null;
 }
@@ -47,6 +49,21 @@ export function renderSummaryMarkdown(s: DailySummary): string {
       '| code | count |',
       '|---|---:|',
       ...failures.map(([c, n]) => `| ${c} | ${String(n)} |`),
+      '',
+    );
+  }
+  if (s.heldRounds.length > 0) {
+    lines.push(
+      '## Held by the blast-radius guard',
+      '',
+      'Nothing these rounds would remove has been removed. Review each with `ems-licensing held <id>`,',
+      'then release it with `ems-licensing release <id>` (or drop it with `--discard`).',
+      '',
+      '| round | path | held since | why |',
+      '|---|---|---|---|',
+      ...s.heldRounds.map(
+        (r) => `| ${r.id} | ${r.path} | ${r.createdAt} | ${r.reason.replaceAll('|', '\\|')} |`,
+      ),
       '',
     );
   }

@@ -21,6 +21,7 @@ import {
   storageUnavailableRecord,
   type JobFacts,
 } from './outcome-builder.js';
+import type { ReductionGuard } from './reduction-guard.js';
 import { nextStep, type RetryHint, type RetrySettings } from './retry-policy.js';
 import { resolveUser, runJob, type EndedJob } from './run-job.js';
 
@@ -35,6 +36,8 @@ export interface WorkerDeps {
   publisher: JobPublisher;
   logger: Logger;
   settings: WorkerSettings;
+  /** The blast-radius guard (worker-guard.ts), asked before any removal or plan reduction. */
+  guard?: ReductionGuard | null;
   now?: () => Date;
   random?: () => number;
 }
@@ -136,7 +139,13 @@ export async function runLicenseJob(
   }
   if (job.user.id === undefined) return forwardById(job, facts, context, deps, log);
   const result = await runJob(
-    { facts, user: job.user, action: job.action, eventAt: new Date(job.eventAt ?? job.acceptedAt) },
+    {
+      facts,
+      user: job.user,
+      action: job.action,
+      eventAt: new Date(job.eventAt ?? job.acceptedAt),
+      guard: job.guard,
+    },
     {
       gateway: deps.gateway,
       context,
@@ -147,6 +156,7 @@ export async function runLicenseJob(
       leavers: deps.leavers,
       readBack: (userId) =>
         deps.gateway.getUser(userId, context.select, { correlationId: job.correlationId }),
+      guard: deps.guard ?? null,
     },
   );
   if (result.kind === 'duplicate') {

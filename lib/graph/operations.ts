@@ -29,9 +29,9 @@ export type GraphOperation =
  * user-update → User.ReadWrite.All (usageLocation); subscribedsku-list → LicenseAssignment.Read.All
  * (Organization.Read.All also works); user-checkmembergroups → User.Read.All and GroupMember.Read.All;
  * subscription-post-subscriptions → the permission of the resource (/users: User.Read.All);
- * group-get → GroupMember.Read.All (the CLI's group names); group-list, group-list-members,
- * group-list-transitivemembers → GroupMember.Read.All (the `import-gbl` command's reads;
- * Group.Read.All also works). The app itself never reads a group.
+ * group-get → GroupMember.Read.All (the CLI's group names, and that the groups `memberOf` names
+ * exist); group-list, group-list-members, group-list-transitivemembers → GroupMember.Read.All (the
+ * `import-gbl` command's reads; Group.Read.All also works). The app itself never reads a group.
  */
 export const REQUIRED_PERMISSION: Readonly<Record<GraphOperation, string>> = {
   listUsers: 'User.Read.All',

@@ -94,7 +94,11 @@ function holdingsOf(user: GraphUser): Map<string, Holding> {
   return holdings;
 }
 
-function outcomeOf(actions: readonly PlanAction[], conflicts: readonly PlanConflict[]): OutcomeKind {
+/** The outcome a list of license actions leads to (and CONFLICT when only conflicts remain). */
+export function outcomeOfActions(
+  actions: readonly PlanAction[],
+  conflicts: readonly PlanConflict[],
+): OutcomeKind {
   const has = (kind: PlanAction['kind']): boolean => actions.some((a) => a.kind === kind);
   if (has('addLicense')) return has('removeLicense') ? 'UPDATED' : 'ASSIGNED';
   if (has('updateDisabledPlans')) return 'UPDATED';
@@ -223,7 +227,7 @@ export function planLicenses(input: PlanInput): LicensePlan {
   }
 
   const licenseActions = [...adds, ...updates, ...removes];
-  const outcome = outcomeOf(licenseActions, conflicts);
+  const outcome = outcomeOfActions(licenseActions, conflicts);
 
   const usageLocation = user.usageLocation == null || user.usageLocation === '' ? null : user.usageLocation;
   if (adds.length > 0 && usageLocation === null) {

@@ -2,6 +2,7 @@
  * The licensing model's shared types: what rules resolve to, what the planner returns, and the
  * outcome of one job. Pure data; no I/O.
  */
+import type { AssignedLicense } from '../graph/types.js';
 import type { JobSource } from '../queue/job.js';
 import type { Condition } from '../rules/schema.js';
 
@@ -15,6 +16,9 @@ export const OUTCOME_KINDS = [
   'CONFLICT', // a managed SKU is inherited from a group and differs from the rule: reported, not written
   'DEFERRED', // not done now (no free seat, user not synced yet, throttled): will be tried again
   'FAILED', // Graph refused, or the input was bad: needs an operator
+  'HELD', // the blast-radius guard held its removals (too many at once): nothing removed until released
+  'SKIPPED', // the rules would license the user, a policy withholds it (disabled account, leaver), or a
+  //            planned change no longer fits the user (`apply --plan`, `revert`): nothing written
 ] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
@@ -120,7 +124,23 @@ export interface OutcomeRecord {
   recovered: boolean;
   /** For malformed input: the payload as received (truncated), so nothing is lost. */
   payload?: string;
+  /**
+   * `assignedLicenses` before the job, as Graph gave them (GUIDs): what `revert` puts back.
+   * Absent on records written before it was kept, and when the user was never read.
+   */
+  assignedBefore?: AssignedLicense[];
+  /** A policy that shaped the job: the account is disabled, or HR said the person left. */
+  policy?: OutcomePolicy | null;
+  /**
+   * Removals and plan reductions the blast-radius guard held (outcome `HELD`, or beside a failure
+   * of what was not held): the held round or run they wait in, and the actions withheld.
+   */
+  held?: { roundId: string; actions: PlanAction[] } | null;
 }
+
+/** Policies that withhold what the rules want: a disabled account, a leaver (HR said they left). */
+export const OUTCOME_POLICIES = ['disabledAccount', 'leaver'] as const;
+export type OutcomePolicy = (typeof OUTCOME_POLICIES)[number];
 
 /** A rule ready to evaluate: its `when` as written, its licenses resolved against the catalog. */
 export interface CompiledRule {

@@ -14,6 +14,7 @@ import { EXTENSION_ATTRIBUTE_NAMES } from '../graph/types.js';
 import { GUID_PATTERN } from '../shared/guid.js';
 import { entraRule } from './entra/parse.js';
 import { EntraRuleError } from './entra/rule-error.js';
+import { countryCodeFix, isCountryCode } from './usage-location.js';
 
 /** Attributes whose value is text. */
 const STRING_ATTRIBUTES = [
@@ -90,6 +91,20 @@ const isBooleanAttribute = (a: ConditionAttribute): boolean =>
 
 const textValue = z.union([z.string(), z.number()]);
 
+/** A usage location compared with a value that is not a country code can never match anyone. */
+function countryCodeIssues(c: AttributeCondition, op: 'equals' | 'in', ctx: z.RefinementCtx): void {
+  const values = op === 'equals' ? [c.equals] : (c.in ?? []);
+  values.forEach((v, i) => {
+    if (typeof v !== 'string' || isCountryCode(v)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: op === 'equals' ? ['equals'] : ['in', i],
+      message: `"${v}" is not an ISO 3166-1 alpha-2 country code: no user's usageLocation can equal it`,
+      params: { fix: countryCodeFix(v) },
+    });
+  });
+}
+
 const attributeConditionSchema = z
   .strictObject({
     attribute: z
@@ -142,6 +157,8 @@ const attributeConditionSchema = z
           params: { fix: 'write equals: true or equals: false (unquoted)' },
         });
       }
+    } else if (c.attribute === 'usageLocation' && (op === 'equals' || op === 'in')) {
+      countryCodeIssues(c, op, ctx);
     } else if (op === 'equals' && typeof c.equals === 'boolean') {
       ctx.addIssue({
         code: 'custom',
@@ -325,7 +342,18 @@ export const defaultsSchema = z
   .strictObject({
     usageLocation: z
       .string()
-      .regex(/^[A-Z]{2}$/, { error: 'usageLocation is two capital letters (ISO 3166-1 alpha-2), e.g. GB' })
+      .regex(/^[A-Z]{2}$/, {
+        error: 'usageLocation is two capital letters (ISO 3166-1 alpha-2), e.g. GB',
+        abort: true,
+      })
+      .superRefine((v, ctx) => {
+        if (!isCountryCode(v))
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${v}" is not an ISO 3166-1 alpha-2 country code: Graph would refuse every license assignment`,
+            params: { fix: countryCodeFix(v) },
+          });
+      })
       .optional()
       .describe(
         'Set on users that have no usageLocation before a license is added (Graph refuses otherwise). ' +

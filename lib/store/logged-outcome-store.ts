@@ -35,6 +35,7 @@ export function withOutcomeLog(store: OutcomeStore, logger: Logger): OutcomeStor
         jobId: r.jobId,
         correlationId: r.correlationId,
         eventId: r.eventId,
+        heldIn: r.held?.roundId ?? null,
         durationMs: r.durationMs,
       };
       logger[r.outcome === 'FAILED' ? 'warn' : 'info'](fields, OUTCOME_RECORDED_EVENT);
@@ -44,6 +45,7 @@ export function withOutcomeLog(store: OutcomeStore, logger: Logger): OutcomeStor
     listPending: (options) => store.listPending(options),
     listByUser: (userId, options) => store.listByUser(userId, options),
     listBetween: (from, to) => store.listBetween(from, to),
+    listRun: (runId) => store.listRun(runId),
     prune: (before) => store.prune(before),
   };
 }

@@ -13,22 +13,30 @@
  * Pending records are also listed in an index partition ({@link PENDING_PARTITION}), so a run that
  * starts after a crash finds the jobs whose story is unfinished without scanning the table.
  *
- * Size budget (Table limits, see table-limits.ts): nine short strings of at most 4,096 UTF-16
- * chars (8 KiB each, 72 KiB) and seven large texts (the five JSON arrays, the error JSON and the
- * payload) of at most 32,000 chars (62.5 KiB each, 437.5 KiB), plus a boolean, a double, a
- * datetime and a few counters: about 0.5 MiB in the worst case, inside the 1 MiB entity limit,
- * with ~25 of the 252 properties allowed.
+ * Size budget (Table limits, see table-limits.ts): eleven short strings of at most 4,096 UTF-16
+ * chars (8 KiB each, 88 KiB) and nine large texts (the five JSON arrays, the error JSON, the
+ * payload, the licenses before as Graph gave them, the actions the guard held) of at most 32,000
+ * chars (62.5 KiB each, 562.5 KiB), plus a boolean, a double, a datetime, the policy and a few
+ * counters: about 0.65 MiB in the worst case, inside the 1 MiB entity limit, with ~30 of the 252
+ * properties allowed.
+ *
+ * A CLI run's changes are also listed in an index partition per run ({@link runPartition}), which
+ * is what `revert RUN_ID` reads.
  */
 import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { OutcomeStore } from './ports.js';
 import {
   OUTCOME_KINDS,
   OUTCOME_PHASES,
+  OUTCOME_POLICIES,
   type OutcomeKind,
   type OutcomePhase,
+  type OutcomePolicy,
   type OutcomeRecord,
   type OutcomeSource,
+  type PlanAction,
 } from '../licensing/types.js';
+import type { AssignedLicense } from '../graph/types.js';
 import { JOB_SOURCES } from '../queue/job.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
@@ -57,6 +65,25 @@ type Row = Record<string, unknown>;
  * of encoded keys (see table-keys.ts), so no user's partition can have this name.
  */
 export const PENDING_PARTITION = '$pending';
+
+/**
+ * The index of the users a CLI run changed (`$run:<run id>`, RowKey the user's partition and row
+ * key): what `revert RUN_ID` reads, without scanning the table for the run's event id.
+ */
+export function runPartition(runId: string): string {
+  return `$run:${toTableKey(runId)}`;
+}
+
+/** Records a run's index lists: the changes of a CLI run (what a revert would undo). */
+function indexedInRun(outcome: OutcomeRecord): outcome is OutcomeRecord & { eventId: string } {
+  return (
+    outcome.source === 'cli' &&
+    outcome.phase === 'final' &&
+    !outcome.dryRun &&
+    outcome.eventId !== null &&
+    outcome.actions.length > 0
+  );
+}
 
 /** The RowKey of a job's pending/final row. */
 export function jobRowKey(acceptedAt: string, jobId: string): string {
@@ -107,6 +134,19 @@ export class TableOutcomeStore implements OutcomeStore {
         );
       }
       await this.#client.upsertEntity(entity, 'Replace');
+      if (indexedInRun(outcome)) {
+        await this.#client.upsertEntity(
+          {
+            partitionKey: runPartition(outcome.eventId),
+            rowKey: toTableKey(index),
+            pk: entity.partitionKey,
+            rk: entity.rowKey,
+            // Pruned with the records (`indexedAt`, not `recordedAt`: listBetween reads records only).
+            indexedAt: entity['recordedAt'],
+          },
+          'Replace',
+        );
+      }
       if (outcome.phase === 'final' && options.clearPending === true) {
         await this.#client.deleteEntity(PENDING_PARTITION, toTableKey(index)).catch((error: unknown) => {
           if (!hasStatus(error, 404)) throw error;
@@ -188,6 +228,32 @@ export class TableOutcomeStore implements OutcomeStore {
     }
   }
 
+  /**
+   * The final records of the users a CLI run changed (`eventId` = the run id), in no particular
+   * order; empty for an unknown run.
+   */
+  async *listRun(runId: string): AsyncIterable<OutcomeRecord> {
+    const entries: { pk: string; rk: string }[] = [];
+    try {
+      for await (const row of this.#client.listEntities<Row>({
+        queryOptions: { filter: odata`PartitionKey eq ${runPartition(runId)}` },
+      })) {
+        const { pk, rk } = row;
+        if (typeof pk === 'string' && typeof rk === 'string') entries.push({ pk, rk });
+      }
+      for (const { pk, rk } of entries) {
+        try {
+          yield fromEntity(await this.#client.getEntity<Row>(pk, rk));
+        } catch (error) {
+          // Pruned since: the record is gone, and so is what a revert would need.
+          if (!hasStatus(error, 404)) throw error;
+        }
+      }
+    } catch (error) {
+      throw new Error(`Could not list the changes of run ${runId}`, { cause: error });
+    }
+  }
+
   /** A user's records, newest first; at most `limit` of them when given. */
   async listByUser(userId: string, options: { limit?: number } = {}): Promise<OutcomeRecord[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -228,7 +294,8 @@ export class TableOutcomeStore implements OutcomeStore {
   /** Deletes records with `recordedAt` before `before`, in per-user transactions of ≤ 100. */
   async prune(before: Date): Promise<number> {
     try {
-      return await deleteMatching(this.#client, odata`recordedAt lt ${before}`);
+      // Records, and the run index entries beside them, in one pass over the table.
+      return await deleteMatching(this.#client, odata`recordedAt lt ${before} or indexedAt lt ${before}`);
     } catch (error) {
       throw new Error(`Could not prune outcomes recorded before ${before.toISOString()}`, {
         cause: error,
@@ -290,7 +357,36 @@ function toEntity(outcome: OutcomeRecord): TableEntity<Row> {
     if (omitted > 0) entity[`${field}Omitted`] = omitted;
   }
   if (outcome.payload !== undefined) entity['payload'] = truncateText(outcome.payload, LARGE_TEXT_CHARS);
+  if (outcome.assignedBefore !== undefined)
+    entity['assignedBefore'] = fitJsonArray(outcome.assignedBefore, LARGE_TEXT_CHARS).json;
+  if (outcome.policy != null) entity['policy'] = outcome.policy;
+  if (outcome.held != null) {
+    entity['heldIn'] = short(outcome.held.roundId);
+    entity['heldActions'] = fitJsonArray(outcome.held.actions, LARGE_TEXT_CHARS).json;
+  }
   return entity;
+}
+
+function jsonArrayOf(row: TableEntityResult<Row>, name: string): unknown[] | undefined {
+  const value = row[name];
+  if (typeof value !== 'string') return undefined;
+  const parsed: unknown = JSON.parse(value);
+  return Array.isArray(parsed) ? parsed : undefined;
+}
+
+/** The fields added with the blast-radius guard: absent on older rows. */
+function guardFields(row: TableEntityResult<Row>): Pick<OutcomeRecord, 'assignedBefore' | 'policy' | 'held'> {
+  const before = jsonArrayOf(row, 'assignedBefore') as AssignedLicense[] | undefined;
+  const policy = row['policy'];
+  const heldIn = row['heldIn'];
+  const known = typeof policy === 'string' && (OUTCOME_POLICIES as readonly string[]).includes(policy);
+  return {
+    ...(before === undefined ? {} : { assignedBefore: before }),
+    ...(known ? { policy: policy as OutcomePolicy } : {}),
+    ...(typeof heldIn === 'string'
+      ? { held: { roundId: heldIn, actions: (jsonArrayOf(row, 'heldActions') ?? []) as PlanAction[] } }
+      : {}),
+  };
 }
 
 function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
@@ -338,6 +434,7 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
     acceptedAt: optionalText('acceptedAt') ?? text('recordedAtText'),
     writes: typeof row['writes'] === 'number' ? row['writes'] : 0,
     recovered: row['recovered'] === true,
+    ...guardFields(row),
   };
   const payload = optionalText('payload');
   if (payload !== null) record.payload = payload;

@@ -1,7 +1,7 @@
 /**
  * Storage ports. Adapters on @azure/data-tables live beside this file; tests run them on Azurite.
  */
-import type { OutcomeRecord } from '../licensing/types.js';
+import type { OutcomeRecord, PlanAction } from '../licensing/types.js';
 
 /**
  * The outcome journal. Every job has one row for its pending-then-final record (keyed by the user,
@@ -26,6 +26,8 @@ export interface OutcomeStore {
   listPending(options?: { source?: string; before?: Date }): AsyncIterable<OutcomeRecord>;
   /** Newest first. */
   listByUser(userId: string, options?: { limit?: number }): Promise<OutcomeRecord[]>;
+  /** The final records of the users a CLI run changed (`eventId` = the run id). */
+  listRun(runId: string): AsyncIterable<OutcomeRecord>;
   /** Records with recordedAt in [from, to), any user, in no particular order. */
   listBetween(from: Date, to?: Date): AsyncIterable<OutcomeRecord>;
   /** Deletes records older than `before`; returns how many. */
@@ -173,6 +175,101 @@ export interface LeaverStore {
   set(userId: string, mark: LeaverMark): Promise<LeaverMark>;
   /** Every person currently marked as left (read once per bulk run). */
   listLeft(): Promise<Set<string>>;
+}
+
+/** Where a held round was counted: the path whose reductions it holds. */
+export type GuardPath = 'delta' | 'cleanup' | 'hr' | 'graph';
+
+/** `held` until an admin releases it (its jobs are sent again) or discards it (they are dropped). */
+export type HeldRoundState = 'held' | 'released' | 'discarded';
+
+/**
+ * A round of reductions the blast-radius guard held (lib/engine/blast-guard.ts): a delta round, a
+ * day of cleanup reclaims, or what went over a day's limit of HR leaves or notification-driven
+ * changes. Its held jobs ({@link HeldJob}) wait for a deliberate release.
+ */
+export interface HeldRound {
+  id: string;
+  path: GuardPath;
+  /** The scope counted: the delta round's id, or `<path>-<UTC day>`. */
+  scope: string;
+  state: HeldRoundState;
+  createdAt: string;
+  updatedAt: string;
+  /** Why it was held, as the records say. */
+  reason: string;
+  /** The counts when it was held, per SKU. */
+  skus: { skuId: string; skuPartNumber: string; reductions: number; holders: number; limit: number }[];
+  /** Jobs sent again by the release (released rounds). */
+  releasedJobs: number;
+}
+
+/** A user's reductions held in a round, with what it takes to send the job again on release. */
+export interface HeldJob {
+  roundId: string;
+  userId: string;
+  userPrincipalName: string | null;
+  heldAt: string;
+  job: {
+    source: 'graph' | 'delta' | 'hr' | 'cleanup';
+    action: 'reconcile' | 'leave' | 'reclaim';
+    eventId: string;
+    /** HR's own time of the event (orders HR events); the release keeps it. */
+    eventAt: string;
+    acceptedAt: string;
+  };
+  /** The reductions withheld when it was held (for the listing; a release decides afresh). */
+  actions: PlanAction[];
+}
+
+/** A job counted in a day's scope: allowed, or held in the scope's open round (opened by it or before). */
+export interface ScopeTally {
+  allowed: boolean;
+  roundId: string | null;
+  /** This job opened the round (the first held in it). */
+  opened: boolean;
+  /** The scope's counts per SKU with this job's reductions (what went over, when held). */
+  counts: Record<string, number>;
+}
+
+/**
+ * The blast-radius guard's state, in the checkpoints table: held rounds, the held job of each user,
+ * the daily scopes' counts and which jobs were counted.
+ */
+export interface GuardStore {
+  getRound(id: string): Promise<HeldRound | null>;
+  /** Creates or replaces a round. */
+  putRound(round: HeldRound): Promise<void>;
+  /** Every round, newest first. */
+  listRounds(): Promise<HeldRound[]>;
+  /**
+   * Moves a round out of `held` (conditional on it still being held); false when it was not held.
+   * A released round may be closed again as released (a release resumed after a failure).
+   */
+  closeRound(id: string, state: 'released' | 'discarded', at: Date, releasedJobs: number): Promise<boolean>;
+  /** Records a user's held job (one per user: a later hold replaces an earlier one). */
+  holdJob(job: HeldJob): Promise<void>;
+  /** The user's held job, if any. */
+  heldJobOf(userId: string): Promise<HeldJob | null>;
+  listHeldJobs(roundId: string): Promise<HeldJob[]>;
+  /** Forgets a user's held job if it is (still) in `roundId`. */
+  dropHeldJob(userId: string, roundId: string): Promise<void>;
+  /**
+   * Counts a job's reductions in a day's scope, once per job: allowed while `fits` says the counts
+   * after it are within the guard's limits; past that, held in the scope's open round (opened when
+   * needed: `<scope>`, then `<scope>-2`…). A scope with an open round holds every later reduction.
+   */
+  tally(
+    scope: string,
+    jobId: string,
+    skuIds: readonly string[],
+    fits: (counts: ReadonlyMap<string, number>) => boolean,
+    now: Date,
+  ): Promise<ScopeTally>;
+  /** The scope's open round was released or discarded: the next hold opens a new one. */
+  closeScope(scope: string, roundId: string): Promise<void>;
+  /** Deletes scope counts and job marks older than `before`, and rounds closed before it. */
+  prune(before: Date): Promise<number>;
 }
 
 /** A hire HR announced for a later start (`effectiveAt`), remembered for the seat forecast. */

@@ -7,12 +7,14 @@ import { TableClient, type TableServiceClientOptions } from '@azure/data-tables'
 import type { TokenCredential } from '@azure/identity';
 import { isLoopbackUrl, type StorageConfig } from '../config.js';
 import { TableCheckpointStore } from './checkpoint-table.js';
+import { TableGuardStore } from './guard-table.js';
 import { TableDisabledAccountStore, TableLeaverStore } from './user-marks-table.js';
 import { TableInboxStore } from './inbox-table.js';
 import { TableOutcomeStore } from './outcome-table.js';
 import type {
   CheckpointStore,
   DisabledAccountStore,
+  GuardStore,
   InboxStore,
   LeaverStore,
   OutcomeStore,
@@ -47,6 +49,8 @@ export interface Storage {
   disabledAccounts: DisabledAccountStore;
   /** Kept in the checkpoints table (partition `leavers`). */
   leavers: LeaverStore;
+  /** The blast-radius guard's held rounds and counts (checkpoints table, `guard-*` partitions). */
+  guard: GuardStore;
   /** Kept in the checkpoints table (partition `hires`). */
   scheduledHires: ScheduledHireStore;
   summaries: SummaryWriter;
@@ -108,6 +112,7 @@ export function createStorage(
     subscriptions: new TableSubscriptionStore(clients.subscriptions),
     disabledAccounts: new TableDisabledAccountStore(clients.checkpoints),
     leavers: new TableLeaverStore(clients.checkpoints),
+    guard: new TableGuardStore(clients.checkpoints),
     scheduledHires: new TableScheduledHireStore(clients.checkpoints),
     summaries: summaryWriter(config, credential, summaryContainer),
     tableNames,

@@ -180,13 +180,16 @@ describe('apply', () => {
 
     const planned = await run('plan', '--json', '--rules', EXAMPLE_RULES);
     const bobPlan = planned.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });
-    expect(bobPlan.find((r) => r.id === IDS.bob)?.outcome).toBe('UNCHANGED');
+    // The rules would license bob: the record says the leaver policy withholds it.
+    expect(bobPlan.find((r) => r.id === IDS.bob)?.outcome).toBe('SKIPPED');
 
     const applied = await run('apply', '--rules', EXAMPLE_RULES);
     expect(applied.code).toBe(0);
     expect(sim.tenant.user(IDS.bob)?.assignedLicenses).toEqual([]);
     const records = await storage.outcomes.listByUser(IDS.bob);
-    expect(records.map((r) => r.outcome)).toEqual(['UNCHANGED']);
+    expect(records.map((r) => [r.outcome, r.policy, r.error?.code])).toEqual([
+      ['SKIPPED', 'leaver', 'Leaver'],
+    ]);
   });
 
   it('records exactly one outcome per processed user, readable by user and by time', async () => {

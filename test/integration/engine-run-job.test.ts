@@ -279,7 +279,10 @@ describe('accounts that are disabled, or re-enabled before a reclaim', () => {
 
     const result = await applyFor(gateway, ctx, IDS.bob);
 
-    expect(result.record.outcome).toBe('UNCHANGED');
+    // The rules would license bob; the policy withholds it, and the record says so.
+    expect(result.record.outcome).toBe('SKIPPED');
+    expect(result.record.policy).toBe('disabledAccount');
+    expect(result.record.error?.code).toBe('DisabledAccount');
     expect(result.plan?.notes).toContain('EMS not added: the account is disabled');
     expect(sim.counters.writes()).toBe(0);
   });
@@ -304,6 +307,7 @@ describe('accounts that are disabled, or re-enabled before a reclaim', () => {
     const result = await applyFor(gateway, ctx, IDS.alice, { action: 'reclaim' });
 
     expect(result.record.outcome).toBe('REMOVED');
+    expect(result.record.policy).toBe('disabledAccount');
     expect(sim.tenant.user(IDS.alice)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).not.toContain(
       IDS.EMS,
     );

@@ -51,6 +51,7 @@ describe('the app logs what the workbook and alerts read', () => {
       attempt: 0,
       writes: 2, // bob has no usage location: it is set, then the license assigned
       userId: IDS.bob,
+      heldIn: null,
     };
     expect(outcomes[0]).toMatchObject({ ...expected, app: 'ems-licensing', level: 30 });
     for (const key of ['jobId', 'correlationId', 'eventId'])

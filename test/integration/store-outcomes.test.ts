@@ -110,6 +110,20 @@ describe('TableOutcomeStore', () => {
       writes: 2,
       recovered: true,
       payload: '{"raw":"body with \'quotes\' and \\n newline"}',
+      assignedBefore: [
+        {
+          skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e',
+          disabledPlans: ['c1ec4a95-1f05-45b3-a911-aa3fa01094f5'],
+        },
+        { skuId: '6fd2c87f-b296-42f0-b197-1e91e994b900', disabledPlans: [] },
+      ],
+      policy: 'leaver',
+      held: {
+        roundId: 'hr-2024-03-01',
+        actions: [
+          { kind: 'removeLicense', skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e', skuPartNumber: 'EMS' },
+        ],
+      },
     };
     await storage.outcomes.record(full);
     const [read] = await storage.outcomes.listByUser(full.userId);
@@ -393,6 +407,57 @@ describe('TableOutcomeStore', () => {
     const [row] = rows;
     const [read] = await storage.outcomes.listByUser('omitted-count');
     expect(row?.['skusOmitted']).toBe(skus.length - (read?.skus.length ?? 0));
+  });
+});
+
+describe('TableOutcomeStore.listRun (the index revert reads)', () => {
+  const remove = {
+    kind: 'removeLicense' as const,
+    skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e',
+    skuPartNumber: 'EMS',
+  };
+
+  it('lists the final records of the users a CLI run changed, and only those', async () => {
+    const storage = await freshStorage();
+    const run = 'run-7f3a';
+    const changed = (userId: string, extra: Partial<OutcomeRecord> = {}) =>
+      outcome({ userId, source: 'cli', eventId: run, outcome: 'REMOVED', actions: [remove], ...extra });
+    await storage.outcomes.record(changed('u-changed-1'));
+    await storage.outcomes.record(changed('u/changed#2'));
+    // Not a change of this run: nothing done, a dry run, another run, a worker job, a pending intent.
+    await storage.outcomes.record(changed('u-unchanged', { outcome: 'UNCHANGED', actions: [] }));
+    await storage.outcomes.record(changed('u-dry', { dryRun: true }));
+    await storage.outcomes.record(changed('u-other-run', { eventId: 'run-other' }));
+    await storage.outcomes.record(changed('u-worker', { source: 'delta' }));
+    await storage.outcomes.record(changed('u-pending', { phase: 'pending' }));
+
+    const listed: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listRun(run)) listed.push(r);
+
+    expect(listed.map((r) => r.userId).sort()).toEqual(['u-changed-1', 'u/changed#2']);
+    expect(listed.every((r) => r.actions.length === 1 && r.eventId === run)).toBe(true);
+    const none: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listRun('run-unknown')) none.push(r);
+    expect(none).toEqual([]);
+  });
+
+  it('is pruned with the records it points at', async () => {
+    const storage = await freshStorage();
+    await storage.outcomes.record(
+      outcome({
+        userId: 'u-old',
+        source: 'cli',
+        eventId: 'run-old',
+        outcome: 'REMOVED',
+        actions: [remove],
+        recordedAt: '2020-01-01T00:00:00.000Z',
+      }),
+    );
+    // The record and its index entry.
+    expect(await storage.outcomes.prune(new Date('2021-01-01T00:00:00.000Z'))).toBe(2);
+    const left: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listRun('run-old')) left.push(r);
+    expect(left).toEqual([]);
   });
 });
 

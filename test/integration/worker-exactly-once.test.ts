@@ -205,7 +205,8 @@ describe('a write whose answer is lost', () => {
 
     // The removal comes back as a change notification: the person stays unlicensed.
     const echo = await runLicenseJob(job(user.id), delivery(), await deps());
-    expect(recordOf(echo)?.outcome).toBe('UNCHANGED');
+    // The rules would license them: the record says the leaver policy withholds it.
+    expect(recordOf(echo)).toMatchObject({ outcome: 'SKIPPED', policy: 'leaver' });
     expect(appliedWrites(user.id)).toBe(2);
   });
 });
@@ -280,7 +281,7 @@ describe('HR events out of order', () => {
     h.clock.advance(60 * 60_000);
     const retried = await runLicenseJob({ ...hire, attempt: 1 }, delivery(), await deps());
 
-    expect(recordOf(retried)).toMatchObject({ outcome: 'UNCHANGED', phase: 'final' });
+    expect(recordOf(retried)).toMatchObject({ outcome: 'SKIPPED', policy: 'leaver', phase: 'final' });
     expect(h.sim.tenant.user(user.id)?.assignedLicenses).toEqual([]);
     expect((await storage.leavers.get(user.id))?.state).toBe('left');
     expect(appliedWrites(user.id)).toBe(0);

@@ -79,20 +79,22 @@ describe('parseCommandLine', () => {
       'Unknown option --concurency: did you mean --concurrency?',
     );
     expect(usageError('frobnicate')).toBe(
-      'Unknown command "frobnicate": the commands are plan, apply, explain, validate, seats, import-gbl, take-over',
+      'Unknown command "frobnicate": the commands are plan, apply, explain, validate, revert, history, held, release, seats, import-gbl, take-over',
     );
   });
 
   it('refuses an option the command does not take, naming the one that does', () => {
     expect(usageError('plan', '--yes')).toBe('plan does not take --yes (apply does).');
     expect(usageError('explain', 'x', '--concurrency', '2')).toBe(
-      'explain does not take --concurrency (plan, apply, validate, seats, take-over do).',
+      'explain does not take --concurrency (plan, apply, validate, revert, seats, take-over do).',
     );
-    // --apply belongs to take-over; whoever typed `plan --apply` more likely wanted `apply`.
+    // --apply belongs to revert and take-over; whoever typed `plan --apply` more likely wanted `apply`.
     expect(usageError('plan', '--apply')).toBe(
-      'plan does not take --apply (take-over does; to make changes for every user, run: ems-licensing apply).',
+      'plan does not take --apply (revert, take-over do; to make changes for every user, run: ems-licensing apply).',
     );
-    expect(usageError('apply', '--out', 'x.yaml')).toBe('apply does not take --out (import-gbl does).');
+    expect(usageError('apply', '--out', 'x.yaml')).toBe(
+      'apply does not take --out (plan, revert, import-gbl do).',
+    );
   });
 
   it('reads the options of import-gbl and take-over', () => {

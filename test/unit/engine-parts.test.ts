@@ -139,7 +139,19 @@ describe('renderSummaryMarkdown', () => {
       redriveQueued: 4,
       outcomesPruned: 5,
       inboxPruned: 6,
+      heldRounds: [
+        {
+          id: 'cleanup-2026-11-24',
+          path: 'cleanup',
+          createdAt: '2026-11-24T02:30:00.000Z',
+          reason: 'held EMS for 40 user(s) | a pipe',
+        },
+      ],
     });
+    expect(md).toContain('## Held by the blast-radius guard');
+    expect(md).toContain(
+      '| cleanup-2026-11-24 | cleanup | 2026-11-24T02:30:00.000Z | held EMS for 40 user(s) \\| a pipe |',
+    );
     expect(md).toContain('| ASSIGNED | 12 |');
     expect(md).toContain('| invalidUsageLocation | 2 |');
     expect(md).toContain('| EMS | yes | 100 | 90 | 10 |');

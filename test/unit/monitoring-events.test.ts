@@ -58,6 +58,7 @@ const unusedReads: Omit<OutcomeStore, 'record'> = {
   listPending: async function* () {},
   listByUser: () => Promise.resolve([]),
   listBetween: async function* () {},
+  listRun: async function* () {},
   prune: () => Promise.resolve(0),
 };
 
@@ -103,6 +104,7 @@ describe('withOutcomeLog', () => {
         jobId: 'j1',
         correlationId: 'c1',
         eventId: 'e1',
+        heldIn: null,
         durationMs: 12,
       },
     ]);
