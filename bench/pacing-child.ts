@@ -227,12 +227,13 @@ async function prepare(request: ChildRequest): Promise<Work> {
                   hireRetryLimit: 12,
                   transientRetryLimit: 8,
                   seatRetryLimit: 24,
+                  storageRetryLimit: 100,
                   retryBaseSeconds: 60,
                   deferredRetryMinutes: 60,
                 },
               },
             );
-            count(byOutcome, result.record?.outcome ?? 'none');
+            count(byOutcome, 'record' in result ? (result.record?.outcome ?? 'none') : result.kind);
             jobsDone++;
           }
         };

@@ -58,21 +58,35 @@ param maximumInstanceCount int = 40
 @description('Memory per Flex Consumption instance.')
 param instanceMemoryMB int = 2048
 
+@description('Email address the alerts go to (azd env ALERT_EMAIL). Empty: the alert rules exist, visible in the portal, but notify nobody.')
+param alertEmail string = ''
+
+@minValue(0)
+@description('Alert when a managed SKU has fewer free seats than this.')
+param seatAlertThreshold int = 5
+
 @description('Tunable app settings. Defaults equal those in lib/config.ts (test/unit/infra-consistency.test.ts checks it); app settings are strings.')
 param tunables object = {
   RULES_PATH: 'rules.yaml'
   LOG_LEVEL: 'info'
   RECONCILE_CONCURRENCY: '8'
+  RECONCILE_RETRY_ROUNDS: '3'
   GRAPH_MAX_RETRIES: '5'
   GRAPH_WRITE_BUDGET_PER_150S: '3000'
   GRAPH_RU_BUDGET_PER_10S: '3500'
   HR_MAX_BODY_BYTES: '262144'
   HR_LEAVE_GRACE_HOURS: '0'
+  HR_HIRE_LEAD_HOURS: '24'
   HIRE_RETRY_LIMIT: '12'
+  TRANSIENT_RETRY_LIMIT: '8'
+  SEAT_RETRY_LIMIT: '24'
+  STORAGE_RETRY_LIMIT: '100'
   RETRY_BASE_SECONDS: '60'
   DEFERRED_RETRY_MINUTES: '60'
   DISABLED_RECLAIM_DAYS: '30'
   OUTCOME_RETENTION_DAYS: '180'
+  GUARD_REMOVAL_PERCENT: '10'
+  GUARD_REMOVAL_COUNT: '25'
 }
 
 var abbrs = loadJsonContent('./abbreviations.json')
@@ -264,6 +278,22 @@ module api './app/api.bicep' = {
   }
 }
 
+// The workbook, the alert rules and their action group (queries in infra/queries/).
+module monitoring './app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    applicationInsightsName: appInsights.outputs.name
+    serviceBusNamespaceName: serviceBus.outputs.name
+    licenseJobsQueueName: licenseJobsQueueName
+    alertEmail: alertEmail
+    seatAlertThreshold: seatAlertThreshold
+  }
+}
+
 module rbac './app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
@@ -295,3 +325,4 @@ output SERVICE_BUS_NAMESPACE string = api.outputs.serviceBusHost
 output LICENSE_JOBS_QUEUE string = licenseJobsQueueName
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output APPLICATIONINSIGHTS_NAME string = appInsights.outputs.name
+output AZURE_MONITOR_WORKBOOK_ID string = monitoring.outputs.workbookId

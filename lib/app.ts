@@ -13,6 +13,7 @@ import type { GraphGateway } from './graph/gateway.js';
 import { createLogger, type Logger } from './log.js';
 import type { JobPublisher } from './queue/job.js';
 import type { CreateStorageOptions, Storage } from './store/table-clients.js';
+import type { KeeperUseCases, UseCases } from './use-cases.js';
 
 export interface AppParts {
   config: FunctionsConfig;
@@ -33,6 +34,10 @@ export interface AppParts {
   /** For the HTTP intake: few, short retries, so a failure still answers 5xx inside Graph's 3 s. */
   intakePublisher(): Promise<JobPublisher>;
   contexts(): Promise<LicensingContextCache>;
+  /** The worker's and timers' use cases, ready (built once, on first use). */
+  useCases(): Promise<UseCases>;
+  /** The subscription keeper alone (Graph and tables only), for the intake's lifecycle events. */
+  keeper(): Promise<KeeperUseCases>;
 }
 
 /**
@@ -96,7 +101,14 @@ export function createAppParts(
     await s.ensureTables();
     return s;
   };
-  const storage = once(() => makeStorage());
+  // Every outcome the worker records is also logged (`outcome recorded`), for Azure Monitor.
+  const storage = once(async () => {
+    const [s, { withOutcomeLog }] = await Promise.all([
+      makeStorage(),
+      import('./store/logged-outcome-store.js'),
+    ]);
+    return { ...s, outcomes: withOutcomeLog(s.outcomes, log) };
+  });
   const intakeStorage = once(() =>
     makeStorage({ maxRetries: 1, retryDelayInMs: 100, maxRetryDelayInMs: 200 }),
   );
@@ -117,14 +129,22 @@ export function createAppParts(
     makePublisher({ maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 1_200 }),
   );
   const contexts = once(async () => {
-    const [{ loadRulesFile }, { LicensingContextCache, loadLicensingContext }] = await Promise.all([
-      import('./rules/load.js'),
-      import('./engine/licensing-context.js'),
-    ]);
+    const [{ loadRulesFile }, { LicensingContextCache, loadLicensingContext }, { logSeats }] =
+      await Promise.all([
+        import('./rules/load.js'),
+        import('./engine/licensing-context.js'),
+        import('./reports/seat-log.js'),
+      ]);
     // The rules file is read once per instance; a bad file fails here with file:line and the fix.
     const rules = await loadRulesFile(path.resolve(APP_ROOT, config.rulesPath));
     const g = await gateway();
-    const cache = new LicensingContextCache(() => loadLicensingContext(g, rules, { now }), {
+    // Each catalog read logs the seats of the managed SKUs (`seats read`), for Azure Monitor.
+    const load = async () => {
+      const ctx = await loadLicensingContext(g, rules, { now });
+      logSeats(log, ctx);
+      return ctx;
+    };
+    const cache = new LicensingContextCache(load, {
       now,
       // The error itself, not its message: pino's serializer keeps the stack and the cause chain
       // (the Graph error under the context's own), which is what an operator needs to act.
@@ -133,6 +153,24 @@ export function createAppParts(
     // The catalog is read on first use, inside the worker, which keeps the job if Graph is
     // unavailable at a cold start (the rules file itself is checked at start-up).
     return cache;
+  });
+  const useCases = once(async () => {
+    const [{ createUseCases }, g, s, p, c] = await Promise.all([
+      import('./use-cases.js'),
+      gateway(),
+      storage(),
+      publisher(),
+      contexts(),
+    ]);
+    return createUseCases({ config, now, gateway: g, storage: s, publisher: p, contexts: c });
+  });
+  const keeper = once(async () => {
+    const [{ createKeeperUseCases }, g, s] = await Promise.all([
+      import('./use-cases.js'),
+      gateway(),
+      storage(),
+    ]);
+    return createKeeperUseCases({ config, now, gateway: g, storage: s });
   });
   return {
     config,
@@ -145,6 +183,8 @@ export function createAppParts(
     publisher,
     intakePublisher,
     contexts,
+    useCases,
+    keeper,
   };
 }
 

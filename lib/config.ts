@@ -73,6 +73,22 @@ const baseEnvSchema = z.object({
    * users, 5,000 for 50 to 500, 8,000 above. The default is the smallest, right for any tenant.
    */
   GRAPH_RU_BUDGET_PER_10S: intSetting(3_500, 1, 150_000),
+  /** Rounds in which a CLI run tries again the users put off by throttling or an outage. */
+  RECONCILE_RETRY_ROUNDS: intSetting(3, 0, 10),
+  /**
+   * The blast-radius guard (lib/engine/blast-guard.ts): a run, delta round or day may remove or
+   * reduce a SKU for up to this share of its holders (percent) or this many users, whichever is
+   * more; above both it is held until an admin releases it.
+   */
+  GUARD_REMOVAL_PERCENT: intSetting(10, 0, 100),
+  GUARD_REMOVAL_COUNT: intSetting(25, 0, 1_000_000),
+});
+
+/** The Service Bus settings the CLI reads to release a held round (the app's own names). */
+const serviceBusEnvSchema = z.object({
+  ServiceBusConnection__fullyQualifiedNamespace: z.string().min(1).optional(),
+  ServiceBusConnection: z.string().min(1).optional(),
+  LICENSE_JOBS_QUEUE: z.string().min(1).default('license-jobs'),
 });
 
 /** Settings only the Functions app needs (intake, worker, timers). */
@@ -91,8 +107,19 @@ export const functionsEnvSchema = baseEnvSchema.extend({
   HR_MAX_BODY_BYTES: intSetting(262_144, 1_024, 4_194_304),
   /** Hours between an HR `leave` and the removal of managed licenses (0 = at once). */
   HR_LEAVE_GRACE_HOURS: intSetting(0, 0, 24 * 90),
+  /** Hours before a future hire's start (`effectiveAt`) at which its license is assigned. */
+  HR_HIRE_LEAD_HOURS: intSetting(24, 0, 24 * 90),
   /** How many times a job for a user not yet synced is retried before it FAILS. */
   HIRE_RETRY_LIMIT: intSetting(12, 0, 100),
+  /** Attempts of a job Graph keeps throttling or failing (5xx, network) before it FAILS. */
+  TRANSIENT_RETRY_LIMIT: intSetting(8, 0, 100),
+  /** Attempts of a job waiting for seats before it is parked for the daily cleanup's re-drive. */
+  SEAT_RETRY_LIMIT: intSetting(24, 0, 1_000),
+  /**
+   * Attempts of a job whose outcome cannot be recorded (Table storage unavailable). The job is
+   * kept on the queue (never dead-lettered without a record) with a backoff capped at 6 h.
+   */
+  STORAGE_RETRY_LIMIT: intSetting(100, 1, 10_000),
   /** First delay for not-yet-synced and transient retries; doubles each attempt (capped at 6 h). */
   RETRY_BASE_SECONDS: intSetting(60, 1, 3_600),
   /** When seats run out, how long before a DEFERRED job is tried again. */
@@ -133,6 +160,26 @@ export interface BaseConfig {
   rulesPath: string;
   logLevel: BaseEnv['LOG_LEVEL'];
   concurrency: number;
+  retryRounds: number;
+  /** The blast-radius guard's thresholds (GUARD_REMOVAL_PERCENT, GUARD_REMOVAL_COUNT). */
+  guard: { removalPercent: number; removalCount: number };
+}
+
+/** The worker's retry limits and delays (the retry policy's settings: lib/engine/retry-policy.ts). */
+export interface RetryConfig {
+  /** Attempts for a user that is not in Entra ID yet (an HR hire before AD sync). */
+  hireRetryLimit: number;
+  /** Attempts for throttling and outages. */
+  transientRetryLimit: number;
+  /** Attempts while seats are exhausted; after that the daily cleanup re-drives the job. */
+  seatRetryLimit: number;
+  /**
+   * Attempts while the outcome journal is unreachable. Large: the job is kept (never dead-lettered
+   * without a record) until storage is back; the backoff is capped at 6 h.
+   */
+  storageRetryLimit: number;
+  retryBaseSeconds: number;
+  deferredRetryMinutes: number;
 }
 
 export interface FunctionsConfig extends BaseConfig {
@@ -143,9 +190,8 @@ export interface FunctionsConfig extends BaseConfig {
   hrSecrets: string[];
   hrMaxBodyBytes: number;
   leaveGraceHours: number;
-  hireRetryLimit: number;
-  retryBaseSeconds: number;
-  deferredRetryMinutes: number;
+  hireLeadHours: number;
+  retry: RetryConfig;
   disabledReclaimDays: number;
   outcomeRetentionDays: number;
   summaryContainer: string;
@@ -206,12 +252,30 @@ function baseOf(e: BaseEnv): BaseConfig {
     rulesPath: e.RULES_PATH,
     logLevel: e.LOG_LEVEL,
     concurrency: e.RECONCILE_CONCURRENCY,
+    retryRounds: e.RECONCILE_RETRY_ROUNDS,
+    guard: { removalPercent: e.GUARD_REMOVAL_PERCENT, removalCount: e.GUARD_REMOVAL_COUNT },
   };
 }
 
 /** Settings for the CLI: storage is optional (the CLI can run an embedded Azurite). */
 export function loadBaseConfig(env: Env): BaseConfig {
   return baseOf(parse(baseEnvSchema, env));
+}
+
+/**
+ * The app's Service Bus settings, for a CLI command that sends jobs to its queue (`release`): the
+ * namespace (with the operator's sign-in) or a connection string. Null when neither is set.
+ */
+export function loadServiceBusConfig(env: Env): FunctionsConfig['serviceBus'] | null {
+  const e = parse(serviceBusEnvSchema, env);
+  if (!e.ServiceBusConnection__fullyQualifiedNamespace && !e.ServiceBusConnection) return null;
+  return {
+    ...(e.ServiceBusConnection__fullyQualifiedNamespace
+      ? { fullyQualifiedNamespace: e.ServiceBusConnection__fullyQualifiedNamespace }
+      : {}),
+    ...(e.ServiceBusConnection ? { connectionString: e.ServiceBusConnection } : {}),
+    queue: e.LICENSE_JOBS_QUEUE,
+  };
 }
 
 /** Splits `whsec_a whsec_b` or `whsec_a,whsec_b` and checks each secret's form. */
@@ -262,9 +326,15 @@ export function loadFunctionsConfig(env: Env): FunctionsConfig {
     hrSecrets: parseWebhookSecrets(e.HR_WEBHOOK_SECRETS),
     hrMaxBodyBytes: e.HR_MAX_BODY_BYTES,
     leaveGraceHours: e.HR_LEAVE_GRACE_HOURS,
-    hireRetryLimit: e.HIRE_RETRY_LIMIT,
-    retryBaseSeconds: e.RETRY_BASE_SECONDS,
-    deferredRetryMinutes: e.DEFERRED_RETRY_MINUTES,
+    hireLeadHours: e.HR_HIRE_LEAD_HOURS,
+    retry: {
+      hireRetryLimit: e.HIRE_RETRY_LIMIT,
+      transientRetryLimit: e.TRANSIENT_RETRY_LIMIT,
+      seatRetryLimit: e.SEAT_RETRY_LIMIT,
+      storageRetryLimit: e.STORAGE_RETRY_LIMIT,
+      retryBaseSeconds: e.RETRY_BASE_SECONDS,
+      deferredRetryMinutes: e.DEFERRED_RETRY_MINUTES,
+    },
     disabledReclaimDays: e.DISABLED_RECLAIM_DAYS,
     outcomeRetentionDays: e.OUTCOME_RETENTION_DAYS,
     summaryContainer: e.SUMMARY_CONTAINER,

@@ -7,7 +7,9 @@
  * Options: --principal-id <service principal object id> | --client-id <identity client id>
  * (default: AZURE_MANAGED_IDENTITY_PRINCIPAL_ID from `azd env get-values`), --rules <file>
  * (default: RULES_PATH, else rules.yaml), --graph-url <base> (default: GRAPH_BASE_URL, else
- * https://graph.microsoft.com).
+ * https://graph.microsoft.com), --import-gbl (the identity will also run `ems-licensing import-gbl`
+ * unattended: add GroupMember.Read.All for reading groups; an operator running it signed in as
+ * themselves needs nothing here).
  *
  * Runs as the signed-in admin (`az login`; DefaultAzureCredential). Granting Graph application
  * permissions needs Privileged Role Administrator (or Global Administrator). Idempotent: granted
@@ -17,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DefaultAzureCredential } from '@azure/identity';
 import {
+  entraConditionCount,
   MICROSOFT_GRAPH_APP_ID,
   planPermissionGrants,
   requiredGraphPermissions,
@@ -33,13 +36,14 @@ const { values: args } = parseArgs({
     'client-id': { type: 'string' },
     rules: { type: 'string' },
     'graph-url': { type: 'string' },
+    'import-gbl': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (args.help) {
   console.log(
-    'Usage: npm run grant-graph-permissions -- [--apply] [--principal-id ID | --client-id ID] [--rules FILE] [--graph-url URL]',
+    'Usage: npm run grant-graph-permissions -- [--apply] [--principal-id ID | --client-id ID] [--rules FILE] [--graph-url URL] [--import-gbl]',
   );
   process.exit(0);
 }
@@ -129,8 +133,9 @@ async function main(): Promise<void> {
       cause: e,
     });
   }
-  const needs = rulesPermissionNeeds(rulesText, rulesPath);
+  const needs = { ...rulesPermissionNeeds(rulesText, rulesPath), importsGroups: args['import-gbl'] };
   const needed = requiredGraphPermissions(needs);
+  const entra = entraConditionCount(rulesText, rulesPath);
 
   const identity = await identityServicePrincipal();
   const graphSp = await graph<{ id: string; appRoles: AppRole[] }>(
@@ -144,7 +149,7 @@ async function main(): Promise<void> {
     `Identity: ${identity.displayName} (service principal ${identity.id}, client id ${identity.appId})`,
   );
   console.log(
-    `Rules: ${rulesPath} (defaults.usageLocation ${needs.setsUsageLocation ? 'set' : 'not set'}; memberOf ${needs.usesMemberOf ? 'used' : 'not used'})`,
+    `Rules: ${rulesPath} (defaults.usageLocation ${needs.setsUsageLocation ? 'set' : 'not set'}; memberOf ${needs.usesMemberOf ? 'used' : 'not used'}; ${entra} entra rule(s), which read user properties only)${needs.importsGroups ? '; this identity also runs import-gbl' : ''}`,
   );
   console.log('Microsoft Graph application permissions:');
   for (const g of plan.granted)

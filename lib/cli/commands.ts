@@ -1,147 +1,125 @@
 /**
- * The four CLI commands. Each returns its exit code: 0 done, 1 a user FAILED or the rules do not
- * fit the tenant.
+ * `explain`. The other commands have files of their own (plan-command.ts, apply-command.ts,
+ * validate-command.ts, revert-command.ts, history-command.ts, held-command.ts, seats-command.ts…).
+ * Each returns its exit code (./exit-codes.ts); problems that stop a command are thrown and turned
+ * into one line by main.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { loadLicensingContext, type LicensingContext } from '../engine/licensing-context.js';
-import { processUser, type ProcessUserResult } from '../engine/process-user.js';
-import { reconcile } from '../engine/reconcile.js';
-import { RulesValidationError } from '../licensing/compile.js';
+import type { Decision } from '../engine/decide.js';
+import type { LicensingContext } from '../engine/licensing-context.js';
+import { predictLicenses } from '../engine/predict-licenses.js';
+import { runJob } from '../engine/run-job.js';
 import { licenseText } from '../licensing/describe.js';
-import { desiredStateFor } from '../licensing/desired.js';
 import { explainEvaluation } from '../licensing/explain.js';
-import { describeAction, formatLicenses } from '../licensing/planner.js';
-import type { Logger } from '../log.js';
-import { loadRulesFile } from '../rules/load.js';
-import type { CliArgs } from './args.js';
-import { humanLine, ProgressBar, summaryTable, toJsonResult, type Writer } from './output.js';
-import type { CliRuntime } from './runtime.js';
+import { describeAction, describeLicenses } from '../licensing/planner.js';
+import { outcomePainter } from './colour.js';
+import { loadContext, type CommandContext } from './command-context.js';
+import { EXIT } from './exit-codes.js';
+import { explainHistory } from './explain-history.js';
+import { GroupNames } from './group-names.js';
+import { storyLines } from './history-command.js';
+import { toJsonResult } from './output.js';
 
-export interface CliIo {
-  stdout: Writer;
-  stderr: Writer;
-  /** Draw the progress bar (stderr is a terminal). */
-  progress: boolean;
-  /** Where pino writes (stderr in a terminal; a buffer in tests). */
-  logDestination: { write(line: string): void };
-}
+export type { CliIo, CommandContext } from './command-context.js';
 
-async function context(runtime: CliRuntime): Promise<LicensingContext> {
-  const rules = await loadRulesFile(runtime.rulesPath);
-  return loadLicensingContext(runtime.gateway, rules, { correlationId: randomUUID() });
-}
-
-export async function runReconcile(
-  args: CliArgs,
-  runtime: CliRuntime,
-  io: CliIo,
-  logger: Logger,
-): Promise<number> {
-  const dryRun = args.command === 'plan';
-  const ctx = await context(runtime);
-  // A dry run reads the leavers too when the app's storage is configured, so plan matches apply.
-  const stores = dryRun && !runtime.storageConfigured ? null : await runtime.stores();
-  const bar = new ProgressBar(io.stderr, io.progress && !args.json);
-  const summary = await reconcile({
-    gateway: runtime.gateway,
-    context: ctx,
-    logger,
-    dryRun,
-    concurrency: args.concurrency ?? runtime.config.concurrency,
-    outcomes: dryRun ? null : (stores?.outcomes ?? null),
-    ...(stores ? { leavers: stores.leavers } : {}),
-    onUsersRead: (n) => bar.setTotal(n),
-    onResult: (result) => {
-      bar.tick();
-      if (args.json) {
-        io.stdout.write(`${JSON.stringify(toJsonResult(result, ctx.catalog))}\n`);
-        return;
-      }
-      const line = humanLine(result, ctx.catalog);
-      if (line) {
-        bar.finish();
-        io.stdout.write(`${line}\n`);
-      }
-    },
-  });
-  bar.finish();
-  const table = summaryTable(summary, dryRun);
-  // With --json, stdout carries only results; the table goes to stderr.
-  (args.json ? io.stderr : io.stdout).write(`${table}\n`);
-  if (!dryRun) {
-    io.stderr.write(`Recorded ${String(summary.users)} outcome(s) (run ${summary.runId}).\n`);
-  }
-  return summary.byOutcome.FAILED > 0 ? 1 : 0;
-}
-
-export async function runExplain(
-  args: CliArgs,
-  runtime: CliRuntime,
-  io: CliIo,
-  logger: Logger,
-): Promise<number> {
-  const ctx = await context(runtime);
+export async function runExplain(c: CommandContext): Promise<number> {
+  const { args, runtime, io } = c;
+  const ctx = await loadContext(runtime);
   const userArg = args.user ?? '';
-  const result = await processUser(
+  const now = new Date();
+  const ref = { [userArg.includes('@') ? 'userPrincipalName' : 'id']: userArg };
+  const stores = runtime.storageConfigured ? await runtime.stores() : null;
+  const ran = await runJob(
     {
-      user: { [userArg.includes('@') ? 'userPrincipalName' : 'id']: userArg },
+      facts: {
+        jobId: randomUUID(),
+        correlationId: randomUUID(),
+        source: 'cli',
+        eventId: null,
+        acceptedAt: now.toISOString(),
+        attempt: 0,
+        dryRun: true,
+        userRef: ref,
+        startedAt: now,
+      },
+      user: ref,
       action: 'reconcile',
-      source: 'cli',
-      eventId: null,
-      jobId: randomUUID(),
-      correlationId: randomUUID(),
-      dryRun: true,
+      eventAt: now,
     },
-    { gateway: runtime.gateway, context: ctx, logger },
+    {
+      gateway: runtime.gateway,
+      context: ctx,
+      logger: c.logger,
+      now: () => new Date(),
+      journal: null,
+      lookUpJob: false,
+      // With the app's storage, explain honours HR's leaver marks as the app would.
+      leavers: stores ? stores.leavers : null,
+      readBack: null,
+    },
   );
+  if (ran.kind === 'duplicate') throw new Error('a dry run cannot be a duplicate');
+  const result = { record: ran.record, user: ran.user, decision: ran.decision };
   // Plan names rather than GUIDs, and what happens to unmatched users under these rules.
   const explainOptions = { names: ctx.catalog, unmatched: ctx.rules.defaults.unmatched };
+  const decision = result.decision;
   const explanation =
-    result.evaluation && result.user ? explainEvaluation(result.evaluation, result.user, explainOptions) : [];
+    decision && result.user ? explainEvaluation(decision.evaluation, result.user, explainOptions) : [];
   // A user that cannot be read cannot be explained: exit 1 with or without --json.
-  const exitCode = !result.user || result.record.outcome === 'FAILED' ? 1 : 0;
+  const exitCode = !result.user || result.record.outcome === 'FAILED' ? EXIT.failed : EXIT.ok;
+  const history = result.user ? await explainHistory(runtime, result.user.id, io) : null;
   if (args.json) {
-    io.stdout.write(`${JSON.stringify({ ...toJsonResult(result, ctx.catalog), explanation })}\n`);
+    io.stdout.write(`${JSON.stringify({ ...toJsonResult(result, ctx.catalog), explanation, history })}\n`);
     return exitCode;
   }
-  if (!result.user || !result.evaluation || !result.plan) {
+  if (!result.user || !decision) {
     io.stdout.write(`${result.record.error?.message ?? 'User not found.'}\n`);
-    return 1;
+    return EXIT.failed;
   }
   const u = result.user;
+  const groups = new GroupNames(runtime.gateway);
+  const inherited = u.licenseAssignmentStates.filter((s) => s.assignedByGroup);
+  await groups.load([...ctx.groupIds, ...inherited.map((s) => s.assignedByGroup ?? '')].filter(Boolean));
+  const paint = outcomePainter(io.colour === true);
+  const licenses = (list: string[]) => list.join(', ') || '(no licenses)';
   const out: string[] = [
     `User:        ${u.userPrincipalName} (${u.id})`,
     `Usage loc.:  ${u.usageLocation ?? '(none)'}`,
-    `Current:     ${formatLicenses(u.assignedLicenses, ctx.catalog).join(', ') || '(no licenses)'}`,
-    ...u.licenseAssignmentStates
-      .filter((s) => s.assignedByGroup)
-      .map((s) => `  inherited: ${ctx.catalog.skuPartNumber(s.skuId)} from group ${s.assignedByGroup ?? ''}`),
+    `Current:     ${licenses(describeLicenses(u.assignedLicenses, ctx.catalog))}`,
+    ...inherited.map(
+      (s) =>
+        `  inherited: ${ctx.catalog.skuPartNumber(s.skuId)} from group ${groups.label(s.assignedByGroup ?? '')}`,
+    ),
     '',
     'Rules:',
-    ...explanation.map((l) => `  ${l}`),
+    ...explanation.map((l) => `  ${groups.inText(l)}`),
     '',
-    `Desired:     ${desiredText(ctx, result.evaluation)}`,
-    `Actions:     ${result.plan.actions.map((a) => describeAction(a, ctx.catalog)).join('; ') || '(none)'}`,
-    `After:       ${result.record.licensesAfter.join(', ') || '(no licenses)'}`,
-    `Outcome:     ${result.record.outcome} (dry run)`,
+    `Desired:     ${desiredText(ctx, decision)}`,
+    `Actions:     ${decision.plan.actions.map((a) => describeAction(a, ctx.catalog)).join('; ') || '(none)'}`,
+    `After:       ${licenses(describeLicenses(predictLicenses(u.assignedLicenses, result.record.actions), ctx.catalog))}`,
+    `Outcome:     ${paint(result.record.outcome, result.record.outcome)} (dry run)`,
   ];
-  for (const c of result.plan.conflicts) out.push(`Conflict:    ${c.reason}`);
+  if (decision.action === 'leave' && result.record.source === 'cli')
+    out.push(
+      'Policy:      HR said this person left: their managed licenses stay off until HR says they are back.',
+    );
+  // A conflict's reason already says what to change: it is said once, without a second "Fix".
+  for (const conflict of decision.plan.conflicts) out.push(`Conflict:    ${groups.inText(conflict.reason)}`);
   const error = result.record.error;
-  if (error) {
-    // A conflict's text is already printed above; say it once.
-    if (error.code !== 'GroupInheritedLicense') out.push(`Problem:     ${error.message}`);
-    out.push(`Fix:         ${error.fix}`);
+  if (error && error.code !== 'GroupInheritedLicense') {
+    out.push(`Problem:     ${error.message}`, `Fix:         ${error.fix}`);
+  }
+  if (history !== null) {
+    out.push('', history.length === 0 ? 'History:     (no recorded jobs)' : 'History (newest first):');
+    out.push(...history.flatMap((story) => storyLines(story, '  ')));
   }
   io.stdout.write(`${out.join('\n')}\n`);
   return exitCode;
 }
 
 /** What the rules want for the user's managed SKUs (not what the user would be left with). */
-function desiredText(
-  ctx: LicensingContext,
-  evaluation: NonNullable<ProcessUserResult['evaluation']>,
-): string {
-  const desired = desiredStateFor(evaluation, ctx.rules, 'reconcile');
+function desiredText(ctx: LicensingContext, decision: Decision): string {
+  const desired = decision.desired;
   switch (desired.kind) {
     case 'licenses':
       return desired.licenses.map((l) => licenseText(l, ctx.catalog)).join('; ');
@@ -149,31 +127,5 @@ function desiredText(
       return `none of the managed SKUs (${[...ctx.rules.managedSkuIds].map((id) => ctx.catalog.skuPartNumber(id)).join(', ')})`;
     case 'leave':
       return '(no rule matched: licenses left as they are)';
-  }
-}
-
-export async function runValidate(args: CliArgs, runtime: CliRuntime, io: CliIo): Promise<number> {
-  try {
-    const ctx = await context(runtime);
-    const managed = [...ctx.rules.managedSkuIds].map((id) => ctx.catalog.skuPartNumber(id));
-    if (args.json) {
-      io.stdout.write(
-        `${JSON.stringify({ valid: true, rules: ctx.rules.rules.length, managedSkus: managed, select: ctx.select })}\n`,
-      );
-    } else {
-      io.stdout.write(
-        `${runtime.rulesPath}: valid. ${String(ctx.rules.rules.length)} rule(s); managed SKUs: ${managed.join(', ')}; free seats: ${managed
-          .map(
-            (name) => `${name} ${String(ctx.catalog.freeSeats(ctx.catalog.resolveSku(name)?.skuId ?? name))}`,
-          )
-          .join(', ')}.\n`,
-      );
-    }
-    return 0;
-  } catch (e) {
-    if (!(e instanceof RulesValidationError)) throw e;
-    if (args.json) io.stdout.write(`${JSON.stringify({ valid: false, problems: e.problems })}\n`);
-    else io.stdout.write(`${e.message}\n`);
-    return 1;
   }
 }

@@ -7,10 +7,18 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadBaseConfig, type BaseConfig } from '../config.js';
+import type { TokenCredential } from '@azure/identity';
+import {
+  ConfigError,
+  loadBaseConfig,
+  loadServiceBusConfig,
+  type BaseConfig,
+  type FunctionsConfig,
+} from '../config.js';
+import { createGraphClient } from '../graph/client.js';
 import { createCredential } from '../graph/credential.js';
 import type { GraphGateway } from '../graph/gateway.js';
-import { graphGatewayFromConfig } from '../graph/graph-gateway.js';
+import { createGraphGateway, graphGatewayFromConfig } from '../graph/graph-gateway.js';
 import type { Logger } from '../log.js';
 import {
   loadSampleState,
@@ -19,17 +27,22 @@ import {
   type Simulator,
 } from '@ems-licensing/graph-simulator';
 import { startLocalStorage } from './local/local-storage.js';
-import type { LeaverStore, OutcomeStore } from '../store/ports.js';
-import { createStorage } from '../store/table-clients.js';
+import type { GuardStore, LeaverStore, OutcomeStore, ScheduledHireStore } from '../store/ports.js';
+import { createStorage, type Storage } from '../store/table-clients.js';
 import type { CliArgs } from './args.js';
+import { StorageUnavailableError } from './failure.js';
 
 /** The package root (lib/cli/ and dist/cli/ are both two levels down). */
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-interface CliStores {
+export interface CliStores {
   outcomes: OutcomeStore;
   /** People an HR leave was carried out for: a reconcile must not license them again. */
   leavers: LeaverStore;
+  /** Hires HR scheduled for later (the seat forecast's demand). */
+  scheduledHires: ScheduledHireStore;
+  /** The Functions app's held rounds (`held`, `release`). */
+  guard: GuardStore;
 }
 
 export interface CliRuntime {
@@ -42,13 +55,20 @@ export interface CliRuntime {
   storageConfigured: boolean;
   /** The outcome and leaver stores, started on first use (apply; plan when storage is configured). */
   stores(): Promise<CliStores>;
+  /** The app's Service Bus queue (to release a held round), when its settings are given. */
+  serviceBus: FunctionsConfig['serviceBus'] | null;
+  /** The operator's credential for Azure (storage and Service Bus by identity). */
+  azureCredential(): TokenCredential;
   /** Persists the sample tenant (after apply) and stops what was started. */
   close(options?: { persistSample?: boolean }): Promise<void>;
 }
 
 type Env = Record<string, string | undefined>;
 
+/** What tests (and only they) replace. */
 export interface CliRuntimeOptions {
+  /** The credential for a tenant (default: DefaultAzureCredential, or the simulator's on loopback). */
+  credential?: TokenCredential;
   /**
    * The folder relative paths are taken from, and where `.local/` (the embedded Azurite's data and
    * the sample tenant's state) is kept; default: the working folder when the runtime is created.
@@ -56,6 +76,34 @@ export interface CliRuntimeOptions {
   cwd?: string;
   /** Azurite's entry script, or null as if it were not installed; default: found in node_modules. */
   azuriteEntry?: string | null;
+}
+
+/** The tables, created if missing; a store that cannot be reached is one clear error. */
+async function readyStorage(storage: Storage, where: string): Promise<Storage> {
+  try {
+    await storage.ensureTables();
+    return storage;
+  } catch (e) {
+    const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+    const text = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new StorageUnavailableError(
+      `Cannot reach Table storage at ${where} (${text ?? 'no answer'}). Check STORAGE_CONNECTION_STRING or STORAGE_TABLE_ENDPOINT, and for an endpoint your Storage Table Data Contributor role (az login).`,
+      { cause: e },
+    );
+  }
+}
+
+/** The table endpoint named by the storage settings, for messages (never the key). */
+function storageWhere(config: BaseConfig): string {
+  const s = config.storage;
+  if (!s) return 'the embedded Azurite';
+  if (s.tableEndpoint) return s.tableEndpoint;
+  const endpoint = /TableEndpoint=([^;]+)/i.exec(s.connectionString ?? '')?.[1];
+  if (endpoint) return endpoint;
+  if (/UseDevelopmentStorage=true/i.test(s.connectionString ?? ''))
+    return 'the local emulator (UseDevelopmentStorage=true)';
+  const account = /AccountName=([^;]+)/i.exec(s.connectionString ?? '')?.[1];
+  return account ? `account ${account}` : 'the account in STORAGE_CONNECTION_STRING';
 }
 
 export async function createCliRuntime(
@@ -85,40 +133,87 @@ export async function createCliRuntime(
     );
   }
   const config = loadBaseConfig({ ...env, ...(graphUrl ? { GRAPH_BASE_URL: graphUrl } : {}) });
-  const gateway = graphGatewayFromConfig(config, logger);
+  const gateway = options.credential
+    ? createGraphGateway({
+        client: createGraphClient({
+          baseUrl: config.graph.baseUrl,
+          credential: options.credential,
+          maxRetries: config.graph.maxRetries,
+          logger,
+        }),
+        logger,
+        baseUrl: config.graph.baseUrl,
+      })
+    : graphGatewayFromConfig(config, logger);
 
   let rulesPath = path.resolve(cwd, args.rules ?? config.rulesPath);
-  if (!args.rules && !env.RULES_PATH && !existsSync(rulesPath) && simulator) {
+  // import-gbl writes rules rather than reading them.
+  if (
+    !args.rules &&
+    !env.RULES_PATH &&
+    !existsSync(rulesPath) &&
+    simulator &&
+    args.command !== 'import-gbl'
+  ) {
     rulesPath = path.join(PACKAGE_ROOT, 'examples', 'rules.yaml');
     notice(`No rules file given: using ${relative(rulesPath)}.`);
   }
 
+  let azure: TokenCredential | null = null;
+  const azureCredential = (): TokenCredential => {
+    azure ??= createCredential({
+      managedIdentityClientId: config.managedIdentityClientId,
+      simulator: false,
+      tenantId: config.tenantId,
+    });
+    return azure;
+  };
   let store: Promise<CliStores & { stop: () => Promise<void> }> | null = null;
   const stores = async (): Promise<CliStores> => {
     store ??= (async () => {
       if (config.storage) {
-        const storage = createStorage(
-          config.storage,
-          createCredential({
-            managedIdentityClientId: config.managedIdentityClientId,
-            simulator: false,
-            tenantId: config.tenantId,
-          }),
+        const storage = await readyStorage(
+          createStorage(config.storage, azureCredential()),
+          storageWhere(config),
         );
-        await storage.ensureTables();
-        return { outcomes: storage.outcomes, leavers: storage.leavers, stop: () => Promise.resolve() };
+        return {
+          outcomes: storage.outcomes,
+          leavers: storage.leavers,
+          scheduledHires: storage.scheduledHires,
+          guard: storage.guard,
+          stop: () => Promise.resolve(),
+        };
       }
       const dataDir = path.join(localDir, 'azurite');
-      const local = await startLocalStorage(dataDir, {
-        notice,
-        ...(options.azuriteEntry === undefined ? {} : { azuriteEntry: options.azuriteEntry }),
-      });
+      let local;
+      try {
+        local = await startLocalStorage(dataDir, {
+          notice,
+          ...(options.azuriteEntry === undefined ? {} : { azuriteEntry: options.azuriteEntry }),
+        });
+      } catch (e) {
+        // Azurite not installed, or the folder in use by a live run: a ConfigError that says what to do.
+        if (e instanceof ConfigError) throw e;
+        throw new StorageUnavailableError(
+          `No storage is configured and the embedded Azurite did not start (${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}). Set STORAGE_CONNECTION_STRING (or STORAGE_TABLE_ENDPOINT), or run npm install in the ems-licensing folder.`,
+          { cause: e },
+        );
+      }
       notice(
         `No storage configured (STORAGE_CONNECTION_STRING): recording outcomes in a local Azurite, data in ${relative(dataDir)}.`,
       );
-      const storage = createStorage({ connectionString: local.connectionString, tablePrefix: '' });
-      await storage.ensureTables();
-      return { outcomes: storage.outcomes, leavers: storage.leavers, stop: () => local.stop() };
+      const storage = await readyStorage(
+        createStorage({ connectionString: local.connectionString, tablePrefix: '' }),
+        'the embedded Azurite',
+      );
+      const running = local;
+      return {
+        outcomes: storage.outcomes,
+        leavers: storage.leavers,
+        scheduledHires: storage.scheduledHires,
+        guard: storage.guard,
+        stop: () => running.stop(),
+      };
     })();
     return store;
   };
@@ -130,6 +225,8 @@ export async function createCliRuntime(
     sample: simulator !== null,
     storageConfigured: config.storage !== null,
     stores,
+    serviceBus: loadServiceBusConfig(env),
+    azureCredential,
     close: async (options = {}) => {
       if (simulator) {
         if (options.persistSample) await saveSampleState(sampleStatePath, simulator);

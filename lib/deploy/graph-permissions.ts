@@ -7,13 +7,13 @@
  * user-update, subscribedsku-list, directoryobject-checkmembergroups, subscription-post-subscriptions).
  */
 import { parseRules } from '../rules/load.js';
-import { groupIdsUsed } from '../rules/select.js';
+import { conditionsIn, groupIdsUsed } from '../rules/select.js';
 
 /** appId of the Microsoft Graph service principal, the same in every tenant. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
 /** When a permission is needed. */
-export type PermissionCondition = 'always' | 'usageLocationDefault' | 'memberOfRules';
+export type PermissionCondition = 'always' | 'usageLocationDefault' | 'groupReads';
 
 export interface GraphPermission {
   /** The app role's `value`, as in Graph's `appRoles`. */
@@ -45,9 +45,10 @@ export const GRAPH_PERMISSIONS: readonly GraphPermission[] = [
     why: 'set usageLocation (PATCH /users/{id}) because the rules file has defaults.usageLocation',
   },
   {
+    // Entra-syntax rules (`entra:`) read user properties only: User.Read.All covers them.
     value: 'GroupMember.Read.All',
-    when: 'memberOfRules',
-    why: 'check transitive group membership because a rule uses memberOf',
+    when: 'groupReads',
+    why: 'check transitive group membership because a rule uses memberOf, or read licensed groups and their members for `ems-licensing import-gbl` run as this identity',
   },
 ];
 
@@ -57,6 +58,11 @@ export interface RulesPermissionNeeds {
   setsUsageLocation: boolean;
   /** Some rule condition uses `memberOf`. */
   usesMemberOf: boolean;
+  /**
+   * The identity also runs `ems-licensing import-gbl` unattended. An operator normally runs it
+   * signed in as themselves (`az login`), so the app's identity does not need group reads for it.
+   */
+  importsGroups?: boolean;
 }
 
 /** The permissions needed for these rules, in {@link GRAPH_PERMISSIONS} order. */
@@ -65,7 +71,7 @@ export function requiredGraphPermissions(needs: RulesPermissionNeeds): GraphPerm
     (p) =>
       p.when === 'always' ||
       (p.when === 'usageLocationDefault' && needs.setsUsageLocation) ||
-      (p.when === 'memberOfRules' && needs.usesMemberOf),
+      (p.when === 'groupReads' && (needs.usesMemberOf || needs.importsGroups === true)),
   );
 }
 
@@ -81,6 +87,12 @@ export function rulesPermissionNeeds(yamlText: string, fileName = 'rules.yaml'):
     setsUsageLocation: rules.defaults.usageLocation !== undefined,
     usesMemberOf: groupIdsUsed(rules).length > 0,
   };
+}
+
+/** How many `entra:` conditions a rules file has (they need no permission beyond User.Read.All). */
+export function entraConditionCount(yamlText: string, fileName = 'rules.yaml'): number {
+  const rules = parseRules(yamlText, fileName);
+  return rules.rules.reduce((n, r) => n + [...conditionsIn(r.when)].filter((c) => 'entra' in c).length, 0);
 }
 
 /** An app role of the Graph service principal (`GET /servicePrincipals?$filter=appId eq '…'`). */

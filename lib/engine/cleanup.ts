@@ -10,22 +10,44 @@ import { randomUUID } from 'node:crypto';
 import type { GraphGateway } from '../graph/gateway.js';
 import type { GraphUser } from '../graph/types.js';
 import { OUTCOME_KINDS, type OutcomeKind, type OutcomeRecord } from '../licensing/types.js';
+import type { SkuForecast } from '../licensing/seat-forecast.js';
 import type { Logger } from '../log.js';
 import type { JobPublisher, LicenseJob } from '../queue/job.js';
-import type { DisabledAccountStore, InboxStore, OutcomeStore, SummaryWriter } from '../store/ports.js';
+import type { PlanAction } from '../licensing/types.js';
+import type {
+  DisabledAccountStore,
+  GuardStore,
+  InboxStore,
+  OutcomeStore,
+  SummaryWriter,
+} from '../store/ports.js';
+import type { GuardSettings } from './blast-guard.js';
 import type { LicensingContext, LicensingContextCache } from './licensing-context.js';
+import { recoverPending } from './recover-pending.js';
+import { gateRound, type ReducingJob } from './round-guard.js';
 import { renderSummaryMarkdown, type DailySummary } from './summary.js';
 
 const DAY_MS = 24 * 60 * 60_000;
+
+/** Inbox entries only need to outlive replays: twice the webhook tolerance, Graph's 4 h retries. */
+export const INBOX_RETENTION_DAYS = 2;
+/** How far back cleanup looks for jobs parked for lack of seats (outcomes are kept 180 days by default). */
+export const REDRIVE_LOOKBACK_DAYS = 90;
+/**
+ * A worker job's pending record older than this cannot be completed by its own job any more: the
+ * queue's messages live 14 days (`defaultMessageTimeToLive` in infra/main.bicep), then expire to
+ * the dead-letter queue. The cleanup completes such records from what Graph shows.
+ */
+export const ORPHANED_PENDING_DAYS = 14;
 
 export interface CleanupSettings {
   /** 0 turns reclaiming off. */
   disabledReclaimDays: number;
   outcomeRetentionDays: number;
-  /** Inbox entries only need to outlive replays: twice the webhook tolerance, Graph's 4 h retries. */
-  inboxRetentionDays: number;
-  /** How far back DEFERRED outcomes are looked for. */
-  redriveLookbackDays: number;
+  /** Default {@link INBOX_RETENTION_DAYS}. */
+  inboxRetentionDays?: number;
+  /** How far back DEFERRED outcomes are looked for; default {@link REDRIVE_LOOKBACK_DAYS}. */
+  redriveLookbackDays?: number;
 }
 
 export interface CleanupDeps {
@@ -38,15 +60,26 @@ export interface CleanupDeps {
   summaries: SummaryWriter;
   logger: Logger;
   settings: CleanupSettings;
+  /** The blast-radius guard over a day's reclaims (round-guard.ts), and where it keeps its state. */
+  guard?: { store: GuardStore; settings: GuardSettings };
   now?: () => Date;
+  /** The seat forecast for the summary (lib/reports/seat-report.ts cleanupSeatForecast). */
+  seatForecast?: (context: LicensingContext, now: Date) => Promise<SkuForecast[] | null>;
 }
 
 export interface CleanupReport {
   reclaimQueued: number;
+  /** Reclaims the guard held (queued marked held: recorded HELD, nothing removed), and their round. */
+  reclaimHeld: number;
+  heldRound: string | null;
   disabledTracked: number;
   redriveQueued: number;
   outcomesPruned: number;
   inboxPruned: number;
+  /** Orphaned pending records completed from what Graph shows (see ORPHANED_PENDING_DAYS). */
+  pendingCompleted: number;
+  /** The guard's day counts and closed rounds older than the outcome retention, deleted. */
+  guardPruned: number;
   summary: { jsonBlob: string; markdownBlob: string };
 }
 
@@ -70,25 +103,37 @@ function job(
   };
 }
 
-function holdsManagedDirectly(user: GraphUser, context: LicensingContext): boolean {
+/** The managed SKUs the user holds directly (a reclaim removes them), as removals. */
+function managedRemovals(user: GraphUser, context: LicensingContext): PlanAction[] {
   const managed = context.rules.managedSkuIds;
-  return (
-    user.licenseAssignmentStates.some((s) => !s.assignedByGroup && managed.has(s.skuId.toLowerCase())) ||
-    (user.licenseAssignmentStates.length === 0 &&
-      user.assignedLicenses.some((l) => managed.has(l.skuId.toLowerCase())))
-  );
+  const direct =
+    user.licenseAssignmentStates.length > 0
+      ? user.licenseAssignmentStates.filter((s) => !s.assignedByGroup).map((s) => s.skuId)
+      : user.assignedLicenses.map((l) => l.skuId);
+  return [...new Set(direct.map((id) => id.toLowerCase()))]
+    .filter((id) => managed.has(id))
+    .map((skuId) => ({ kind: 'removeLicense', skuId, skuPartNumber: context.catalog.skuPartNumber(skuId) }));
+}
+
+/** Whether a user already waits in a held round (a reclaim held on an earlier day). */
+async function waitsInHeldRound(deps: CleanupDeps, userId: string): Promise<boolean> {
+  if (!deps.guard) return false;
+  const held = await deps.guard.store.heldJobOf(userId);
+  if (held === null) return false;
+  return (await deps.guard.store.getRound(held.roundId))?.state === 'held';
 }
 
 async function reclaim(deps: CleanupDeps, context: LicensingContext, now: Date, correlationId: string) {
   const tracked = await deps.disabled.list();
-  const jobs: LicenseJob[] = [];
+  const jobs: ReducingJob[] = [];
   let stillDisabled = 0;
   const seen = new Set<string>();
   for await (const page of deps.gateway.listUsers(context.select, { correlationId })) {
     for (const user of page) {
       seen.add(user.id);
       const since = tracked.get(user.id);
-      const disabledWithLicense = user.accountEnabled === false && holdsManagedDirectly(user, context);
+      const removals = managedRemovals(user, context);
+      const disabledWithLicense = user.accountEnabled === false && removals.length > 0;
       if (!disabledWithLicense) {
         if (since) await deps.disabled.unmark(user.id);
         continue;
@@ -98,30 +143,55 @@ async function reclaim(deps: CleanupDeps, context: LicensingContext, now: Date, 
         await deps.disabled.mark(user.id, now);
         continue;
       }
-      if (now.getTime() - since.getTime() >= deps.settings.disabledReclaimDays * DAY_MS) {
-        jobs.push(
-          job(
-            'reclaim',
-            user.id,
-            `reclaim-${user.id}-${since.toISOString().slice(0, 10)}`,
-            correlationId,
-            now,
-          ),
-        );
+      const due = now.getTime() - since.getTime() >= deps.settings.disabledReclaimDays * DAY_MS;
+      if (due && !(await waitsInHeldRound(deps, user.id))) {
+        const eventId = `reclaim-${user.id}-${since.toISOString().slice(0, 10)}`;
+        jobs.push({
+          job: job('reclaim', user.id, eventId, correlationId, now),
+          userPrincipalName: user.userPrincipalName,
+          actions: removals,
+        });
       }
     }
   }
   // Accounts deleted since: nothing to reclaim (deletion frees the seat after 30 days).
   for (const id of tracked.keys()) if (!seen.has(id)) await deps.disabled.unmark(id);
-  if (jobs.length > 0) await deps.publisher.publish(jobs);
-  return { queued: jobs.length, tracked: stillDisabled };
+  const gated = await gateReclaims(deps, context, now, jobs);
+  if (gated.jobs.length > 0) await deps.publisher.publish(gated.jobs);
+  return {
+    queued: gated.jobs.length,
+    tracked: stillDisabled,
+    held: gated.held ? gated.jobs.length : 0,
+    round: gated.held ? gated.round : null,
+  };
+}
+
+/** A day's reclaims through the guard (round `cleanup-<UTC day>`). */
+async function gateReclaims(deps: CleanupDeps, context: LicensingContext, now: Date, jobs: ReducingJob[]) {
+  const round = `cleanup-${now.toISOString().slice(0, 10)}`;
+  if (!deps.guard || jobs.length === 0) return { jobs: jobs.map((j) => j.job), held: false, round };
+  const gated = await gateRound(
+    { ...deps.guard, logger: deps.logger, now: () => now },
+    {
+      id: round,
+      path: 'cleanup',
+      scope: round,
+      holders: (skuId) => context.catalog.sku(skuId)?.consumedUnits ?? 0,
+    },
+    jobs,
+  );
+  return { ...gated, round };
 }
 
 async function redrive(deps: CleanupDeps, context: LicensingContext, now: Date, correlationId: string) {
   const latest = new Map<string, OutcomeRecord>();
-  const from = new Date(now.getTime() - deps.settings.redriveLookbackDays * DAY_MS);
+  const from = new Date(
+    now.getTime() - (deps.settings.redriveLookbackDays ?? REDRIVE_LOOKBACK_DAYS) * DAY_MS,
+  );
   for await (const r of deps.outcomes.listBetween(from, now)) {
-    if (r.dryRun || r.source === 'cli') continue;
+    // Where each user's jobs stand: finals and attempts (a job the worker still retries for seats
+    // is re-driven as soon as seats exist); a pending record is an intent, not a standing.
+    if (r.dryRun || r.source === 'cli' || r.phase === 'pending') continue;
     const prev = latest.get(r.userId);
     if (!prev || prev.recordedAt < r.recordedAt) latest.set(r.userId, r);
   }
@@ -149,23 +219,28 @@ async function summarize(
   deps: CleanupDeps,
   context: LicensingContext,
   now: Date,
-  extra: Omit<DailySummary, 'date' | 'generatedAt' | 'outcomes' | 'retriesScheduled' | 'seats' | 'failures'>,
+  extra: Omit<
+    DailySummary,
+    'date' | 'generatedAt' | 'outcomes' | 'retriesScheduled' | 'seats' | 'failures' | 'heldRounds'
+  >,
 ) {
   const outcomes = Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as Record<OutcomeKind, number>;
   const failures = new Map<string, number>();
   let retriesScheduled = 0;
   for await (const r of deps.outcomes.listBetween(new Date(now.getTime() - DAY_MS), now)) {
-    if (r.dryRun) continue;
-    // A DEFERRED with retryAt is one attempt of a job that goes on, not where the job ended.
-    if (r.outcome === 'DEFERRED' && r.retryAt !== null) {
+    if (r.dryRun || r.phase === 'pending') continue;
+    // An attempt is one try of a job that goes on, not where the job ended.
+    if (r.phase === 'attempt') {
       retriesScheduled++;
       continue;
     }
     outcomes[r.outcome]++;
     if (r.outcome === 'FAILED' && r.error) failures.set(r.error.code, (failures.get(r.error.code) ?? 0) + 1);
   }
+  const held = deps.guard ? (await deps.guard.store.listRounds()).filter((r) => r.state === 'held') : [];
   const summary: DailySummary = {
     date: now.toISOString().slice(0, 10),
+    heldRounds: held.map((r) => ({ id: r.id, path: r.path, createdAt: r.createdAt, reason: r.reason })),
     generatedAt: now.toISOString(),
     outcomes,
     retriesScheduled,
@@ -193,15 +268,24 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport> {
   const reclaimed =
     deps.settings.disabledReclaimDays > 0
       ? await reclaim(deps, context, now, correlationId)
-      : { queued: 0, tracked: 0 };
+      : { queued: 0, tracked: 0, held: 0, round: null };
   const redriveQueued = await redrive(deps, context, now, correlationId);
   const outcomesPruned = await deps.outcomes.prune(
     new Date(now.getTime() - deps.settings.outcomeRetentionDays * DAY_MS),
   );
   const inboxPruned = await deps.inbox.prune(
-    new Date(now.getTime() - deps.settings.inboxRetentionDays * DAY_MS),
+    new Date(now.getTime() - (deps.settings.inboxRetentionDays ?? INBOX_RETENTION_DAYS) * DAY_MS),
   );
+  const orphans = await recoverPending(
+    { outcomes: deps.outcomes, gateway: deps.gateway, context, logger: log, now: () => now },
+    { before: new Date(now.getTime() - ORPHANED_PENDING_DAYS * DAY_MS) },
+  );
+  const guardPruned = deps.guard
+    ? await deps.guard.store.prune(new Date(now.getTime() - deps.settings.outcomeRetentionDays * DAY_MS))
+    : 0;
+  const seatForecast = deps.seatForecast ? await deps.seatForecast(context, now) : undefined;
   const summary = await summarize(deps, context, now, {
+    ...(seatForecast === undefined ? {} : { seatForecast }),
     reclaimQueued: reclaimed.queued,
     disabledWithLicense: reclaimed.tracked,
     redriveQueued,
@@ -210,10 +294,14 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport> {
   });
   const report = {
     reclaimQueued: reclaimed.queued,
+    reclaimHeld: reclaimed.held,
+    heldRound: reclaimed.round,
     disabledTracked: reclaimed.tracked,
     redriveQueued,
     outcomesPruned,
     inboxPruned,
+    pendingCompleted: orphans.recovered + orphans.interrupted,
+    guardPruned,
     summary,
   };
   log.info(report, 'cleanup finished');

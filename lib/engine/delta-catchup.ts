@@ -12,8 +12,10 @@ import type { GraphUser } from '../graph/types.js';
 import type { Logger } from '../log.js';
 import type { JobPublisher, LicenseJob } from '../queue/job.js';
 import type { CheckpointStore } from '../store/ports.js';
+import { hasReductions } from './blast-guard.js';
 import type { LicensingContext, LicensingContextCache } from './licensing-context.js';
-import { needsWork } from './needs-work.js';
+import { plannedWork } from './needs-work.js';
+import { gateRound, type ReducingJob, type RoundGuardDeps } from './round-guard.js';
 
 export const DELTA_SCOPE = 'users';
 
@@ -26,6 +28,8 @@ export interface DeltaCatchUpDeps {
   now?: () => Date;
   /** Jobs per publish call (one Service Bus batch). */
   publishBatch?: number;
+  /** The blast-radius guard over the round's reductions (round-guard.ts). */
+  guard?: Omit<RoundGuardDeps, 'logger' | 'now'>;
 }
 
 export interface DeltaCatchUpResult {
@@ -34,11 +38,15 @@ export interface DeltaCatchUpResult {
   changed: number;
   removed: number;
   queued: number;
+  /** Users whose removals or plan reductions the guard held (their jobs are queued marked held). */
+  held: number;
+  /** The held round's id (release it with `ems-licensing release <id>`), or null. */
+  heldRound: string | null;
 }
 
 /**
  * What a delta link stands for: the `$select` it was made with, and what the rules want (every
- * rule's resolved licenses and plans, the defaults). When either changes, deltas since the link
+ * rule's conditions, its resolved licenses and plans, the defaults). When either changes, deltas since the link
  * say nothing about users the change concerns: a rule now testing a new attribute, a rule wanting
  * other plans, or Microsoft adding a plan to a SKU an `enabledPlans` allow-list names (which
  * changes that rule's resolved disabled plans). Then the next round is a full sync.
@@ -46,6 +54,9 @@ export interface DeltaCatchUpResult {
 export function contextFingerprint(context: Pick<LicensingContext, 'select' | 'rules'>): string {
   const rules = context.rules.rules.map((r) => ({
     name: r.name,
+    // Which users a rule matches: a changed condition (a department value, an Entra rule) reaches
+    // users whose attributes did not change, so it too must start a full sync.
+    when: r.when,
     licenses:
       r.licenses === 'none'
         ? 'none'
@@ -66,8 +77,18 @@ export function contextFingerprint(context: Pick<LicensingContext, 'select' | 'r
     .slice(0, 16);
 }
 
-function roundId(start: string): string {
-  return createHash('sha256').update(start).digest('hex').slice(0, 32);
+/**
+ * The round's id: the one stored for a round that started from the same place and did not finish
+ * (a crash replay publishes the same MessageIds, which the broker drops), else a new one. A full
+ * sync started again after one finished (a rules change, a rejected token) gets a new id, so
+ * Service Bus's duplicate detection cannot drop its jobs as repeats of the earlier sync's.
+ */
+async function roundFor(deps: DeltaCatchUpDeps, start: string, now: Date): Promise<string> {
+  const open = await deps.checkpoints.getRound(DELTA_SCOPE);
+  if (open && open.start === start) return open.id;
+  const id = randomUUID();
+  await deps.checkpoints.putRound(DELTA_SCOPE, { id, start, startedAt: now.toISOString() });
+  return id;
 }
 
 /** One catch-up round. A round replayed after a crash yields the same MessageIds (deduplicated). */
@@ -102,14 +123,19 @@ async function round(
   log: Logger,
 ): Promise<DeltaCatchUpResult> {
   const correlationId = randomUUID();
-  const eventId = `delta-${roundId(deltaLink ?? `full:${context.select.join(',')}:${now().toISOString().slice(0, 10)}`)}`;
+  const start = deltaLink ?? `full:${contextFingerprint(context)}`;
+  const eventId = `delta-${await roundFor(deps, createHash('sha256').update(start).digest('hex'), now())}`;
   const result: DeltaCatchUpResult = {
     fullSync: deltaLink === null,
     pages: 0,
     changed: 0,
     removed: 0,
     queued: 0,
+    held: 0,
+    heldRound: null,
   };
+  // Reductions wait until the whole round is seen: the guard counts them together.
+  const reducing: ReducingJob[] = [];
   const batchSize = deps.publishBatch ?? 100;
   let pending: LicenseJob[] = [];
   const flush = async () => {
@@ -134,8 +160,14 @@ async function round(
         ? item
         : await deps.gateway.getUser(item.id, context.select, { correlationId });
       if (!user) continue;
-      if (!(await needsWork(user, context, deps.gateway, correlationId))) continue;
-      pending.push(jobFor(user, eventId, correlationId, now()));
+      const work = await plannedWork(user, context, deps.gateway, correlationId);
+      if (!work.needed) continue;
+      const job = jobFor(user, eventId, correlationId, now());
+      if (hasReductions(work.actions)) {
+        reducing.push({ job, userPrincipalName: user.userPrincipalName, actions: work.actions });
+        continue;
+      }
+      pending.push(job);
       if (pending.length >= batchSize) await flush();
     }
     if (page.nextLink) {
@@ -143,13 +175,47 @@ async function round(
       continue;
     }
     await flush();
+    await publishReducing(deps, context, eventId, reducing, result, log);
     if (!page.deltaLink) throw new Error('Graph ended a delta round without an @odata.deltaLink');
     // Only after every job of the round is published: a crash before this replays the round.
     await deps.checkpoints.put(DELTA_SCOPE, page.deltaLink, now(), contextFingerprint(context));
+    await deps.checkpoints.clearRound(DELTA_SCOPE);
     break;
   }
   log.info(result, 'delta round finished');
   return result;
+}
+
+/** The round's reducing jobs, through the guard: marked allowed, or held (and the round recorded). */
+async function publishReducing(
+  deps: DeltaCatchUpDeps,
+  context: LicensingContext,
+  roundId: string,
+  reducing: ReducingJob[],
+  result: DeltaCatchUpResult,
+  log: Logger,
+): Promise<void> {
+  if (reducing.length === 0) return;
+  const jobs = deps.guard
+    ? await gateRound(
+        { ...deps.guard, logger: log, now: deps.now ?? (() => new Date()) },
+        {
+          id: roundId,
+          path: 'delta',
+          scope: roundId,
+          holders: (skuId) => context.catalog.sku(skuId)?.consumedUnits ?? 0,
+        },
+        reducing,
+      )
+    : { jobs: reducing.map((r) => r.job), held: false };
+  const batchSize = deps.publishBatch ?? 100;
+  for (let i = 0; i < jobs.jobs.length; i += batchSize)
+    await deps.publisher.publish(jobs.jobs.slice(i, i + batchSize));
+  result.queued += jobs.jobs.length;
+  if (jobs.held) {
+    result.held = jobs.jobs.length;
+    result.heldRound = roundId;
+  }
 }
 
 function jobFor(user: GraphUser, eventId: string, correlationId: string, at: Date): LicenseJob {

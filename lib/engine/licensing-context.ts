@@ -8,6 +8,7 @@ import { Catalog } from '../licensing/catalog.js';
 import { compileRules, type CompiledRules } from '../licensing/compile.js';
 import type { RulesFile } from '../rules/schema.js';
 import { groupIdsUsed, userSelectFor } from '../rules/select.js';
+import { SeatLedger } from './seat-ledger.js';
 
 export interface LicensingContext {
   rulesFile: RulesFile;
@@ -19,6 +20,8 @@ export interface LicensingContext {
   groupIds: string[];
   /** When the catalog was read from Graph. */
   loadedAt: Date;
+  /** Seats handed out since the catalog was read (by this process, or this run). */
+  seats: SeatLedger;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function loadLicensingContext(
     select: userSelectFor(rulesFile),
     groupIds: groupIdsUsed(rulesFile),
     loadedAt: (options.now ?? (() => new Date()))(),
+    seats: new SeatLedger(catalog.freeSeats),
   };
 }
 

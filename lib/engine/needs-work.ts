@@ -1,20 +1,28 @@
 /**
- * Whether a user, as read, differs from what the rules want (so a job is worth queueing). The
- * worker re-reads and re-plans anyway; this only keeps compliant users off the queue.
+ * Whether a user, as read, differs from what the rules want (so a job is worth queueing), and the
+ * actions that would close the gap (a round counts the reductions among them before it publishes
+ * anything, see round-guard.ts). The worker re-reads and re-plans anyway; this only keeps
+ * compliant users off the queue.
  */
 import type { GraphGateway } from '../graph/gateway.js';
 import type { GraphUser } from '../graph/types.js';
 import { desiredStateFor } from '../licensing/desired.js';
 import { planLicenses } from '../licensing/planner.js';
+import type { PlanAction } from '../licensing/types.js';
 import { evaluateRules } from '../rules/evaluate.js';
 import type { LicensingContext } from './licensing-context.js';
 
-export async function needsWork(
+export interface Work {
+  needed: boolean;
+  actions: PlanAction[];
+}
+
+export async function plannedWork(
   user: GraphUser,
   context: LicensingContext,
   gateway: GraphGateway,
   correlationId: string,
-): Promise<boolean> {
+): Promise<Work> {
   const groups =
     context.groupIds.length > 0
       ? new Set(await gateway.checkMemberGroups(user.id, context.groupIds, { correlationId }))
@@ -29,5 +37,5 @@ export async function needsWork(
     defaultUsageLocation: context.rules.defaults.usageLocation ?? null,
     skuPartNumber: (id) => context.catalog.skuPartNumber(id),
   });
-  return plan.actions.length > 0 || plan.blocked !== null;
+  return { needed: plan.actions.length > 0 || plan.blocked !== null, actions: plan.actions };
 }

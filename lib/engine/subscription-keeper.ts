@@ -15,7 +15,7 @@ export const USERS_CHANGE_TYPE = 'updated,deleted';
 export const MAX_USER_SUBSCRIPTION_MINUTES = 41_760;
 /** Ask for a little less than the maximum so clock skew cannot make Graph refuse the expiry. */
 const REQUESTED_MINUTES = MAX_USER_SUBSCRIPTION_MINUTES - 60;
-/** Renew when less than this is left (the keeper runs every 6 hours, so there are many chances). */
+/** Renew when less than this is left (the keeper runs every hour, so there are many chances). */
 export const RENEW_WHEN_LEFT_MS = 3 * 24 * 60 * 60_000;
 
 export interface SubscriptionKeeperDeps {

@@ -1,7 +1,9 @@
 /**
  * The daily summary written by the cleanup, as data and as Markdown for people.
  */
+import type { SkuForecast } from '../licensing/seat-forecast.js';
 import type { OutcomeKind } from '../licensing/types.js';
+import { renderSeatForecastMarkdown } from '../licensing/seat-forecast-text.js';
 
 export interface DailySummary {
   date: string;
@@ -18,6 +20,10 @@ export interface DailySummary {
   redriveQueued: number;
   outcomesPruned: number;
   inboxPruned: number;
+  /** Rounds the blast-radius guard holds, waiting for an admin (`ems-licensing release <id>`). */
+  heldRounds: { id: string; path: string; createdAt: string; reason: string }[];
+  /** Seats and forecast per managed SKU, as `ems-licensing seats` shows them (absent if it failed). */
+  seatForecast?: SkuForecast[] | null;
 }
 
 export function renderSummaryMarkdown(s: DailySummary): string {
@@ -46,6 +52,21 @@ export function renderSummaryMarkdown(s: DailySummary): string {
       '',
     );
   }
+  if (s.heldRounds.length > 0) {
+    lines.push(
+      '## Held by the blast-radius guard',
+      '',
+      'Nothing these rounds would remove has been removed. Review each with `ems-licensing held <id>`,',
+      'then release it with `ems-licensing release <id>` (or drop it with `--discard`).',
+      '',
+      '| round | path | held since | why |',
+      '|---|---|---|---|',
+      ...s.heldRounds.map(
+        (r) => `| ${r.id} | ${r.path} | ${r.createdAt} | ${r.reason.replaceAll('|', '\\|')} |`,
+      ),
+      '',
+    );
+  }
   lines.push(
     '## Seats',
     '',
@@ -56,6 +77,7 @@ export function renderSummaryMarkdown(s: DailySummary): string {
         `| ${x.sku} | ${x.managed ? 'yes' : 'no'} | ${String(x.enabled)} | ${String(x.consumed)} | ${String(x.free)} |`,
     ),
     '',
+    ...renderSeatForecastMarkdown(s.seatForecast ?? null),
     '## Housekeeping',
     '',
     `- Disabled accounts still holding managed licenses: ${String(s.disabledWithLicense)}`,

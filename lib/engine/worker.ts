@@ -1,48 +1,43 @@
 /**
- * The license worker: one queue message = one job = one user. Runs the engine and records the
- * outcome. Delayed retries are scheduled copies of the message (Functions' Service Bus trigger
- * has no backoff of its own: a throw means immediate redelivery), after which the original
- * completes by returning normally.
+ * The license worker: one queue message = one job = one user. A thin loop over the engine's parts:
+ * parse the message, run the job (run-job.ts), ask the retry policy what next, and settle: a
+ * scheduled copy of the message for a later attempt, or the job's final record. Functions' Service
+ * Bus trigger has no backoff of its own (a throw means immediate redelivery), so delayed retries
+ * are scheduled copies and the original completes by returning normally.
  */
 import type { GraphGateway } from '../graph/gateway.js';
 import { isGraphError } from '../graph/graph-error.js';
-import type { GraphUser } from '../graph/types.js';
 import type { OutcomeRecord } from '../licensing/types.js';
 import type { Logger } from '../log.js';
 import { jobSessionId, type JobPublisher, type LicenseJob } from '../queue/job.js';
 import { parseJobMessage } from '../queue/parse-message.js';
 import type { LeaverStore, OutcomeStore } from '../store/ports.js';
-import { backoffMs } from './backoff.js';
-import type { LicensingContextCache } from './licensing-context.js';
-import { processUser } from './process-user.js';
+import type { LicensingContext, LicensingContextCache } from './licensing-context.js';
+import {
+  asAttempt,
+  asGivenUp,
+  contextUnavailableRecord,
+  malformedRecord,
+  storageUnavailableRecord,
+  type JobFacts,
+} from './outcome-builder.js';
+import type { ReductionGuard } from './reduction-guard.js';
+import { nextStep, type RetryHint, type RetrySettings } from './retry-policy.js';
+import { resolveUser, runJob, type EndedJob } from './run-job.js';
 
-export interface WorkerSettings {
-  /** Attempts for a user that is not in Entra ID yet (an HR hire before AD sync). */
-  hireRetryLimit: number;
-  /** Attempts for throttling and outages. */
-  transientRetryLimit: number;
-  /** Attempts while seats are exhausted; after that the daily cleanup re-drives the job. */
-  seatRetryLimit: number;
-  retryBaseSeconds: number;
-  deferredRetryMinutes: number;
-}
-
-/**
- * Attempts for a job that names a user by object id (a notification, delta or cleanup job) when
- * Graph no longer finds the user: only directory replication lag is worth waiting for; after
- * that the user was deleted, and there is nothing to license.
- */
-export const GONE_USER_RETRY_LIMIT = 2;
+export type WorkerSettings = RetrySettings;
 
 export interface WorkerDeps {
   gateway: GraphGateway;
   contexts: LicensingContextCache;
   outcomes: OutcomeStore;
-  /** People an HR leave was carried out for: the rules do not license them again. */
+  /** What HR last said about each person (see leaver-policy.ts). */
   leavers: LeaverStore;
   publisher: JobPublisher;
   logger: Logger;
   settings: WorkerSettings;
+  /** The blast-radius guard (worker-guard.ts), asked before any removal or plan reduction. */
+  guard?: ReductionGuard | null;
   now?: () => Date;
   random?: () => number;
 }
@@ -57,7 +52,11 @@ export interface DeliveryInfo {
 
 export type WorkerResult =
   | { kind: 'recorded'; record: OutcomeRecord }
-  | { kind: 'rescheduled'; record: OutcomeRecord | null; at: Date; attempt: number };
+  | { kind: 'rescheduled'; record: OutcomeRecord | null; at: Date; attempt: number }
+  /** The job already had its final record (a repeated delivery): nothing done. */
+  | { kind: 'duplicate'; record: OutcomeRecord }
+  /** Sent on under the user's object id (see {@link forwardById}). */
+  | { kind: 'forwarded'; userId: string };
 
 /**
  * A message that can never be processed. The worker records it (with the payload and the reason)
@@ -68,17 +67,27 @@ export class PoisonMessageError extends Error {
   override readonly name = 'PoisonMessageError';
 }
 
-/**
- * The copy scheduled for the next attempt. Once the user has been found, the copy names them by
- * object id: it then sessions with every other job for that user (Graph notifications and delta
- * jobs carry the id), and a UPN renamed by AD sync between attempts cannot lose it.
- */
+/** The copy of a job scheduled for its next attempt; it names the user by object id once known. */
 function nextCopy(job: LicenseJob, reason: string, resolvedUserId?: string): LicenseJob {
   return {
     ...job,
     ...(resolvedUserId === undefined ? {} : { user: { ...job.user, id: resolvedUserId } }),
     attempt: job.attempt + 1,
     lastDeferral: reason,
+  };
+}
+
+function factsOf(job: LicenseJob, startedAt: Date): JobFacts {
+  return {
+    jobId: job.jobId,
+    correlationId: job.correlationId,
+    source: job.source,
+    eventId: job.eventId,
+    acceptedAt: job.acceptedAt,
+    attempt: job.attempt,
+    dryRun: false,
+    userRef: job.user,
+    startedAt,
   };
 }
 
@@ -89,49 +98,13 @@ export async function runLicenseJob(
   deps: WorkerDeps,
 ): Promise<WorkerResult> {
   const now = deps.now ?? (() => new Date());
-  const random = deps.random ?? Math.random;
-  const { settings } = deps;
   const parsed = parseJobMessage(body);
-  if (!parsed.ok) {
-    // Keyed by the enqueue time and MessageId, the record is the same row on every delivery:
-    // written once whichever delivery gets through, never duplicated.
-    const at = (delivery.enqueuedTime ?? now()).toISOString();
-    const record: OutcomeRecord = {
-      userId: 'malformed-messages',
-      userPrincipalName: null,
-      jobId: delivery.messageId ?? `unknown-${at}`,
-      correlationId: delivery.messageId ?? 'unknown',
-      source: 'queue',
-      eventId: delivery.messageId ?? null,
-      rule: null,
-      outcome: 'FAILED',
-      skus: [],
-      licensesBefore: [],
-      licensesAfter: [],
-      actions: [],
-      conflicts: [],
-      error: {
-        code: 'MalformedMessage',
-        message: parsed.reason,
-        fix: 'Fix the sender, then replay the message from the dead-letter queue (docs/operations.md).',
-      },
-      retryAt: null,
-      dryRun: false,
-      durationMs: 0,
-      recordedAt: at,
-      payload: parsed.payload,
-    };
-    // Record it (idempotent, see above), then let Service Bus dead-letter it at the delivery limit.
-    await deps.outcomes.record(record);
-    deps.logger.error({ messageId: delivery.messageId, reason: parsed.reason }, 'malformed license job');
-    throw new PoisonMessageError(`Malformed license job ${delivery.messageId ?? ''}: ${parsed.reason}`);
-  }
+  if (!parsed.ok) return recordMalformed(parsed, delivery, deps, now);
   const job = parsed.job;
   const log = deps.logger.child({ correlationId: job.correlationId, jobId: job.jobId });
 
-  // A job that must wait (HR leave with a grace period) goes back on the queue for its time.
-  // The copy must get a new MessageId (attempt + 1): with the same id, duplicate detection would
-  // drop it as a repeat of the message being handled, and the job would be lost.
+  // A job that must wait (HR leave with a grace period) goes back on the queue for its time. The
+  // copy gets a new MessageId (attempt + 1): with the same id, duplicate detection would drop it.
   if (job.notBefore && new Date(job.notBefore).getTime() > now().getTime()) {
     const at = new Date(job.notBefore);
     const copy = nextCopy(job, `not due before ${job.notBefore}`);
@@ -139,185 +112,187 @@ export async function runLicenseJob(
     log.info({ at: at.toISOString() }, 'job not due yet; scheduled');
     return { kind: 'rescheduled', record: null, at, attempt: copy.attempt };
   }
-
+  const facts = factsOf(job, now());
   let context;
   try {
     context = await deps.contexts.get();
   } catch (e) {
-    // No catalog yet (Graph unavailable at cold start) or the rules do not fit the tenant (a SKU
-    // or plan gone): nothing can be decided for anyone. Keep the job, record why, try again later;
-    // a fixed rules file or a recovered Graph picks it up.
-    return deferWithoutContext(job, e, deps, now, random);
+    // No catalog yet (Graph down at a cold start) or the rules no longer fit the tenant: nothing
+    // can be decided for anyone. Keep the job and record why; a recovered Graph or a fixed rules
+    // file picks it up.
+    const transient = isGraphError(e) && e.transient;
+    log.error({ err: e, transient }, 'licensing context unavailable');
+    const record = contextUnavailableRecord(facts, e, transient, now());
+    return settle(
+      job,
+      {
+        kind: 'ended',
+        record,
+        retry: { reason: 'context', transient },
+        user: null,
+        decision: null,
+        pending: false,
+      },
+      deps,
+      log,
+    );
   }
-  const result = await processUser(
+  if (job.user.id === undefined) return forwardById(job, facts, context, deps, log);
+  const result = await runJob(
     {
+      facts,
       user: job.user,
       action: job.action,
-      source: job.source,
-      eventId: job.eventId,
-      jobId: job.jobId,
-      correlationId: job.correlationId,
-      dryRun: false,
-      // A leave from HR waits out its grace period on the queue; a hire or update HR sent for the
-      // person in the meantime wins.
-      ...(job.source === 'hr' && job.action === 'leave'
-        ? {
-            supersededBy: async (user: GraphUser) =>
-              (await deps.leavers.rehiredSince(user.id, new Date(job.acceptedAt)))
-                ? 'HR sent a hire or update for this person after this leave; the leave no longer applies.'
-                : null,
-          }
-        : {}),
+      eventAt: new Date(job.eventAt ?? job.acceptedAt),
+      guard: job.guard,
     },
-    { gateway: deps.gateway, context, logger: log, leavers: deps.leavers, now },
+    {
+      gateway: deps.gateway,
+      context,
+      logger: log,
+      now,
+      journal: deps.outcomes,
+      lookUpJob: true,
+      leavers: deps.leavers,
+      readBack: (userId) =>
+        deps.gateway.getUser(userId, context.select, { correlationId: job.correlationId }),
+      guard: deps.guard ?? null,
+    },
   );
-
-  // HR says the person is (back) in: forget any leave at once, whatever this attempt's outcome
-  // (a deferred one too), or a seat shortage now would leave them marked and unlicensed for good.
-  if (result.user && job.source === 'hr' && job.action === 'reconcile')
-    await deps.leavers.clear(result.user.id, now());
-
-  let record = result.record;
-  const retry = result.retry;
-  if (retry) {
-    let limit: number;
-    let delay: number;
-    switch (retry.reason) {
-      case 'userNotFound':
-        // An HR event may come before AD sync; an id from Graph itself only needs replication.
-        limit = job.source === 'hr' || !job.user.id ? settings.hireRetryLimit : GONE_USER_RETRY_LIMIT;
-        delay = backoffMs(job.attempt, settings.retryBaseSeconds * 1000, random);
-        break;
-      case 'noSeats':
-        limit = settings.seatRetryLimit;
-        delay = settings.deferredRetryMinutes * 60_000;
-        deps.contexts.invalidate();
-        break;
-      case 'transient':
-        limit = settings.transientRetryLimit;
-        delay = Math.max(
-          retry.afterMs ?? 0,
-          backoffMs(job.attempt, settings.retryBaseSeconds * 1000, random),
-        );
-        break;
-    }
-    if (job.attempt < limit) {
-      const at = new Date(now().getTime() + delay);
-      record = { ...record, outcome: 'DEFERRED', retryAt: at.toISOString() };
-      await deps.publisher.schedule(
-        nextCopy(job, `${retry.reason}: ${record.error?.message ?? ''}`, result.user?.id),
-        at,
-      );
-      await deps.outcomes.record(record);
-      log.info({ reason: retry.reason, attempt: job.attempt + 1, at: at.toISOString() }, 'job deferred');
-      return { kind: 'rescheduled', record, at, attempt: job.attempt + 1 };
-    }
-    if (retry.reason === 'noSeats') {
-      // Still DEFERRED: the daily cleanup re-drives it once seats are free.
-      record = { ...record, outcome: 'DEFERRED', retryAt: null };
-    } else if (retry.reason === 'userNotFound' && job.source !== 'hr' && job.user.id) {
-      // Deleted since the event (a soft delete arrives as an update): nothing to do, nothing to fix.
-      record = {
-        ...record,
-        outcome: 'UNCHANGED',
-        retryAt: null,
-        error: {
-          code: 'UserNotFound',
-          message:
-            'The user no longer exists in Entra ID (deleted since the event); there is nothing to license.',
-          fix: 'None needed.',
-        },
-      };
-    } else {
-      const tries = String(job.attempt + 1);
-      record = {
-        ...record,
-        outcome: 'FAILED',
-        retryAt: null,
-        error: {
-          code: record.error?.code ?? retry.reason,
-          message:
-            retry.reason === 'userNotFound'
-              ? `The user did not appear in Entra ID after ${tries} attempts.`
-              : `Graph kept failing after ${tries} attempts: ${record.error?.message ?? ''}`,
-          fix:
-            retry.reason === 'userNotFound'
-              ? 'Check the HR record (UPN or employeeId) matches the synced account and that AD sync runs; then resend the event.'
-              : (record.error?.fix ?? 'Check Graph service health, then replay the job.'),
-        },
-      };
-    }
+  if (result.kind === 'duplicate') {
+    log.info({ outcome: result.record.outcome }, 'job already recorded; repeated delivery ignored');
+    return { kind: 'duplicate', record: result.record };
   }
-  // Remember a completed leave.
-  const leaveDone =
-    job.action === 'leave' &&
-    record.outcome !== 'DEFERRED' &&
-    record.outcome !== 'FAILED' &&
-    record.error?.code !== 'Superseded';
-  if (result.user && leaveDone) {
-    await deps.leavers.mark(result.user.id, now());
+  if (result.retry?.reason === 'noSeats') deps.contexts.invalidate();
+  return settle(job, result, deps, log);
+}
+
+/**
+ * A job that names its user by UPN or employeeId (an HR event) runs in a session of its own, so
+ * it could otherwise run beside a job for the same user named by object id. It only looks the user
+ * up; once found, it is sent on under the object id, whose session serializes it with every other
+ * job for that user, and it changes nothing under the reference (no mark, no record, no write). A
+ * repeated forward has the same MessageId and is dropped by duplicate detection.
+ */
+async function forwardById(
+  job: LicenseJob,
+  facts: JobFacts,
+  context: LicensingContext,
+  deps: WorkerDeps,
+  log: Logger,
+): Promise<WorkerResult> {
+  const now = deps.now ?? (() => new Date());
+  const found = await resolveUser({ facts, user: job.user }, { gateway: deps.gateway, context, now });
+  if (!found.ok) return settle(job, found.result, deps, log);
+  const userId = found.value.id;
+  await deps.publisher.publish([{ ...job, user: { ...job.user, id: userId } }]);
+  log.info({ userId }, 'user found; job sent on under the object id');
+  return { kind: 'forwarded', userId };
+}
+
+/** Carries out the retry policy's decision: a scheduled copy, or the job's final record. */
+async function settle(
+  job: LicenseJob,
+  result: EndedJob,
+  deps: WorkerDeps,
+  log: Logger,
+): Promise<WorkerResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const random = deps.random ?? Math.random;
+  const step = nextStep(
+    { source: job.source, attempt: job.attempt, namedById: job.user.id !== undefined },
+    result.retry,
+    deps.settings,
+    now,
+    random,
+  );
+  if (step.kind === 'retry') {
+    const reason = `${result.retry?.reason ?? 'retry'}: ${result.record.error?.message ?? ''}`;
+    await deps.publisher.schedule(nextCopy(job, reason, result.user?.id), step.at);
+    const record = asAttempt(result.record, step.at);
+    // An attempt's record only tells the story; the job is safe on the queue either way.
+    await deps.outcomes
+      .record(record)
+      .catch((e: unknown) => log.warn({ err: e }, 'could not record an attempt'));
+    if (result.pending && result.keepPending !== true) {
+      // What this attempt did is known and recorded: no intent is left in flight.
+      await deps.outcomes
+        .withdrawPending(record.userId, record.acceptedAt, record.jobId)
+        .catch((e: unknown) => log.warn({ err: e }, 'could not withdraw a pending record'));
+    }
+    log.info(
+      { reason: result.retry?.reason, attempt: job.attempt + 1, at: step.at.toISOString() },
+      'job deferred',
+    );
+    return { kind: 'rescheduled', record, at: step.at, attempt: job.attempt + 1 };
   }
-  await deps.outcomes.record(record);
+  const record =
+    step.kind === 'giveUp'
+      ? asGivenUp(result.record, step.how, job.attempt + 1, result.retry?.reason ?? 'retry')
+      : result.record;
+  try {
+    await deps.outcomes.record(record, { clearPending: result.pending });
+  } catch (e) {
+    return keepForStorage(job, result, e, deps, log);
+  }
   return { kind: 'recorded', record };
 }
 
 /**
- * The licensing context could not be had. Records a DEFERRED outcome with the reason and schedules
- * the job again (the seat-retry budget and delay: the fix is an operator's or Graph's, not
- * seconds away); past the budget the outcome is FAILED with the reason.
+ * The final record could not be written (storage outage). The job is kept: a copy is scheduled
+ * with backoff, and when it runs it finds the pending record (if writes were made) and completes
+ * it from what Graph shows, or decides again. Never dead-lettered without a record.
  */
-async function deferWithoutContext(
+async function keepForStorage(
   job: LicenseJob,
-  error: unknown,
+  result: EndedJob,
+  cause: unknown,
+  deps: WorkerDeps,
+  log: Logger,
+): Promise<WorkerResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const hint: RetryHint = { reason: 'storage' };
+  const step = nextStep(
+    { source: job.source, attempt: job.attempt, namedById: true },
+    hint,
+    deps.settings,
+    now,
+    deps.random ?? Math.random,
+  );
+  // Past the storage budget there is still nothing better than trying again later.
+  const at =
+    step.kind === 'retry' ? step.at : new Date(now.getTime() + deps.settings.deferredRetryMinutes * 60_000);
+  await deps.publisher.schedule(
+    nextCopy(job, 'storage: the outcome could not be recorded', result.user?.id),
+    at,
+  );
+  log.error(
+    { err: cause, at: at.toISOString() },
+    'outcome not recorded (storage unavailable); job scheduled again',
+  );
+  return {
+    kind: 'rescheduled',
+    record: storageUnavailableRecord(factsOf(job, now), result.user, cause, now),
+    at,
+    attempt: job.attempt + 1,
+  };
+}
+
+async function recordMalformed(
+  parsed: { reason: string; payload: string },
+  delivery: DeliveryInfo,
   deps: WorkerDeps,
   now: () => Date,
-  random: () => number,
-): Promise<WorkerResult> {
-  const transient = isGraphError(error) && error.transient;
-  const message = error instanceof Error ? error.message : String(error);
-  const at = now();
-  const retryAt =
-    job.attempt < deps.settings.seatRetryLimit
-      ? new Date(
-          at.getTime() +
-            (transient
-              ? backoffMs(job.attempt, deps.settings.retryBaseSeconds * 1000, random)
-              : deps.settings.deferredRetryMinutes * 60_000),
-        )
-      : null;
-  const record: OutcomeRecord = {
-    userId: jobSessionId(job),
-    userPrincipalName: job.user.userPrincipalName ?? null,
-    jobId: job.jobId,
-    correlationId: job.correlationId,
-    source: job.source,
-    eventId: job.eventId,
-    rule: null,
-    outcome: retryAt ? 'DEFERRED' : 'FAILED',
-    skus: [],
-    licensesBefore: [],
-    licensesAfter: [],
-    actions: [],
-    conflicts: [],
-    error: {
-      code: transient ? 'CatalogUnavailable' : 'RulesDoNotFitTenant',
-      message: `The licensing rules could not be loaded against the tenant: ${message}`,
-      fix: transient
-        ? 'Graph was unavailable; the job is tried again.'
-        : 'Run `ems-licensing validate` against the tenant, fix rules.yaml (a SKU or plan it names is gone or not assignable), and redeploy; deferred jobs are tried again.',
-    },
-    retryAt: retryAt?.toISOString() ?? null,
-    dryRun: false,
-    durationMs: 0,
-    recordedAt: at.toISOString(),
-  };
-  if (retryAt) await deps.publisher.schedule(nextCopy(job, record.error?.code ?? 'context'), retryAt);
-  await deps.outcomes.record(record);
-  deps.logger.error(
-    { jobId: job.jobId, code: record.error?.code, err: message },
-    'licensing context unavailable',
+): Promise<never> {
+  // Keyed by the enqueue time and MessageId, the record is the same row on every delivery.
+  const record = malformedRecord(
+    { messageId: delivery.messageId ?? null, enqueuedAt: delivery.enqueuedTime ?? now() },
+    parsed.reason,
+    parsed.payload,
   );
-  return retryAt
-    ? { kind: 'rescheduled', record, at: retryAt, attempt: job.attempt + 1 }
-    : { kind: 'recorded', record };
+  await deps.outcomes.record(record);
+  deps.logger.error({ messageId: delivery.messageId, reason: parsed.reason }, 'malformed license job');
+  throw new PoisonMessageError(`Malformed license job ${delivery.messageId ?? ''}: ${parsed.reason}`);
 }
+
+export { jobSessionId };

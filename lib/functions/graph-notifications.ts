@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppParts } from '../app.js';
-import { handleReauthorization } from '../engine/subscription-keeper.js';
 import {
   answerValidation,
   GRAPH_MAX_BODY_BYTES,
@@ -18,7 +17,6 @@ import {
   type LifecycleEvent,
 } from '../intake/index.js';
 import type { Logger } from '../log.js';
-import { keeperDeps } from './handlers.js';
 import { toHttpResponse, toIntakeRequest } from './http-adapter.js';
 import { intakeLogger, withinIntakeBudget, type IntakeHandlerOptions } from './intake-exchange.js';
 
@@ -35,7 +33,7 @@ function lifecycleHandler(parts: AppParts, logger: Logger, underway: OneAtATime)
       return;
     }
     const started = underway.run(event.subscriptionId, async () => {
-      await handleReauthorization(event.subscriptionId, await keeperDeps(parts, logger));
+      await (await parts.keeper()).reauthorize(event.subscriptionId, logger);
     });
     if (started === null) {
       logger.info({ subscriptionId: event.subscriptionId }, 'reauthorization already under way');

@@ -27,6 +27,8 @@ export function hrWebhookHandler(getParts: () => AppParts, options: IntakeHandle
         secrets: parts.config.hrSecrets,
         maxBodyBytes: parts.config.hrMaxBodyBytes,
         leaveGraceHours: parts.config.leaveGraceHours,
+        hireLeadHours: parts.config.hireLeadHours,
+        scheduledHires: storage.scheduledHires,
       });
     });
   };

@@ -28,6 +28,9 @@ interface FailureFacts {
 const NETWORK_FAILURE =
   /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|socket hang up|other side closed/i;
 
+/** Socket errors that prove a request never left this machine: nothing can have been applied. */
+const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ERR_INVALID_URL/;
+
 /**
  * Graph's own messages can echo a UPN or mail address (e.g. "Resource 'ann@contoso.com' does not
  * exist…"); outcomes and logs must not carry them in clear.
@@ -289,4 +292,30 @@ export function toGraphError(error: unknown, operation: GraphOperation): GraphEr
     // without a response (network, credential) keep their cause: it is all there is to go on.
     ...(facts.status === -1 ? { cause: error } : {}),
   });
+}
+
+/** The `code` and `message` of an error and of every cause below it, for pattern checks. */
+function causeChainText(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && isRecord(current); depth++) {
+    if (typeof current.code === 'string') parts.push(current.code);
+    if (typeof current.message === 'string') parts.push(current.message);
+    current = current.cause;
+  }
+  return parts.join(' ');
+}
+
+/**
+ * Whether a failed write may nevertheless have been applied by Graph. A 4xx (429 included) is
+ * Graph's answer that it did not make the change; a 5xx, a timeout, or a connection that broke
+ * after the request was sent leaves it unknown ("applied, but the response was lost" happens
+ * under load). Only a request that provably never left (no token, connection refused, name not
+ * resolved) is known not to have been applied.
+ */
+export function isWriteOutcomeUnknown(error: GraphError): boolean {
+  if (error.status >= 500) return true;
+  if (error.status !== -1) return false;
+  if (/Credential|Authentication/i.test(error.code)) return false;
+  return !NEVER_SENT.test(causeChainText(error));
 }

@@ -28,6 +28,11 @@ export interface GraphGateway {
   ): AsyncIterable<GraphUser[]>;
   /** One user by object id or UPN; `null` when Graph answers 404. */
   getUser(idOrUpn: string, select: readonly string[], options?: CallOptions): Promise<GraphUser | null>;
+  /**
+   * Several users by object id (`$filter=id in (...)`, 15 per request): one request where a GET
+   * per user would cost fifteen. Ids Graph does not find are simply absent from the result.
+   */
+  getUsers(ids: readonly string[], select: readonly string[], options?: CallOptions): Promise<GraphUser[]>;
   /** One user by employeeId (`$filter=employeeId eq '…'`, an advanced query); `null` if none. */
   findUserByEmployeeId(
     employeeId: string,
@@ -56,4 +61,6 @@ export interface GraphGateway {
   reauthorizeSubscription(id: string, options?: CallOptions): Promise<void>;
   getSubscription(id: string, options?: CallOptions): Promise<GraphSubscription | null>;
   deleteSubscription(id: string, options?: CallOptions): Promise<void>;
+  /** A group's displayName (GET /groups/{id}?$select=id,displayName); `null` when Graph answers 404. */
+  getGroupName(id: string, options?: CallOptions): Promise<string | null>;
 }

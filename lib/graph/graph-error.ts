@@ -28,6 +28,11 @@ export interface GraphErrorInit {
   fix: string;
   retryAfterMs?: number;
   requestId?: string;
+  /**
+   * A write whose answer never arrived or was a server error: Graph may or may not have applied
+   * it. Whoever retries must read the object again first and send only what is still needed.
+   */
+  outcomeUnknown?: boolean;
   cause?: unknown;
 }
 
@@ -39,6 +44,7 @@ export class GraphError extends Error {
   readonly fix: string;
   readonly retryAfterMs: number | undefined;
   readonly requestId: string | undefined;
+  readonly outcomeUnknown: boolean;
 
   constructor(init: GraphErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -48,6 +54,22 @@ export class GraphError extends Error {
     this.fix = init.fix;
     this.retryAfterMs = init.retryAfterMs;
     this.requestId = init.requestId;
+    this.outcomeUnknown = init.outcomeUnknown ?? false;
+  }
+
+  /** The same failure, marked as a write Graph may have applied (see `outcomeUnknown`). */
+  asOutcomeUnknown(): GraphError {
+    return new GraphError({
+      kind: this.kind,
+      status: this.status,
+      code: this.code,
+      message: this.message,
+      fix: this.fix,
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.requestId === undefined ? {} : { requestId: this.requestId }),
+      outcomeUnknown: true,
+      ...(this.cause === undefined ? {} : { cause: this.cause }),
+    });
   }
 
   /** True for failures worth retrying later (throttling, outages). */

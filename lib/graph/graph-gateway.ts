@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { isGuid } from '../shared/guid.js';
 import { createGraphClient, graphBaseUrlOf } from './client.js';
 import { createCredential } from './credential.js';
-import { toGraphError } from './error-mapping.js';
+import { isWriteOutcomeUnknown, toGraphError } from './error-mapping.js';
 import type { CallOptions, GraphGateway, NewSubscription } from './gateway.js';
 import { GraphError, isGraphError } from './graph-error.js';
 import { GraphPacer } from './pacer.js';
@@ -22,6 +22,7 @@ import { employeeIdFilter, resolveLink, segment, userPath } from './paths.js';
 import {
   deltaEnvelopeSchema,
   deltaUserSchema,
+  groupNameSchema,
   idListSchema,
   removedItemSchema,
   skuPageSchema,
@@ -56,6 +57,15 @@ export interface GraphGatewayOptions {
   /** Origin that paging and delta links must point at; defaults to the client's base URL. */
   baseUrl?: string;
 }
+
+/**
+ * Values allowed in one `in (...)` clause: "requests are limited to 15 expressions in the filter
+ * clause" (learn.microsoft.com/graph/filter-query-parameter, known limitations of `in`).
+ */
+export const MAX_IN_FILTER_VALUES = 15;
+
+/** Operations that change the directory: a failed one may still have been applied. */
+const WRITE_OPERATIONS: ReadonlySet<GraphOperation> = new Set(['assignLicense', 'setUsageLocation']);
 
 /** Selected properties: the caller's plus the ones the user schema and the planner always need. */
 function userSelect(select: readonly string[]): string[] {
@@ -122,7 +132,9 @@ class GraphGatewayAdapter implements GraphGateway {
       log.debug({ durationMs: Date.now() - started }, 'Graph call succeeded');
       return result;
     } catch (error) {
-      const mapped = toGraphError(error, operation);
+      let mapped = toGraphError(error, operation);
+      if (WRITE_OPERATIONS.has(operation) && isWriteOutcomeUnknown(mapped))
+        mapped = mapped.asOutcomeUnknown();
       const level = mapped.kind === 'notFound' ? 'debug' : 'warn';
       log[level](
         {
@@ -132,6 +144,7 @@ class GraphGatewayAdapter implements GraphGateway {
           code: mapped.code,
           requestId: mapped.requestId,
           retryAfterMs: mapped.retryAfterMs,
+          outcomeUnknown: mapped.outcomeUnknown,
           fix: mapped.fix,
         },
         `Graph call failed: ${mapped.message}`,
@@ -180,6 +193,33 @@ class GraphGatewayAdapter implements GraphGateway {
       if (isGraphError(error) && error.kind === 'notFound') return null;
       throw error;
     }
+  }
+
+  async getUsers(
+    ids: readonly string[],
+    select: readonly string[],
+    options?: CallOptions,
+  ): Promise<GraphUser[]> {
+    const unique = [...new Set(ids)];
+    for (const id of unique) {
+      if (!isGuid(id)) throw new RangeError(`getUsers takes object ids only, got '${loggableUser(id)}'`);
+    }
+    const users: GraphUser[] = [];
+    for (const chunk of chunks(unique, MAX_IN_FILTER_VALUES)) {
+      // `id in (...)` is a default query on users (no ConsistencyLevel needed; user-list).
+      const filter = `id in (${chunk.map((id) => `'${id}'`).join(',')})`;
+      const page = await this.#run('getUsers', options, { users: chunk.length }, async (requestId) =>
+        userPageSchema.parse(
+          await this.#api('/users', requestId, options)
+            .filter(filter)
+            .select(userSelect(select))
+            .top(chunk.length)
+            .get(),
+        ),
+      );
+      users.push(...page.value);
+    }
+    return users;
   }
 
   async findUserByEmployeeId(
@@ -370,6 +410,22 @@ class GraphGatewayAdapter implements GraphGateway {
       });
     } catch (error) {
       if (isGraphError(error) && error.kind === 'notFound') return;
+      throw error;
+    }
+  }
+
+  async getGroupName(id: string, options?: CallOptions): Promise<string | null> {
+    try {
+      return await this.#run('getGroup', options, { groupId: id }, async (requestId) => {
+        const group = groupNameSchema.parse(
+          await this.#api(`/groups/${segment(id)}`, requestId, options)
+            .select(['id', 'displayName'])
+            .get(),
+        );
+        return group.displayName ?? null;
+      });
+    } catch (error) {
+      if (isGraphError(error) && error.kind === 'notFound') return null;
       throw error;
     }
   }

@@ -44,3 +44,6 @@ export const deltaEnvelopeSchema = z.object({
   '@odata.nextLink': z.string().optional(),
   '@odata.deltaLink': z.string().optional(),
 });
+
+/** GET /groups/{id}?$select=id,displayName (learn.microsoft.com/graph/api/group-get). */
+export const groupNameSchema = z.object({ id: z.string(), displayName: z.string().nullish() });

@@ -23,6 +23,31 @@ import { parseRetryAfterMs } from './retry-after.js';
 /** Statuses retried, as the Graph SDKs do: throttled, service unavailable, gateway timeout. */
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
 
+/**
+ * Statuses a read (GET) is also retried on: a read changes nothing, so any server error or broken
+ * connection is worth another try before a whole CLI run or delta round is given up.
+ */
+export const READ_RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * A license write: `POST …/assignLicense` or `PATCH /users/{id}`. Only a 429 is retried here:
+ * Graph refused it before doing anything. A 5xx or a broken connection may come after the change
+ * was applied, so resending blind would double the write (and a removal resent after it happened
+ * is answered 400); the engine reads the user again first (see the engine's apply step).
+ */
+export function isDirectoryWrite(method: string | undefined, url: string): boolean {
+  const m = (method ?? 'GET').toUpperCase();
+  if (m === 'PATCH') return true;
+  return m === 'POST' && /\/assignlicense$/i.test(new URL(url, 'http://x').pathname);
+}
+
+function retryableStatuses(method: string | undefined, url: string): ReadonlySet<number> {
+  if (isDirectoryWrite(method, url)) return WRITE_RETRY_STATUSES;
+  return (method ?? 'GET').toUpperCase() === 'GET' ? READ_RETRY_STATUSES : RETRY_STATUSES;
+}
+
+const WRITE_RETRY_STATUSES: ReadonlySet<number> = new Set([429]);
+
 /** Waits `ms` milliseconds; rejects when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -98,11 +123,28 @@ export class RetryMiddleware implements Middleware {
   async execute(context: Context): Promise<void> {
     const next = this.#next;
     if (next === undefined) throw new Error('RetryMiddleware must not be last in the chain');
+    const method = context.options?.method;
+    const url = requestUrlOf(context);
+    const statuses = retryableStatuses(method, url);
+    const isRead = (method ?? 'GET').toUpperCase() === 'GET';
     for (let attempt = 0; ; attempt++) {
-      await next.execute(context);
+      try {
+        await next.execute(context);
+      } catch (error) {
+        // A broken connection on a read is retried like a 503; on anything else it is the
+        // caller's to judge (a write may have been applied).
+        if (!isRead || attempt >= this.#maxRetries || isAbort(error, context)) throw error;
+        const delayMs = backoffDelayMs(attempt + 1, this.#baseDelayMs, this.#maxDelayMs, this.#random);
+        this.#logger?.warn(
+          { attempt: attempt + 1, maxRetries: this.#maxRetries, delayMs, path: loggablePath(url) },
+          'Graph read failed without a response; retrying',
+        );
+        await this.#sleep(delayMs, context.options?.signal ?? undefined);
+        setHeader(context, 'Retry-Attempt', String(attempt + 1));
+        continue;
+      }
       const response = context.response;
-      if (response === undefined || !RETRY_STATUSES.has(response.status) || attempt >= this.#maxRetries)
-        return;
+      if (response === undefined || !statuses.has(response.status) || attempt >= this.#maxRetries) return;
       const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'));
       if (retryAfterMs !== undefined && retryAfterMs > this.#maxDelayMs) {
         this.#logger?.warn(
@@ -144,4 +186,10 @@ export class RetryMiddleware implements Middleware {
   setNext(next: Middleware): void {
     this.#next = next;
   }
+}
+
+/** An abort by the caller (its signal fired) is not a failure to retry. */
+function isAbort(error: unknown, context: Context): boolean {
+  if (context.options?.signal?.aborted === true) return true;
+  return error instanceof Error && error.name === 'AbortError';
 }

@@ -42,6 +42,41 @@ export const onPremisesExtensionAttributesSchema = z
   )
   .partial();
 
+/**
+ * A service plan the user holds (learn.microsoft.com/graph/api/resources/assignedplan): what
+ * `user.assignedPlans -any (...)` in an Entra membership rule tests.
+ */
+export const assignedPlanSchema = z.object({
+  assignedDateTime: z.string().nullish(),
+  capabilityStatus: z.string().nullish(),
+  service: z.string().nullish(),
+  servicePlanId: z.string().nullish(),
+});
+export type AssignedPlan = z.infer<typeof assignedPlanSchema>;
+
+/** User properties only Entra-syntax rules read (learn.microsoft.com/graph/api/resources/user). */
+const entraRuleUserFields = {
+  city: z.string().nullish(),
+  state: z.string().nullish(),
+  postalCode: z.string().nullish(),
+  streetAddress: z.string().nullish(),
+  givenName: z.string().nullish(),
+  surname: z.string().nullish(),
+  mailNickname: z.string().nullish(),
+  officeLocation: z.string().nullish(),
+  mobilePhone: z.string().nullish(),
+  businessPhones: z.array(z.string()).nullish(),
+  faxNumber: z.string().nullish(),
+  preferredLanguage: z.string().nullish(),
+  passwordPolicies: z.string().nullish(),
+  onPremisesDistinguishedName: z.string().nullish(),
+  onPremisesSecurityIdentifier: z.string().nullish(),
+  onPremisesSamAccountName: z.string().nullish(),
+  proxyAddresses: z.array(z.string()).nullish(),
+  otherMails: z.array(z.string()).nullish(),
+  assignedPlans: z.array(assignedPlanSchema).nullish(),
+};
+
 /** The user attributes rules can test, plus the license state the planner needs. */
 export const graphUserSchema = z.object({
   id: z.string(),
@@ -61,6 +96,8 @@ export const graphUserSchema = z.object({
   onPremisesImmutableId: z.string().nullish(),
   onPremisesExtensionAttributes: onPremisesExtensionAttributesSchema.nullish(),
   createdDateTime: z.string().nullish(),
+  // Read only when an `entra:` rule tests them (see lib/rules/entra/properties.ts).
+  ...entraRuleUserFields,
   assignedLicenses: z.array(assignedLicenseSchema).default([]),
   licenseAssignmentStates: z.array(licenseAssignmentStateSchema).default([]),
 });

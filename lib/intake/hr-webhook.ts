@@ -4,6 +4,7 @@
  * (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md).
  */
 import type { LicenseJob } from '../queue/job.js';
+import type { ScheduledHireStore } from '../store/ports.js';
 import { acceptAndPublish } from './accept-and-publish.js';
 import {
   headerOf,
@@ -16,6 +17,7 @@ import {
   type IntakeResponse,
 } from './http.js';
 import { parseHrPayload, type HrEvent } from './hr-payload.js';
+import { noteScheduledHire } from './scheduled-hires.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
 /** The job source of HR webhooks (and the prefix of their inbox partitions). */
@@ -32,6 +34,21 @@ export interface HrWebhookDeps extends IntakeDeps {
   /** Hours between a leave and the removal of managed licenses. */
   leaveGraceHours: number;
   toleranceSeconds?: number;
+  /** Hours before a future hire's `effectiveAt` at which its license is assigned. */
+  hireLeadHours: number;
+  /** Hires that start later, for the seat forecast (scheduled-hires.ts). */
+  scheduledHires?: ScheduledHireStore;
+}
+
+/**
+ * A hire that starts later waits on the queue until `leadHours` before its start: the license is
+ * in place on the first morning, and no seat is held for weeks by someone who has not started (the
+ * seat forecast counts them as demand until then). A hire that starts sooner runs at once.
+ */
+function hireNotBefore(event: HrEvent, now: Date, leadHours: number): Date | null {
+  if (event.effectiveAt === undefined) return null;
+  const at = new Date(event.effectiveAt.getTime() - leadHours * 3_600_000);
+  return at > now ? at : null;
 }
 
 /** A leave waits for the grace period, or for the HR effective date when that is later. */
@@ -43,11 +60,19 @@ function leaveNotBefore(event: HrEvent, now: Date, graceHours: number): Date {
 function toJob(
   deps: HrWebhookDeps,
   event: HrEvent,
-  webhookId: string,
+  verified: { id: string; timestamp: number },
   correlationId: string,
   now: Date,
 ): LicenseJob {
   const leave = event.kind === 'leave';
+  const webhookId = verified.id;
+  const notBefore = leave
+    ? leaveNotBefore(event, now, deps.leaveGraceHours)
+    : event.kind === 'hire'
+      ? hireNotBefore(event, now, deps.hireLeadHours)
+      : null;
+  // When HR says it happened: orders a hire against a leave that arrive out of order.
+  const eventAt = event.effectiveAt ?? new Date(verified.timestamp * 1000);
   return {
     version: 1,
     jobId: deps.newId(),
@@ -58,7 +83,8 @@ function toJob(
     user: event.user,
     attempt: 0,
     acceptedAt: now.toISOString(),
-    ...(leave ? { notBefore: leaveNotBefore(event, now, deps.leaveGraceHours).toISOString() } : {}),
+    eventAt: eventAt.toISOString(),
+    ...(notBefore === null ? {} : { notBefore: notBefore.toISOString() }),
   };
 }
 
@@ -113,7 +139,7 @@ export async function handleHrWebhook(req: IntakeRequest, deps: HrWebhookDeps): 
   }
 
   const event = payload.event;
-  const job = toJob(deps, event, verified.id, correlationId, now);
+  const job = toJob(deps, event, verified, correlationId, now);
   const detail = {
     kind: event.kind,
     format: event.format,
@@ -133,6 +159,7 @@ export async function handleHrWebhook(req: IntakeRequest, deps: HrWebhookDeps): 
       );
       return jsonResponse(503, { error: 'the event could not be persisted; retry later' });
     case 'published':
+      await noteScheduledHire(deps.scheduledHires, event, job, now, log);
       log.info(
         { kind: event.kind, format: event.format, action: job.action, jobId: job.jobId },
         'HR webhook accepted',

@@ -1,6 +1,6 @@
 /**
  * The tenant's SKUs and service plans (from GET /subscribedSkus): names to GUIDs and back,
- * whether a SKU can be assigned, and free seats with an in-memory reservation.
+ * whether a SKU can be assigned, and free seats (as listed; see SeatLedger for seats handed out since).
  *
  * GUIDs are compared lower-case; part numbers and plan names case-insensitively.
  * Beware the name clash: `INTUNE_A` is the part number of the standalone Intune SKU
@@ -40,9 +40,6 @@ export class Catalog implements LicenseNames {
   readonly #byId = new Map<string, SubscribedSku>();
   readonly #byPartNumber = new Map<string, SubscribedSku>();
   readonly #planNames = new Map<string, string>();
-  readonly #reserved = new Map<string, number>();
-  /** SKUs Graph said are out of seats in this run, whatever the counts read earlier say. */
-  readonly #exhausted = new Set<string>();
 
   constructor(skus: readonly SubscribedSku[]) {
     this.#skus = skus;
@@ -129,48 +126,14 @@ export class Catalog implements LicenseNames {
   }
 
   /**
-   * Seats that can still be given: prepaidUnits.enabled - consumedUnits - seats reserved here,
-   * never below 0 (tenants can show consumed above prepaid). 0 for an unknown SKU.
+   * Seats free as listed: prepaidUnits.enabled - consumedUnits, never below 0 (tenants can show
+   * consumed above prepaid). 0 for an unknown SKU. What this process has handed out since the
+   * list was read is the seat ledger's (lib/engine/seat-ledger.ts): the catalog is the tenant's
+   * data as Graph gave it, never changed.
    */
   readonly freeSeats = (skuId: string): number => {
     const sku = this.sku(skuId);
     if (sku === null) return 0;
-    if (this.#exhausted.has(skuId.toLowerCase())) return 0;
-    const reserved = this.#reserved.get(skuId.toLowerCase()) ?? 0;
-    return Math.max(0, sku.prepaidUnits.enabled - sku.consumedUnits - reserved);
+    return Math.max(0, sku.prepaidUnits.enabled - sku.consumedUnits);
   };
-
-  /**
-   * Take one free seat before an add, so concurrent work sharing this catalog cannot give more
-   * seats than there are. False when none is free. Keep it after a successful add (this
-   * catalog's consumedUnits does not move until it is rebuilt from Graph); release it on failure.
-   */
-  reserveSeat(skuId: string): boolean {
-    if (this.freeSeats(skuId) <= 0) return false;
-    const key = skuId.toLowerCase();
-    this.#reserved.set(key, (this.#reserved.get(key) ?? 0) + 1);
-    return true;
-  }
-
-  /** Give back a seat taken with reserveSeat (the add failed or was not made). */
-  releaseSeat(skuId: string): void {
-    const key = skuId.toLowerCase();
-    const held = this.#reserved.get(key) ?? 0;
-    if (held <= 1) this.#reserved.delete(key);
-    else this.#reserved.set(key, held - 1);
-  }
-
-  /**
-   * Graph refused an add for lack of seats (someone else took them since the catalog was read):
-   * no more seats of this SKU for the life of this catalog, so later users are deferred without
-   * asking Graph again.
-   */
-  markExhausted(skuId: string): void {
-    this.#exhausted.add(skuId.toLowerCase());
-  }
-
-  /** Seats reserved and not yet released, for diagnostics. */
-  reservedSeats(skuId: string): number {
-    return this.#reserved.get(skuId.toLowerCase()) ?? 0;
-  }
 }

@@ -4,7 +4,7 @@
  * every evaluation cycle with a fresh catalog: Microsoft adds plans to SKUs, enabled by default,
  * and an allow-list must keep them off (entra-docs licensing-group-advanced.md).
  */
-import { closest, suggestion } from '../rules/did-you-mean.js';
+import { closest, suggestion } from '../shared/did-you-mean.js';
 import { RulesError, formatPath, type RulesProblem } from '../rules/rules-error.js';
 import { INTUNE_PLAN_ID, type LicenseSpec, type RulesFile } from '../rules/schema.js';
 import { sourceOf } from '../rules/source-map.js';

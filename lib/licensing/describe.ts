@@ -18,23 +18,38 @@ export function licenseText(l: ResolvedLicense, names?: LicenseNames): string {
   return `${part} (disabled: ${plans.join(', ')})`;
 }
 
-/** One line: `add EMS (disabled: INTUNE_A)`, `update EMS disabled plans: none → INTUNE_A`, `remove EMS`. */
+/**
+ * A license in the one notation people see everywhere (plans, explain, seats, logs): `EMS` when
+ * every plan is on, `EMS (disabled: INTUNE_A, MFA_PREMIUM)` otherwise. Outcome records keep their
+ * own compact form (see {@link formatLicenses}).
+ */
+export function licenseNotation(
+  skuId: string,
+  disabledPlans: readonly string[],
+  names: LicenseNames,
+): string {
+  const part = names.skuPartNumber(skuId);
+  return disabledPlans.length === 0 ? part : `${part} (disabled: ${planList(disabledPlans, skuId, names)})`;
+}
+
+/** Licenses a user holds, in the notation of {@link licenseNotation}, sorted. */
+export function describeLicenses(assigned: readonly AssignedLicense[], names: LicenseNames): string[] {
+  return assigned.map((l) => licenseNotation(l.skuId, l.disabledPlans, names)).sort();
+}
+
+/** One line: `add EMS (disabled: INTUNE_A)`, `update EMS (disabled: none → INTUNE_A)`, `remove EMS`. */
 export function describeAction(action: PlanAction, names: LicenseNames): string {
   switch (action.kind) {
     case 'setUsageLocation':
       return `set usageLocation ${action.from ?? 'none'} → ${action.to}`;
-    case 'addLicense': {
-      const part = names.skuPartNumber(action.skuId);
-      return action.disabledPlans.length === 0
-        ? `add ${part}`
-        : `add ${part} (disabled: ${planList(action.disabledPlans, action.skuId, names)})`;
-    }
+    case 'addLicense':
+      return `add ${licenseNotation(action.skuId, action.disabledPlans, names)}`;
     case 'updateDisabledPlans':
-      return `update ${names.skuPartNumber(action.skuId)} disabled plans: ${planList(
+      return `update ${names.skuPartNumber(action.skuId)} (disabled: ${planList(
         action.before,
         action.skuId,
         names,
-      )} → ${planList(action.after, action.skuId, names)}`;
+      )} → ${planList(action.after, action.skuId, names)})`;
     case 'removeLicense':
       return `remove ${names.skuPartNumber(action.skuId)}`;
   }

@@ -14,7 +14,7 @@
 import type { AssignLicenseBody, GraphUser } from '../graph/types.js';
 import type { DesiredState, LicensePlan, OutcomeKind, PlanAction, PlanConflict } from './types.js';
 
-export { describeAction, formatLicenses } from './describe.js';
+export { describeAction, describeLicenses, formatLicenses, licenseNotation } from './describe.js';
 
 /** Everything the planner needs, passed in (no catalog or Graph access inside). */
 export interface PlanInput {
@@ -71,11 +71,6 @@ function disabledByAllGroups(groups: readonly GroupAssignment[]): Set<string> {
   return common;
 }
 
-/**
- * The user's licenses by SKU. licenseAssignmentStates tells direct from group assignments; a
- * SKU in assignedLicenses with no state (states not selected, or not reported) counts as direct.
- * (Lists are shared with the user object, never changed here; actions copy what they keep.)
- */
 /** The holding of a SKU in a user's short list (a user holds a handful of SKUs: a list beats a map). */
 function holdingOf(holdings: readonly Holding[], skuId: string): Holding | undefined {
   for (const h of holdings) if (h.skuId === skuId) return h;
@@ -92,6 +87,11 @@ function holdingIn(holdings: Holding[], skuId: string): Holding {
   return h;
 }
 
+/**
+ * The user's licenses by SKU. licenseAssignmentStates tells direct from group assignments; a
+ * SKU in assignedLicenses with no state (states not selected, or not reported) counts as direct.
+ * (Lists are shared with the user object, never changed here; actions copy what they keep.)
+ */
 function holdingsOf(user: GraphUser): Holding[] {
   const holdings: Holding[] = [];
   for (const s of user.licenseAssignmentStates) {
@@ -135,7 +135,11 @@ function hasAction(actions: readonly PlanAction[], kind: PlanAction['kind']): bo
   return false;
 }
 
-function outcomeOf(actions: readonly PlanAction[], conflicts: readonly PlanConflict[]): OutcomeKind {
+/** The outcome a list of license actions leads to (and CONFLICT when only conflicts remain). */
+export function outcomeOfActions(
+  actions: readonly PlanAction[],
+  conflicts: readonly PlanConflict[],
+): OutcomeKind {
   if (hasAction(actions, 'addLicense')) return hasAction(actions, 'removeLicense') ? 'UPDATED' : 'ASSIGNED';
   if (hasAction(actions, 'updateDisabledPlans')) return 'UPDATED';
   if (hasAction(actions, 'removeLicense')) return 'REMOVED';
@@ -279,7 +283,7 @@ export function planLicenses(input: PlanInput): LicensePlan {
 
   const licenseActions =
     updates === null && removes === null ? adds : [...adds, ...(updates ?? []), ...(removes ?? [])];
-  const outcome = outcomeOf(licenseActions, conflicts);
+  const outcome = outcomeOfActions(licenseActions, conflicts);
 
   const usageLocation = user.usageLocation == null || user.usageLocation === '' ? null : user.usageLocation;
   if (hasAction(licenseActions, 'addLicense') && usageLocation === null) {

@@ -26,6 +26,18 @@ export const jobUserSchema = z
     message: 'a job needs the user id, userPrincipalName or employeeId',
   });
 
+/**
+ * The blast-radius guard's word on a job (lib/engine/blast-guard.ts): its producer counted it in a
+ * round (a delta round, a day of cleanup reclaims) and `allowed` or `held` its reductions, or an
+ * admin `released` the round it was held in. Jobs without it are counted by the worker (a day of
+ * HR leaves or of notification-driven changes).
+ */
+export const jobGuardMarkerSchema = z.object({
+  round: z.string().min(1).max(256),
+  verdict: z.enum(['allowed', 'held', 'released']),
+});
+export type JobGuardMarker = z.infer<typeof jobGuardMarkerSchema>;
+
 export const licenseJobSchema = z.object({
   version: z.literal(1),
   jobId: z.string().min(1),
@@ -39,10 +51,18 @@ export const licenseJobSchema = z.object({
   attempt: z.number().int().min(0).default(0),
   /** When the source event was first accepted (ISO). */
   acceptedAt: z.string(),
+  /**
+   * When the event says it happened (ISO): for HR, its `effectiveAt` or else its
+   * `webhook-timestamp`. Orders HR events that arrive out of order (a hire retried for days
+   * against a later leave); defaults to `acceptedAt`.
+   */
+  eventAt: z.string().optional(),
   /** Do not act before this time (HR leave with a grace period). */
   notBefore: z.string().optional(),
   /** Why the previous attempt was put off (for the record). */
   lastDeferral: z.string().optional(),
+  /** The blast-radius guard's word on the job, when its producer or a release gave one. */
+  guard: jobGuardMarkerSchema.optional(),
 });
 export type LicenseJob = z.infer<typeof licenseJobSchema>;
 export type LicenseJobInput = z.input<typeof licenseJobSchema>;
@@ -68,10 +88,12 @@ export function jobSessionId(job: Pick<LicenseJob, 'user'>): string {
  * scheduled copy is a new message. Max 128 characters.
  */
 export function jobMessageId(
-  job: Pick<LicenseJob, 'source' | 'eventId' | 'user' | 'action' | 'attempt'>,
+  job: Pick<LicenseJob, 'source' | 'eventId' | 'user' | 'action' | 'attempt' | 'guard'>,
 ): string {
+  // A released job is the same event sent again on purpose: its own id, stable per round.
+  const released = job.guard?.verdict === 'released' ? `\nreleased:${job.guard.round}` : '';
   const digest = createHash('sha256')
-    .update(`${job.source}\n${job.eventId}\n${jobSessionId(job)}\n${job.action}`)
+    .update(`${job.source}\n${job.eventId}\n${jobSessionId(job)}\n${job.action}${released}`)
     .digest('hex')
     .slice(0, 40);
   return `${job.source}-${digest}-${job.attempt}`;

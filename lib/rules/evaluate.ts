@@ -7,6 +7,8 @@
  * licensing side's business, which passes its own rule type through and gets it back as the match.
  */
 import type { GraphUser } from '../graph/types.js';
+import { evaluateEntraRule, type EntraTrace } from './entra/evaluate.js';
+import { entraRule } from './entra/parse.js';
 import {
   ATTRIBUTE_OPERATORS,
   type AttributeCondition,
@@ -27,6 +29,8 @@ export type ConditionTrace =
       result: boolean;
     }
   | { kind: 'memberOf'; groupId: string; result: boolean }
+  /** An `entra:` rule: `trace` holds each clause with the value it saw. */
+  | { kind: 'entra'; rule: string; trace: EntraTrace; result: boolean }
   | { kind: 'not'; inner: ConditionTrace; result: boolean }
   | { kind: 'all' | 'any'; children: ConditionTrace[]; result: boolean };
 
@@ -157,6 +161,11 @@ function compilePredicate(condition: Condition): Predicate {
     const groupId = condition.memberOf.toLowerCase();
     return (_user, groups) => groups.has(groupId);
   }
+  if ('entra' in condition) {
+    // Parsed when the rules were loaded (a rule that fails to parse never gets here), once here.
+    const rule = entraRule(condition.entra);
+    return (user) => evaluateEntraRule(rule, user).result;
+  }
   if ('not' in condition) {
     const inner = compilePredicate(condition.not);
     return (user, groups) => !inner(user, groups);
@@ -210,6 +219,11 @@ function evaluateCondition(
       groupId: condition.memberOf,
       result: groups.has(condition.memberOf.toLowerCase()),
     };
+  }
+  if ('entra' in condition) {
+    // Parsed when the rules were loaded; a rule that fails to parse never gets here.
+    const trace = evaluateEntraRule(entraRule(condition.entra), user);
+    return { kind: 'entra', rule: condition.entra, trace, result: trace.result };
   }
   if ('not' in condition) {
     const inner = evaluateCondition(condition.not, user, groups);

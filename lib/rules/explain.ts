@@ -4,6 +4,7 @@
  * side (licensing/explain.ts), which knows the licenses.
  */
 import type { GraphUser } from '../graph/types.js';
+import { entraTraceLines, oneLine } from './entra/explain.js';
 import type { ConditionTrace, EvaluableRule, Evaluation } from './evaluate.js';
 
 const OPERATOR_TEXT = {
@@ -40,6 +41,14 @@ function conditionLines(t: ConditionTrace, indent: string, whyNot: boolean): str
       return [`${indent}${mark} ${leafText(t)}`];
     case 'not':
       return [`${indent}${mark} not:`, ...conditionLines(t.inner, `${indent}    `, false)];
+    case 'entra':
+      // A one-clause rule is its own explanation; a longer one lists each clause it holds.
+      if (t.trace.kind === 'compare' || t.trace.kind === 'quantified')
+        return entraTraceLines(t.trace, indent, whyNot).map((l) => l.replace(/^(\s*[✓✗]) /, '$1 entra: '));
+      return [
+        `${indent}${mark} entra: ${oneLine(t.rule)}`,
+        ...entraTraceLines(t.trace, `${indent}    `, whyNot),
+      ];
     case 'all':
     case 'any': {
       const children =

@@ -4,7 +4,7 @@
  * "invalid input"), unknown keys get a "did you mean", missing keys are named.
  */
 import type { z } from 'zod';
-import { closest, suggestion } from './did-you-mean.js';
+import { closest, suggestion } from '../shared/did-you-mean.js';
 import {
   ATTRIBUTE_OPERATORS,
   CONDITION_KEYS,
@@ -32,7 +32,7 @@ const LICENSE_KEYS = Object.keys(licenseSchema.shape);
 
 const CONDITION_FORMS =
   '{ attribute: <name>, <operator>: <value> }, { memberOf: <group id> }, { not: <condition> }, ' +
-  '{ all: [<conditions>] } or { any: [<conditions>] }';
+  '{ all: [<conditions>] }, { any: [<conditions>] } or { entra: <membership rule> }';
 
 /** The value at `path` in the raw document (undefined when absent). */
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -76,7 +76,7 @@ function intendedConditionForm(value: Record<string, unknown>): number | null {
   );
   if (keys.includes('attribute') || keys.some((k) => (ATTRIBUTE_OPERATORS as readonly string[]).includes(k)))
     return 0;
-  const forms = ['memberOf', 'not', 'all', 'any'];
+  const forms = ['memberOf', 'not', 'all', 'any', 'entra'];
   const found = forms.findIndex((f) => keys.includes(f));
   return found === -1 ? null : found + 1;
 }

@@ -12,6 +12,9 @@
 import { z } from 'zod';
 import { EXTENSION_ATTRIBUTE_NAMES } from '../graph/types.js';
 import { GUID_PATTERN } from '../shared/guid.js';
+import { entraRule } from './entra/parse.js';
+import { EntraRuleError } from './entra/rule-error.js';
+import { countryCodeFix, isCountryCode } from './usage-location.js';
 
 /** Attributes whose value is text. */
 const STRING_ATTRIBUTES = [
@@ -38,7 +41,15 @@ export const ATTRIBUTE_OPERATORS = ['equals', 'in', 'startsWith', 'endsWith', 'e
 export type AttributeOperator = (typeof ATTRIBUTE_OPERATORS)[number];
 
 /** Every key a condition mapping may hold, whatever its form (used for "did you mean"). */
-export const CONDITION_KEYS = ['attribute', ...ATTRIBUTE_OPERATORS, 'memberOf', 'not', 'all', 'any'] as const;
+export const CONDITION_KEYS = [
+  'attribute',
+  ...ATTRIBUTE_OPERATORS,
+  'memberOf',
+  'not',
+  'all',
+  'any',
+  'entra',
+] as const;
 
 /** The GUID of the Intune service plan that `intune: on|off` turns on or off. */
 export const INTUNE_PLAN_ID = 'c1ec4a95-1f05-45b3-a911-aa3fa01094f5';
@@ -67,13 +78,32 @@ export interface AllCondition {
 export interface AnyCondition {
   any: Condition[];
 }
+/** A Microsoft Entra dynamic membership rule, e.g. `(user.department -eq "Sales")` (see lib/rules/entra/). */
+export interface EntraCondition {
+  entra: string;
+}
 /** A condition of a rule's `when`. */
-export type Condition = AttributeCondition | MemberOfCondition | NotCondition | AllCondition | AnyCondition;
+export type Condition =
+  AttributeCondition | MemberOfCondition | NotCondition | AllCondition | AnyCondition | EntraCondition;
 
 const isBooleanAttribute = (a: ConditionAttribute): boolean =>
   (BOOLEAN_ATTRIBUTES as readonly string[]).includes(a);
 
 const textValue = z.union([z.string(), z.number()]);
+
+/** A usage location compared with a value that is not a country code can never match anyone. */
+function countryCodeIssues(c: AttributeCondition, op: 'equals' | 'in', ctx: z.RefinementCtx): void {
+  const values = op === 'equals' ? [c.equals] : (c.in ?? []);
+  values.forEach((v, i) => {
+    if (typeof v !== 'string' || isCountryCode(v)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: op === 'equals' ? ['equals'] : ['in', i],
+      message: `"${v}" is not an ISO 3166-1 alpha-2 country code: no user's usageLocation can equal it`,
+      params: { fix: countryCodeFix(v) },
+    });
+  });
+}
 
 const attributeConditionSchema = z
   .strictObject({
@@ -127,6 +157,8 @@ const attributeConditionSchema = z
           params: { fix: 'write equals: true or equals: false (unquoted)' },
         });
       }
+    } else if (c.attribute === 'usageLocation' && (op === 'equals' || op === 'in')) {
+      countryCodeIssues(c, op, ctx);
     } else if (op === 'equals' && typeof c.equals === 'boolean') {
       ctx.addIssue({
         code: 'custom',
@@ -177,6 +209,26 @@ const conditionSchema: z.ZodType<Condition> = z
         },
       })
       .describe('At least one listed condition is true.'),
+    z
+      .strictObject({
+        entra: z
+          .string()
+          .min(1)
+          .superRefine((text, ctx) => {
+            // Parsed once here (and remembered), so a rule that cannot be evaluated stops the load.
+            try {
+              entraRule(text);
+            } catch (e) {
+              if (!(e instanceof EntraRuleError)) throw e;
+              ctx.addIssue({ code: 'custom', message: e.message, params: { fix: e.fix } });
+            }
+          })
+          .describe(
+            'A membership rule in Microsoft Entra dynamic-group syntax, as in the Entra admin center: ' +
+              '(user.department -eq "Sales") -and (user.employeeType -ne "Contractor"). User properties only.',
+          ),
+      })
+      .describe('The user matches this Microsoft Entra dynamic membership rule.'),
   ])
   .meta({ id: 'condition' });
 
@@ -290,7 +342,18 @@ export const defaultsSchema = z
   .strictObject({
     usageLocation: z
       .string()
-      .regex(/^[A-Z]{2}$/, { error: 'usageLocation is two capital letters (ISO 3166-1 alpha-2), e.g. GB' })
+      .regex(/^[A-Z]{2}$/, {
+        error: 'usageLocation is two capital letters (ISO 3166-1 alpha-2), e.g. GB',
+        abort: true,
+      })
+      .superRefine((v, ctx) => {
+        if (!isCountryCode(v))
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${v}" is not an ISO 3166-1 alpha-2 country code: Graph would refuse every license assignment`,
+            params: { fix: countryCodeFix(v) },
+          });
+      })
       .optional()
       .describe(
         'Set on users that have no usageLocation before a license is added (Graph refuses otherwise). ' +

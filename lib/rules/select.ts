@@ -3,6 +3,7 @@
  * tests, and no more, which also costs fewer resource units) and the groups `memberOf` names.
  */
 import { BASE_USER_SELECT } from '../graph/types.js';
+import { entraRule } from './entra/parse.js';
 import type { Condition, ConditionAttribute } from './schema.js';
 
 /** Anything with rules that have a `when`: a RulesFile or CompiledRules. */
@@ -11,7 +12,7 @@ export interface HasConditions {
 }
 
 /** Every condition in a tree, depth first. */
-function* conditionsIn(condition: Condition): Generator<Condition> {
+export function* conditionsIn(condition: Condition): Generator<Condition> {
   yield condition;
   if ('not' in condition) yield* conditionsIn(condition.not);
   else if ('all' in condition) for (const c of condition.all) yield* conditionsIn(c);
@@ -34,6 +35,7 @@ export function userSelectFor(rules: HasConditions): string[] {
   for (const rule of rules.rules) {
     for (const c of conditionsIn(rule.when)) {
       if ('attribute' in c) select.add(graphPropertyFor(c.attribute));
+      else if ('entra' in c) for (const p of entraRule(c.entra).graphProperties) select.add(p);
     }
   }
   return [...select];

@@ -4,12 +4,14 @@
  * (a cut link is useless), so one over the 32K-character String limit is refused loudly.
  */
 import type { TableClient } from '@azure/data-tables';
-import type { Checkpoint, CheckpointStore } from './ports.js';
+import type { Checkpoint, CheckpointStore, DeltaRound } from './ports.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { MAX_STRING_PROPERTY_CHARS } from './table-limits.js';
 
 const PARTITION = 'delta';
+/** Row key suffix of a scope's round in progress (`|` is outside the plain key alphabet). */
+const ROUND = '|round';
 
 /** {@link CheckpointStore} on an Azure Table (`<prefix>checkpoints`). */
 export class TableCheckpointStore implements CheckpointStore {
@@ -77,6 +79,38 @@ export class TableCheckpointStore implements CheckpointStore {
     } catch (error) {
       if (hasStatus(error, 404)) return;
       throw new Error(`Could not delete the delta checkpoint of ${scope}`, { cause: error });
+    }
+  }
+
+  async getRound(scope: string): Promise<DeltaRound | null> {
+    try {
+      const row = await this.#client.getEntity(PARTITION, toTableKey(scope + ROUND));
+      const { id, start, startedAt } = row;
+      if (typeof id !== 'string' || typeof start !== 'string' || typeof startedAt !== 'string') return null;
+      return { id, start, startedAt };
+    } catch (error) {
+      if (hasStatus(error, 404)) return null;
+      throw new Error(`Could not read the delta round of ${scope}`, { cause: error });
+    }
+  }
+
+  async putRound(scope: string, round: DeltaRound): Promise<void> {
+    try {
+      await this.#client.upsertEntity(
+        { partitionKey: PARTITION, rowKey: toTableKey(scope + ROUND), ...round },
+        'Replace',
+      );
+    } catch (error) {
+      throw new Error(`Could not store the delta round of ${scope}`, { cause: error });
+    }
+  }
+
+  async clearRound(scope: string): Promise<void> {
+    try {
+      await this.#client.deleteEntity(PARTITION, toTableKey(scope + ROUND));
+    } catch (error) {
+      if (hasStatus(error, 404)) return;
+      throw new Error(`Could not clear the delta round of ${scope}`, { cause: error });
     }
   }
 }

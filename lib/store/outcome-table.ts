@@ -1,21 +1,43 @@
 /**
  * The outcomes table: one row per recorded decision.
  *
- * Keys: PartitionKey = the user id (through {@link toTableKey}), RowKey = inverted time + `_` +
- * job id. "Query results are sorted by PartitionKey, then by RowKey" ("Querying tables and
- * entities", learn.microsoft.com/rest/api/storageservices/querying-tables-and-entities), so an
- * inverted time makes a user's newest record come first without a sort, and the job id keeps two
- * records of the same millisecond apart.
+ * Keys: PartitionKey = the user id (through {@link toTableKey}), RowKey = the job's inverted
+ * acceptance time + `_` + job id, and for an attempt record `_a` + the attempt number. "Query
+ * results are sorted by PartitionKey, then by RowKey" ("Querying tables and entities",
+ * learn.microsoft.com/rest/api/storageservices/querying-tables-and-entities), so an inverted time
+ * makes a user's newest job come first without a sort. The keys depend only on the job, never on
+ * when the row is written: a job's pending and final record are the same row, a duplicate
+ * delivery or a rerun overwrites it (writes are upserts) instead of adding one, and a user's
+ * history holds exactly one final record per job.
  *
- * Size budget (Table limits, see table-limits.ts): nine short strings of at most 4,096 UTF-16
- * chars (8 KiB each, 72 KiB) and seven large texts (the five JSON arrays, the error JSON and the
- * payload) of at most 32,000 chars (62.5 KiB each, 437.5 KiB), plus a boolean, a double, a
- * datetime and a few counters: about 0.5 MiB in the worst case, inside the 1 MiB entity limit,
- * with ~25 of the 252 properties allowed.
+ * Pending records are also listed in an index partition ({@link PENDING_PARTITION}), so a run that
+ * starts after a crash finds the jobs whose story is unfinished without scanning the table.
+ *
+ * Size budget (Table limits, see table-limits.ts): eleven short strings of at most 4,096 UTF-16
+ * chars (8 KiB each, 88 KiB) and nine large texts (the five JSON arrays, the error JSON, the
+ * payload, the licenses before as Graph gave them, the actions the guard held) of at most 32,000
+ * chars (62.5 KiB each, 562.5 KiB), plus a boolean, a double, a datetime, the policy and a few
+ * counters: about 0.65 MiB in the worst case, inside the 1 MiB entity limit, with ~30 of the 252
+ * properties allowed.
+ *
+ * A CLI run's changes are also listed in an index partition per run ({@link runPartition}), which
+ * is what `revert RUN_ID` reads.
  */
 import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { OutcomeStore } from './ports.js';
-import { OUTCOME_KINDS, type OutcomeKind, type OutcomeRecord } from '../licensing/types.js';
+import {
+  OUTCOME_KINDS,
+  OUTCOME_PHASES,
+  OUTCOME_POLICIES,
+  type OutcomeKind,
+  type OutcomePhase,
+  type OutcomePolicy,
+  type OutcomeRecord,
+  type OutcomeSource,
+  type PlanAction,
+} from '../licensing/types.js';
+import type { AssignedLicense } from '../graph/types.js';
+import { JOB_SOURCES } from '../queue/job.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { LARGE_TEXT_CHARS, SHORT_TEXT_CHARS, fitJsonArray, truncateText } from './table-limits.js';
@@ -38,6 +60,46 @@ export function invertedTime(ms: number): string {
 
 type Row = Record<string, unknown>;
 
+/**
+ * The index of pending records. `$` is outside the plain key alphabet and not one of the markers
+ * of encoded keys (see table-keys.ts), so no user's partition can have this name.
+ */
+export const PENDING_PARTITION = '$pending';
+
+/**
+ * The index of the users a CLI run changed (`$run:<run id>`, RowKey the user's partition and row
+ * key): what `revert RUN_ID` reads, without scanning the table for the run's event id.
+ */
+export function runPartition(runId: string): string {
+  return `$run:${toTableKey(runId)}`;
+}
+
+/** Records a run's index lists: the changes of a CLI run (what a revert would undo). */
+function indexedInRun(outcome: OutcomeRecord): outcome is OutcomeRecord & { eventId: string } {
+  return (
+    outcome.source === 'cli' &&
+    outcome.phase === 'final' &&
+    !outcome.dryRun &&
+    outcome.eventId !== null &&
+    outcome.actions.length > 0
+  );
+}
+
+/** The RowKey of a job's pending/final row. */
+export function jobRowKey(acceptedAt: string, jobId: string): string {
+  const parsed = Date.parse(acceptedAt);
+  return `${invertedTime(Number.isNaN(parsed) ? 0 : parsed)}_${toTableKey(jobId)}`;
+}
+
+function rowKeyOf(outcome: OutcomeRecord): string {
+  const job = jobRowKey(outcome.acceptedAt, outcome.jobId);
+  return outcome.phase === 'attempt' ? `${job}_a${String(outcome.attempt).padStart(4, '0')}` : job;
+}
+
+function pendingIndexKey(partitionKey: string, rowKey: string): string {
+  return `${partitionKey}|${rowKey}`;
+}
+
 /** {@link OutcomeStore} on an Azure Table (`<prefix>outcomes`). */
 export class TableOutcomeStore implements OutcomeStore {
   readonly #client: TableClient;
@@ -48,20 +110,147 @@ export class TableOutcomeStore implements OutcomeStore {
   }
 
   /**
-   * Inserts one record. Oversized text is truncated with a marker rather than failing the insert.
-   * A 409 means this exact row (same user, millisecond and job) is already stored, typically the
-   * SDK retrying an insert whose first response was lost, so it counts as recorded.
+   * Writes one record under its job's key (upsert: a repeat lands on the same row). Oversized
+   * text is truncated with a marker rather than failing the write. A pending record is also
+   * entered in the pending index; a final one leaves it when `clearPending` says the job had one.
    */
-  async record(outcome: OutcomeRecord): Promise<void> {
+  async record(outcome: OutcomeRecord, options: { clearPending?: boolean } = {}): Promise<void> {
     const entity = toEntity(outcome);
+    const index = pendingIndexKey(entity.partitionKey, entity.rowKey);
     try {
-      await this.#client.createEntity(entity);
+      if (outcome.phase === 'pending') {
+        // The index first: an index entry without its row is skipped by the sweep; a pending row
+        // without an index entry would be found only by its own job.
+        await this.#client.upsertEntity(
+          {
+            partitionKey: PENDING_PARTITION,
+            rowKey: toTableKey(index),
+            pk: entity.partitionKey,
+            rk: entity.rowKey,
+            source: outcome.source,
+            since: new Date(outcome.recordedAt),
+          },
+          'Replace',
+        );
+      }
+      await this.#client.upsertEntity(entity, 'Replace');
+      if (indexedInRun(outcome)) {
+        await this.#client.upsertEntity(
+          {
+            partitionKey: runPartition(outcome.eventId),
+            rowKey: toTableKey(index),
+            pk: entity.partitionKey,
+            rk: entity.rowKey,
+            // Pruned with the records (`indexedAt`, not `recordedAt`: listBetween reads records only).
+            indexedAt: entity['recordedAt'],
+          },
+          'Replace',
+        );
+      }
+      if (outcome.phase === 'final' && options.clearPending === true) {
+        await this.#client.deleteEntity(PENDING_PARTITION, toTableKey(index)).catch((error: unknown) => {
+          if (!hasStatus(error, 404)) throw error;
+        });
+      }
     } catch (error) {
-      if (hasStatus(error, 409)) return;
       throw new Error(
-        `Could not record the ${outcome.outcome} outcome of job ${outcome.jobId} for user ${outcome.userId} in table ${this.#client.tableName}`,
+        `Could not record the ${outcome.phase} ${outcome.outcome} outcome of job ${outcome.jobId} for user ${outcome.userId} in table ${this.#client.tableName}`,
         { cause: error },
       );
+    }
+  }
+
+  /** The pending or final record of a job (one row per job), or null when there is none yet. */
+  async findJob(userId: string, acceptedAt: string, jobId: string): Promise<OutcomeRecord | null> {
+    try {
+      const row = await this.#client.getEntity<Row>(toTableKey(userId), jobRowKey(acceptedAt, jobId));
+      return fromEntity(row);
+    } catch (error) {
+      if (hasStatus(error, 404)) return null;
+      throw new Error(`Could not read the record of job ${jobId} for user ${userId}`, { cause: error });
+    }
+  }
+
+  async withdrawPending(userId: string, acceptedAt: string, jobId: string): Promise<void> {
+    const pk = toTableKey(userId);
+    const rk = jobRowKey(acceptedAt, jobId);
+    try {
+      const row = await this.#client.getEntity<Row>(pk, rk);
+      if (row['phase'] === 'pending') await this.#client.deleteEntity(pk, rk, { etag: row.etag });
+      await this.#client.deleteEntity(PENDING_PARTITION, toTableKey(pendingIndexKey(pk, rk)));
+    } catch (error) {
+      // Gone already, or completed meanwhile (412): either way nothing pending is left to withdraw.
+      if (hasStatus(error, 404) || hasStatus(error, 412)) return;
+      throw new Error(`Could not withdraw the pending record of job ${jobId} for user ${userId}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Pending records (jobs that wrote their intent and have no final record yet), oldest first,
+   * optionally only those of one source or begun before a time. An index entry whose row has
+   * meanwhile become final is dropped on the way.
+   */
+  async *listPending(options: { source?: string; before?: Date } = {}): AsyncIterable<OutcomeRecord> {
+    const filters = [odata`PartitionKey eq ${PENDING_PARTITION}`];
+    if (options.source !== undefined) filters.push(odata`source eq ${options.source}`);
+    if (options.before !== undefined) filters.push(odata`since lt ${options.before}`);
+    const entries: { pk: string; rk: string; rowKey: string; since: number }[] = [];
+    try {
+      for await (const row of this.#client.listEntities<Row>({
+        queryOptions: { filter: filters.join(' and ') },
+      })) {
+        const pk = row['pk'];
+        const rk = row['rk'];
+        const since = row['since'];
+        if (typeof pk !== 'string' || typeof rk !== 'string' || row.rowKey === undefined) continue;
+        entries.push({ pk, rk, rowKey: row.rowKey, since: since instanceof Date ? since.getTime() : 0 });
+      }
+    } catch (error) {
+      throw new Error('Could not list pending outcome records', { cause: error });
+    }
+    entries.sort((a, b) => a.since - b.since);
+    for (const entry of entries) {
+      let record: OutcomeRecord | null = null;
+      try {
+        record = fromEntity(await this.#client.getEntity<Row>(entry.pk, entry.rk));
+      } catch (error) {
+        if (!hasStatus(error, 404))
+          throw new Error('Could not read a pending outcome record', { cause: error });
+      }
+      if (record?.phase === 'pending') {
+        yield record;
+        continue;
+      }
+      // Completed (or gone) since the entry was written: the index entry is stale.
+      await this.#client.deleteEntity(PENDING_PARTITION, entry.rowKey).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The final records of the users a CLI run changed (`eventId` = the run id), in no particular
+   * order; empty for an unknown run.
+   */
+  async *listRun(runId: string): AsyncIterable<OutcomeRecord> {
+    const entries: { pk: string; rk: string }[] = [];
+    try {
+      for await (const row of this.#client.listEntities<Row>({
+        queryOptions: { filter: odata`PartitionKey eq ${runPartition(runId)}` },
+      })) {
+        const { pk, rk } = row;
+        if (typeof pk === 'string' && typeof rk === 'string') entries.push({ pk, rk });
+      }
+      for (const { pk, rk } of entries) {
+        try {
+          yield fromEntity(await this.#client.getEntity<Row>(pk, rk));
+        } catch (error) {
+          // Pruned since: the record is gone, and so is what a revert would need.
+          if (!hasStatus(error, 404)) throw error;
+        }
+      }
+    } catch (error) {
+      throw new Error(`Could not list the changes of run ${runId}`, { cause: error });
     }
   }
 
@@ -105,7 +294,8 @@ export class TableOutcomeStore implements OutcomeStore {
   /** Deletes records with `recordedAt` before `before`, in per-user transactions of ≤ 100. */
   async prune(before: Date): Promise<number> {
     try {
-      return await deleteMatching(this.#client, odata`recordedAt lt ${before}`);
+      // Records, and the run index entries beside them, in one pass over the table.
+      return await deleteMatching(this.#client, odata`recordedAt lt ${before} or indexedAt lt ${before}`);
     } catch (error) {
       throw new Error(`Could not prune outcomes recorded before ${before.toISOString()}`, {
         cause: error,
@@ -136,7 +326,7 @@ function toEntity(outcome: OutcomeRecord): TableEntity<Row> {
   const when = Number.isNaN(parsed) ? new Date() : new Date(parsed);
   const entity: TableEntity<Row> = {
     partitionKey: toTableKey(outcome.userId),
-    rowKey: `${invertedTime(when.getTime())}_${toTableKey(outcome.jobId)}`,
+    rowKey: rowKeyOf(outcome),
     userId: short(outcome.userId),
     jobId: short(outcome.jobId),
     correlationId: short(outcome.correlationId),
@@ -149,6 +339,11 @@ function toEntity(outcome: OutcomeRecord): TableEntity<Row> {
     // Typed DateTime for range filters; the exact text is kept beside it for a lossless read.
     recordedAt: when,
     recordedAtText: short(outcome.recordedAt),
+    phase: outcome.phase,
+    attempt: outcome.attempt,
+    acceptedAt: short(outcome.acceptedAt),
+    writes: outcome.writes,
+    recovered: outcome.recovered,
   };
   // Table storage has no null: an absent property reads back as null.
   if (outcome.userPrincipalName !== null) entity['userPrincipalName'] = short(outcome.userPrincipalName);
@@ -162,7 +357,36 @@ function toEntity(outcome: OutcomeRecord): TableEntity<Row> {
     if (omitted > 0) entity[`${field}Omitted`] = omitted;
   }
   if (outcome.payload !== undefined) entity['payload'] = truncateText(outcome.payload, LARGE_TEXT_CHARS);
+  if (outcome.assignedBefore !== undefined)
+    entity['assignedBefore'] = fitJsonArray(outcome.assignedBefore, LARGE_TEXT_CHARS).json;
+  if (outcome.policy != null) entity['policy'] = outcome.policy;
+  if (outcome.held != null) {
+    entity['heldIn'] = short(outcome.held.roundId);
+    entity['heldActions'] = fitJsonArray(outcome.held.actions, LARGE_TEXT_CHARS).json;
+  }
   return entity;
+}
+
+function jsonArrayOf(row: TableEntityResult<Row>, name: string): unknown[] | undefined {
+  const value = row[name];
+  if (typeof value !== 'string') return undefined;
+  const parsed: unknown = JSON.parse(value);
+  return Array.isArray(parsed) ? parsed : undefined;
+}
+
+/** The fields added with the blast-radius guard: absent on older rows. */
+function guardFields(row: TableEntityResult<Row>): Pick<OutcomeRecord, 'assignedBefore' | 'policy' | 'held'> {
+  const before = jsonArrayOf(row, 'assignedBefore') as AssignedLicense[] | undefined;
+  const policy = row['policy'];
+  const heldIn = row['heldIn'];
+  const known = typeof policy === 'string' && (OUTCOME_POLICIES as readonly string[]).includes(policy);
+  return {
+    ...(before === undefined ? {} : { assignedBefore: before }),
+    ...(known ? { policy: policy as OutcomePolicy } : {}),
+    ...(typeof heldIn === 'string'
+      ? { held: { roundId: heldIn, actions: (jsonArrayOf(row, 'heldActions') ?? []) as PlanAction[] } }
+      : {}),
+  };
 }
 
 function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
@@ -189,7 +413,7 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
     userPrincipalName: optionalText('userPrincipalName'),
     jobId: text('jobId'),
     correlationId: text('correlationId'),
-    source: text('source'),
+    source: sourceOf(text('source'), where),
     eventId: optionalText('eventId'),
     rule: optionalText('rule'),
     outcome,
@@ -203,10 +427,30 @@ function fromEntity(row: TableEntityResult<Row>): OutcomeRecord {
     dryRun: row['dryRun'] === true,
     durationMs: Number(row['durationMs']),
     recordedAt: text('recordedAtText'),
+    // Rows written before phases existed were one insert per decision: a DEFERRED with a retry
+    // time was an attempt, anything else where the job ended.
+    phase: phaseOf(row['phase'], optionalText('retryAt')),
+    attempt: typeof row['attempt'] === 'number' ? row['attempt'] : 0,
+    acceptedAt: optionalText('acceptedAt') ?? text('recordedAtText'),
+    writes: typeof row['writes'] === 'number' ? row['writes'] : 0,
+    recovered: row['recovered'] === true,
+    ...guardFields(row),
   };
   const payload = optionalText('payload');
   if (payload !== null) record.payload = payload;
   return record;
+}
+
+function sourceOf(value: string, where: string): OutcomeSource {
+  if ((JOB_SOURCES as readonly string[]).includes(value) || value === 'queue') return value as OutcomeSource;
+  throw new Error(`${where}: unknown source ${value}`);
+}
+
+function phaseOf(value: unknown, retryAt: string | null): OutcomePhase {
+  if (typeof value === 'string' && (OUTCOME_PHASES as readonly string[]).includes(value)) {
+    return value as OutcomePhase;
+  }
+  return retryAt === null ? 'final' : 'attempt';
 }
 
 function isOutcomeKind(value: string): value is OutcomeKind {

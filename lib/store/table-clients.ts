@@ -7,18 +7,22 @@ import { TableClient, type TableServiceClientOptions } from '@azure/data-tables'
 import type { TokenCredential } from '@azure/identity';
 import { isLoopbackUrl, type StorageConfig } from '../config.js';
 import { TableCheckpointStore } from './checkpoint-table.js';
+import { TableGuardStore } from './guard-table.js';
 import { TableDisabledAccountStore, TableLeaverStore } from './user-marks-table.js';
 import { TableInboxStore } from './inbox-table.js';
 import { TableOutcomeStore } from './outcome-table.js';
 import type {
   CheckpointStore,
   DisabledAccountStore,
+  GuardStore,
   InboxStore,
   LeaverStore,
   OutcomeStore,
+  ScheduledHireStore,
   SubscriptionStore,
   SummaryWriter,
 } from './ports.js';
+import { TableScheduledHireStore } from './scheduled-hire-table.js';
 import { TableSubscriptionStore } from './subscription-table.js';
 import { BlobSummaryWriter } from './summary-blob.js';
 
@@ -45,6 +49,10 @@ export interface Storage {
   disabledAccounts: DisabledAccountStore;
   /** Kept in the checkpoints table (partition `leavers`). */
   leavers: LeaverStore;
+  /** The blast-radius guard's held rounds and counts (checkpoints table, `guard-*` partitions). */
+  guard: GuardStore;
+  /** Kept in the checkpoints table (partition `hires`). */
+  scheduledHires: ScheduledHireStore;
   summaries: SummaryWriter;
   /** The full table names in use (prefix included), for logs and tools. */
   tableNames: Record<TableName, string>;
@@ -104,6 +112,8 @@ export function createStorage(
     subscriptions: new TableSubscriptionStore(clients.subscriptions),
     disabledAccounts: new TableDisabledAccountStore(clients.checkpoints),
     leavers: new TableLeaverStore(clients.checkpoints),
+    guard: new TableGuardStore(clients.checkpoints),
+    scheduledHires: new TableScheduledHireStore(clients.checkpoints),
     summaries: summaryWriter(config, credential, summaryContainer),
     tableNames,
     ensureTables: () => {

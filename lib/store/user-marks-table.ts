@@ -6,7 +6,8 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { DisabledAccountStore, LeaverStore } from './ports.js';
+import { isNewerMark } from './leaver-order.js';
+import type { DisabledAccountStore, LeaverMark, LeaverStore } from './ports.js';
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 
@@ -50,10 +51,17 @@ export class TableDisabledAccountStore implements DisabledAccountStore {
 
 const LEAVERS = 'leavers';
 
+type MarkRow = { userId?: string; state?: string; at?: Date; statedAt?: Date };
+
+/** How many times a conditional write is tried when another writer gets in between. */
+const MAX_CONDITIONAL_TRIES = 25;
+
 /**
- * {@link LeaverStore} on the checkpoints table, PartitionKey `leavers`, RowKey the user id. A row
- * is `state: leaver` or `state: rehired` (kept, with its time, so a delayed leave accepted before
- * the rehire can tell it was superseded).
+ * {@link LeaverStore} on the checkpoints table, PartitionKey `leavers`, RowKey the user id, one row
+ * per person: `state` (`left` or `rehired`; rows from before this field's values used `leaver`)
+ * and `at`, the HR event's time. Writes are conditional on the row's ETag, so two jobs for the same
+ * person racing (a hire retried by the queue, a leave from another delivery) cannot let the older
+ * event win.
  */
 export class TableLeaverStore implements LeaverStore {
   readonly #client: TableClient;
@@ -62,36 +70,72 @@ export class TableLeaverStore implements LeaverStore {
     this.#client = client;
   }
 
-  async #row(userId: string): Promise<{ state: string; at: Date } | null> {
+  async #read(userId: string): Promise<{ mark: LeaverMark; etag: string } | null> {
     try {
-      const row = await this.#client.getEntity<{ state?: string; at?: Date }>(LEAVERS, toTableKey(userId));
-      return { state: row.state ?? 'leaver', at: row.at instanceof Date ? row.at : new Date(0) };
+      const row = await this.#client.getEntity<MarkRow>(LEAVERS, toTableKey(userId));
+      return { mark: toMark(row), etag: row.etag };
     } catch (error) {
       if (hasStatus(error, 404)) return null;
       throw new Error(`Could not read the leaver mark of ${userId}`, { cause: error });
     }
   }
 
-  async has(userId: string): Promise<boolean> {
-    return (await this.#row(userId))?.state === 'leaver';
+  async get(userId: string): Promise<LeaverMark | null> {
+    return (await this.#read(userId))?.mark ?? null;
   }
 
-  async rehiredSince(userId: string, since: Date): Promise<boolean> {
-    const row = await this.#row(userId);
-    return row?.state === 'rehired' && row.at.getTime() >= since.getTime();
+  async set(userId: string, mark: LeaverMark): Promise<LeaverMark> {
+    const entity = {
+      partitionKey: LEAVERS,
+      rowKey: toTableKey(userId),
+      userId,
+      state: mark.state,
+      at: mark.at,
+      statedAt: mark.statedAt,
+    };
+    for (let tries = 1; ; tries++) {
+      const current = await this.#read(userId);
+      if (current !== null && !isNewerMark(mark, current.mark)) return current.mark;
+      try {
+        if (current === null) await this.#client.createEntity(entity);
+        else await this.#client.updateEntity(entity, 'Replace', { etag: current.etag });
+        return mark;
+      } catch (error) {
+        // 409: created meanwhile; 412: changed meanwhile. Read again and decide again.
+        const raced = hasStatus(error, 409) || hasStatus(error, 412);
+        if (!raced || tries >= MAX_CONDITIONAL_TRIES)
+          throw new Error(`Could not write the leaver mark of ${userId}`, { cause: error });
+        // Writers racing for the same row take turns: a short, growing, jittered pause.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));
+      }
+    }
   }
 
-  async mark(userId: string, at: Date): Promise<void> {
-    await this.#client.upsertEntity(
-      { partitionKey: LEAVERS, rowKey: toTableKey(userId), userId, state: 'leaver', at },
-      'Replace',
-    );
+  async listLeft(): Promise<Set<string>> {
+    const out = new Set<string>();
+    const rows = this.#client.listEntities<MarkRow>({
+      queryOptions: {
+        filter: odata`PartitionKey eq ${LEAVERS}`,
+        select: ['userId', 'state', 'at', 'statedAt'],
+      },
+    });
+    try {
+      for await (const row of rows) {
+        if (typeof row.userId === 'string' && toMark(row).state === 'left') out.add(row.userId);
+      }
+    } catch (error) {
+      throw new Error('Could not list the leaver marks', { cause: error });
+    }
+    return out;
   }
+}
 
-  async clear(userId: string, at: Date = new Date()): Promise<void> {
-    await this.#client.upsertEntity(
-      { partitionKey: LEAVERS, rowKey: toTableKey(userId), userId, state: 'rehired', at },
-      'Replace',
-    );
-  }
+function toMark(row: MarkRow): LeaverMark {
+  const at = row.at instanceof Date ? row.at : new Date(0);
+  return {
+    state: row.state === 'rehired' ? 'rehired' : 'left',
+    at,
+    // Rows from before statedAt existed were written when the event was processed.
+    statedAt: row.statedAt instanceof Date ? row.statedAt : at,
+  };
 }

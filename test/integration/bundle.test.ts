@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployedFiles, isIgnored, parseFuncignore } from '../support/funcignore.js';
 import { writeFunctionsCoreStub } from '../support/functions-core-stub.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -141,28 +140,87 @@ describe('the built bundles', () => {
     expect(cli).toContain('lib/cli/local/local-storage.ts');
   });
 
-  it('deploy dist/functions, never the CLI bundle, the sample tenant or the workspace packages (.funcignore)', async () => {
-    const patterns = parseFuncignore(await readFile(path.join(root, '.funcignore'), 'utf8'));
+  it('run the CLI bundle', async () => {
+    const res = await run([path.join(work, 'app/dist/cli/entry.js'), '--help']);
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/Usage: ems-licensing <command>/);
+  });
+});
+
+describe('the deployment package (scripts/stage-deployment.mjs, what azd zips)', () => {
+  it('holds the bundle, host.json, rules.yaml and a package.json without dependencies, and loads as deployed', async () => {
+    await copyFile(path.join(root, 'examples/rules.yaml'), path.join(work, 'rules.yaml'));
+    const staged = await run([
+      path.join(root, 'scripts/stage-deployment.mjs'),
+      '--from',
+      path.join(work, 'app/dist'),
+      '--out',
+      path.join(work, 'deploy'),
+      '--rules',
+      path.join(work, 'rules.yaml'),
+    ]);
+    expect(staged.code, staged.err).toBe(0);
+
+    expect((await readdir(path.join(work, 'deploy'))).sort()).toEqual([
+      'dist',
+      'host.json',
+      'package.json',
+      'rules.yaml',
+    ]);
+    const bundle = await readdir(path.join(work, 'deploy/dist/functions'));
+    expect(bundle.every((f) => f.endsWith('.js') || f.endsWith('.js.map'))).toBe(true);
+    expect(bundle).toContain('index.js');
+    const pkg = JSON.parse(await readFile(path.join(work, 'deploy/package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(pkg).toEqual({
+      name: 'ems-licensing',
+      version: expect.any(String) as unknown,
+      private: true,
+      type: 'module',
+      main: 'dist/functions/index.js',
+    });
+
+    const res = await run([
+      '--input-type=module',
+      '-e',
+      importEntry(path.join(work, 'deploy/dist/functions/index.js')),
+    ]);
+    expect(res.err).toBe('');
+    expect(JSON.parse(res.out.trim().split('\n').pop() ?? '[]')).toHaveLength(6);
+  });
+
+  it('deploys dist/functions, never the CLI bundle, the sample tenant, the sources or the workspace packages', async () => {
     const built = (await filesUnder(path.join(work, 'app/dist'))).map((f) => `dist/${f}`);
-    const deployed = [
-      ...(await deployedFiles(root)).filter((f) => !f.startsWith('dist/')),
-      ...built.filter((f) => !isIgnored(patterns, f)),
-    ];
-    expect(deployed).toContain('dist/functions/index.js');
-    expect(deployed).toContain('host.json');
-    expect(deployed).toContain('package.json');
+    const deployed = await filesUnder(path.join(work, 'deploy'));
     expect(built).toContain('dist/cli/sample-tenant.json');
-    expect(deployed.filter((f) => /^dist\/cli\/|^packages\/|sample-tenant|^lib\//.test(f))).toEqual([]);
-    // Nor any development tooling or its settings: the host needs the bundle, host.json,
-    // package.json (and the lock, for a remote build) and the rules file.
+    expect(deployed).toContain('dist/functions/index.js');
+    expect(deployed.filter((f) => !f.startsWith('dist/functions/'))).toEqual([
+      'host.json',
+      'package.json',
+      'rules.yaml',
+    ]);
+    expect(
+      deployed.filter((f) => /^dist\/cli\/|^packages\/|sample-tenant|^lib\/|node_modules/.test(f)),
+    ).toEqual([]);
+    // Nor any development tooling or its settings.
     const devTooling =
       /^(bin|scripts|bench|test|docs|infra|examples)\/|^\.(prettier|nvmrc|gitignore|editorconfig)|^(eslint\.config|vitest\.config|tsconfig)|^azure\.yaml$|^rules\.schema\.json$/;
     expect(deployed.filter((f) => devTooling.test(f))).toEqual([]);
   });
 
-  it('run the CLI bundle', async () => {
-    const res = await run([path.join(work, 'app/dist/cli/entry.js'), '--help']);
-    expect(res.code).toBe(0);
-    expect(res.out).toMatch(/Usage: ems-licensing <command>/);
+  it('refuses to stage without a rules file, saying where to write it', async () => {
+    const res = await run([
+      path.join(root, 'scripts/stage-deployment.mjs'),
+      '--from',
+      path.join(work, 'app/dist'),
+      '--out',
+      path.join(work, 'deploy2'),
+      '--rules',
+      path.join(work, 'no-such-rules.yaml'),
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/no-such-rules\.yaml is missing: the app loads its rules from it at start-up/);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCliArgs } from '../../lib/cli/args.js';
+import { parseCliArgs } from '../../lib/cli/command-table.js';
 import { AZURITE_MISSING_MESSAGE } from '../../lib/cli/local/local-storage.js';
 import { main } from '../../lib/cli/main.js';
 import { createCliRuntime } from '../../lib/cli/runtime.js';

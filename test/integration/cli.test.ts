@@ -72,7 +72,7 @@ describe('validate', () => {
     expect(io.stdoutText()).toMatch(/valid\. 2 rule\(s\); managed SKUs: EMS/);
   });
 
-  it('exits non-zero for an unknown SKU, naming the rule and listing the valid SKU names', async () => {
+  it('exits 1 for an unknown SKU (the rules do not fit the tenant), naming the rule and listing the valid SKU names', async () => {
     const rules = await tempFile(
       'rules.yaml',
       [
@@ -176,17 +176,20 @@ describe('apply', () => {
   it('does not license someone HR said left (the app’s leaver mark), in plan or apply', async () => {
     const storage = createStorage({ connectionString, tablePrefix: prefix });
     await storage.ensureTables();
-    await storage.leavers.mark(IDS.bob, new Date());
+    await storage.leavers.set(IDS.bob, { state: 'left', at: new Date(), statedAt: new Date() });
 
     const planned = await run('plan', '--json', '--rules', EXAMPLE_RULES);
     const bobPlan = planned.io.stdoutLines().map((l) => JSON.parse(l) as { id: string; outcome: string });
-    expect(bobPlan.find((r) => r.id === IDS.bob)?.outcome).toBe('UNCHANGED');
+    // The rules would license bob: the record says the leaver policy withholds it.
+    expect(bobPlan.find((r) => r.id === IDS.bob)?.outcome).toBe('SKIPPED');
 
     const applied = await run('apply', '--rules', EXAMPLE_RULES);
     expect(applied.code).toBe(0);
     expect(sim.tenant.user(IDS.bob)?.assignedLicenses).toEqual([]);
     const records = await storage.outcomes.listByUser(IDS.bob);
-    expect(records.map((r) => r.outcome)).toEqual(['UNCHANGED']);
+    expect(records.map((r) => [r.outcome, r.policy, r.error?.code])).toEqual([
+      ['SKIPPED', 'leaver', 'Leaver'],
+    ]);
   });
 
   it('records exactly one outcome per processed user, readable by user and by time', async () => {
@@ -252,7 +255,7 @@ describe('apply', () => {
     expect(dave?.outcome).toBe('FAILED');
     expect(dave?.rule).toBe('cloud-members-e3');
     expect(dave?.error?.message).toMatch(/mutually exclusive/);
-    expect(dave?.error?.fix).toBeTruthy();
+    expect(dave?.error?.fix).toMatch(/^Two service plans named in the message cannot both be enabled/);
     expect(lines.filter((l) => l.outcome === 'FAILED')).toHaveLength(1);
     // Graph refused: dave's licenses are as they were, and the failure is recorded.
     expect(sim.tenant.user(IDS.dave)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).toEqual([
@@ -278,6 +281,40 @@ describe('apply', () => {
     expect(byId.get(IDS.bob)).toBe('DEFERRED');
     expect(byId.get(IDS.carol)).toBe('CONFLICT');
     expect(sim.counters.writes()).toBe(0);
+  });
+});
+
+describe('a run that cannot finish', () => {
+  it('exits 3 and lists the users not done, each with its reason (also as JSON lines)', async () => {
+    env = { ...env, GRAPH_MAX_RETRIES: '0', RECONCILE_RETRY_ROUNDS: '0' };
+    // Graph throttles every write (past its own retries): the two users to license are not done.
+    sim.faults.inject({ kind: 'assignLicense', status: 429, retryAfterSeconds: 30, times: 100 });
+
+    const { code, io } = await run('apply', '--rules', EXAMPLE_RULES, '--json');
+
+    expect(code).toBe(3);
+    const notDone = jsonLines(io.stdoutLines()).filter((l) =>
+      l.error?.message.startsWith('Not done in this run'),
+    );
+    expect(notDone.map((l) => l.id).sort()).toEqual(
+      [IDS.bob, IDS.erin].filter((id) => id !== IDS.erin).sort(),
+    );
+    expect(notDone[0]).toMatchObject({ outcome: 'DEFERRED', error: { code: 'TooManyRequests' } });
+    expect(io.stderrText()).toMatch(/1 user\(s\) not done in this run .*run apply again/);
+    expect(io.stderrText()).toMatch(
+      /bob@fabrikam\.com: TooManyRequests: Not done in this run after 1 attempt/,
+    );
+  });
+
+  it('survives a server error on the SKU catalog and on a page of users (reads are retried)', async () => {
+    sim.faults.inject({ kind: 'subscribedSkus', status: 500, times: 1 });
+    sim.faults.inject({ kind: 'listUsers', status: 502, times: 1 });
+    env = { ...env, GRAPH_MAX_RETRIES: '2' };
+    const { code, io } = await run('plan', '--rules', EXAMPLE_RULES);
+    expect(code).toBe(0);
+    expect(io.stderrText()).not.toMatch(/stopped/);
+    expect(sim.requests.filter((r) => r.kind === 'subscribedSkus').map((r) => r.status)).toEqual([500, 200]);
+    expect(sim.requests.filter((r) => r.kind === 'listUsers').map((r) => r.status)).toEqual([502, 200]);
   });
 });
 
@@ -321,7 +358,10 @@ describe('explain', () => {
 
     expect(code).toBe(0);
     const text = io.stdoutText();
-    expect(text).toMatch(/Current:\s+EMS\n\s+inherited: EMS from group b0000000-0000-4000-8000-000000000001/);
+    // The group by name where the tenant has it, with its id.
+    expect(text).toMatch(
+      /Current:\s+EMS\n\s+inherited: EMS from group SG-EMS \(b0000000-0000-4000-8000-000000000001\)\n/,
+    );
     // What the rule wants, not what the user would be left with.
     expect(text).toMatch(/Desired:\s+EMS \(disabled: INTUNE_A\)\n/);
     expect(text).toMatch(/Actions:\s+\(none\)/);

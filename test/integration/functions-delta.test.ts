@@ -150,3 +150,69 @@ describe('delta catch-up timer', () => {
     expect(queuedSince(from)).toEqual([lost]);
   });
 });
+
+describe('delta rounds and duplicate detection', () => {
+  /** A synced contractor with no license: every full sync queues them until a job licenses them. */
+  function unlicensedContractor(upn: string): string {
+    return h.sim.tenant.upsertUser({
+      userPrincipalName: upn,
+      onPremisesSyncEnabled: true,
+      employeeType: 'Contractor',
+    }).id;
+  }
+
+  it('gives a second full sync within the 10-minute window its own event id: its jobs are not dropped', async () => {
+    const user = unlicensedContractor('ulla@fabrikam.com');
+    const checkpoints = (await h.parts.storage()).checkpoints;
+    await checkpoints.delete(DELTA_SCOPE);
+    const from = h.messages().length;
+    const first = await h.delta();
+    expect(first.fullSync).toBe(true);
+    // Straight after (a rules change, a token rejected): another full sync, same user still unlicensed.
+    await checkpoints.delete(DELTA_SCOPE);
+    const second = await h.delta();
+    expect(second.fullSync).toBe(true);
+
+    const jobs = h
+      .jobs()
+      .slice(from)
+      .filter((j) => j.user.id === user);
+    expect(jobs).toHaveLength(2);
+    expect(jobs[0]?.eventId).not.toBe(jobs[1]?.eventId);
+    // Both reached the broker as messages (duplicate detection kept both: different MessageIds).
+    expect(
+      new Set(
+        h
+          .messages()
+          .slice(from)
+          .map((m) => m.messageId),
+      ).size,
+    ).toBe(h.messages().length - from);
+    await h.drain();
+  });
+
+  it('replays a round that crashed before its checkpoint with the same event id (the broker drops the repeats)', async () => {
+    const user = unlicensedContractor('vera@fabrikam.com');
+    const storage = await h.parts.storage();
+    await storage.checkpoints.delete(DELTA_SCOPE);
+    // The round dies after publishing, before it stores its checkpoint.
+    const put = storage.checkpoints.put.bind(storage.checkpoints);
+    storage.checkpoints.put = () => Promise.reject(new Error('process died'));
+    const from = h.messages().length;
+    try {
+      await expect(h.delta()).rejects.toThrow('process died');
+    } finally {
+      storage.checkpoints.put = put;
+    }
+    const replay = await h.delta();
+    expect(replay.fullSync).toBe(true);
+    const jobs = h
+      .jobs()
+      .slice(from)
+      .filter((j) => j.user.id === user);
+    // The replay published the job again under the same event id: the same MessageId, dropped.
+    expect(jobs).toHaveLength(1);
+    expect(await storage.checkpoints.getRound(DELTA_SCOPE)).toBeNull();
+    await h.drain();
+  });
+});

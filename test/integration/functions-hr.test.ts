@@ -207,8 +207,8 @@ describe('an HR leave', () => {
   });
 });
 
-describe('a delayed leave superseded by a rehire', () => {
-  it('is not carried out when HR sent a hire for the person while it waited', async () => {
+describe('a delayed leave and what HR says while it waits', () => {
+  it('is cancelled by a hire effective when the leave would be (HR rescinds the termination)', async () => {
     const effective = new Date(h.clock.now().getTime() + 2 * 60 * 60_000);
     const leave = await h.postHr({
       body: {
@@ -221,9 +221,15 @@ describe('a delayed leave superseded by a rehire', () => {
     expect(await h.work(h.pending()[0]!)).toMatchObject({ kind: 'rescheduled' });
     const before = h.sim.tenant.user(OTTO)?.assignedLicenses;
 
-    // HR changes its mind within the hour.
+    // HR changes its mind within the hour: the person stays, from the same date.
     h.clock.advance(60 * 60_000);
-    const hire = await h.postHr({ body: { type: 'hire', user: { userPrincipalName: 'otto@fabrikam.com' } } });
+    const hire = await h.postHr({
+      body: {
+        type: 'hire',
+        user: { userPrincipalName: 'otto@fabrikam.com' },
+        effectiveAt: effective.toISOString(),
+      },
+    });
     expect(hire.status).toBe(202);
     await h.drain();
 
@@ -236,7 +242,39 @@ describe('a delayed leave superseded by a rehire', () => {
       error: expect.objectContaining({ code: 'Superseded' }) as unknown,
     });
     expect(h.sim.tenant.user(OTTO)?.assignedLicenses).toEqual(before);
-    expect(await (await h.parts.storage()).leavers.has(OTTO)).toBe(false);
+    expect((await (await h.parts.storage()).leavers.get(OTTO))?.state).toBe('rehired');
+  });
+
+  it('still happens after an update sent during the notice period (a department change is not a rehire)', async () => {
+    const effective = new Date(h.clock.now().getTime() + 2 * 60 * 60_000);
+    await h.postHr({
+      body: {
+        type: 'leave',
+        user: { userPrincipalName: 'otto@fabrikam.com' },
+        effectiveAt: effective.toISOString(),
+      },
+    });
+    await h.work(h.pending()[0]!);
+    h.clock.advance(60 * 60_000);
+    const update = await h.postHr({
+      body: {
+        type: 'update',
+        user: { userPrincipalName: 'otto@fabrikam.com' },
+        attributes: { department: 'Sales' },
+      },
+    });
+    expect(update.status).toBe(202);
+    await h.drain();
+
+    h.clock.advance(effective.getTime() - h.clock.now().getTime() + 1);
+    expect(h.releaseScheduled()).toBe(1);
+    const due = await h.work(h.pending()[0]!);
+
+    expect(due.kind === 'recorded' && due.record.outcome).toBe('REMOVED');
+    expect(h.sim.tenant.user(OTTO)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).not.toContain(
+      IDS.EMS,
+    );
+    expect((await (await h.parts.storage()).leavers.get(OTTO))?.state).toBe('left');
   });
 });
 

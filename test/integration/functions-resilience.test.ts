@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LicenseJob } from '../../lib/queue/job.js';
 import { IDS } from '@ems-licensing/graph-simulator/test-support';
-import { type FunctionsHarness, startFunctionsHarness } from '../support/functions-harness.js';
+import { type FunctionsHarness, recordOf, startFunctionsHarness } from '../support/functions-harness.js';
 
 let h: FunctionsHarness;
 
@@ -42,7 +42,7 @@ describe('no catalog at a cold start (Graph unavailable for /subscribedSkus)', (
     const [first] = await h.drain();
 
     expect(first?.kind).toBe('rescheduled');
-    expect(first?.record).toMatchObject({
+    expect(recordOf(first)).toMatchObject({
       outcome: 'DEFERRED',
       error: expect.objectContaining({ code: 'CatalogUnavailable' }) as unknown,
     });
@@ -51,7 +51,7 @@ describe('no catalog at a cold start (Graph unavailable for /subscribedSkus)', (
     h.clock.advance(60 * 60_000);
     expect(h.releaseScheduled()).toBe(1);
     const [second] = await h.drain();
-    expect(second?.record?.outcome).toBe('ASSIGNED');
+    expect(recordOf(second)?.outcome).toBe('ASSIGNED');
     expect(h.sim.tenant.user(IDS.bob)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).toEqual([IDS.EMS]);
   });
 });
@@ -66,7 +66,9 @@ describe('a rehire that meets a seat shortage', () => {
       employeeType: 'Employee',
       usageLocation: 'GB',
     });
-    await storage.leavers.mark(dave.id, h.clock.now());
+    await storage.leavers.set(dave.id, { state: 'left', at: h.clock.now(), statedAt: h.clock.now() });
+    // HR rehires the person a minute after the leave.
+    h.clock.advance(60_000);
     const ems = h.sim.tenant.sku('EMS');
     h.sim.tenant.setPrepaidUnits('EMS', ems?.consumedUnits ?? 0);
 
@@ -76,7 +78,7 @@ describe('a rehire that meets a seat shortage', () => {
     expect(posted.status).toBe(202);
     const results = await h.drain();
 
-    expect(results.map((r) => r.record?.outcome)).toEqual(['DEFERRED']);
-    expect(await storage.leavers.has(dave.id)).toBe(false);
+    expect(results.map((r) => recordOf(r)?.outcome)).toEqual(['DEFERRED']);
+    expect((await storage.leavers.get(dave.id))?.state).toBe('rehired');
   });
 });

@@ -12,6 +12,7 @@ import {
   type FunctionsHarness,
   like,
   matching,
+  recordOf,
   startFunctionsHarness,
 } from '../support/functions-harness.js';
 
@@ -168,7 +169,8 @@ describe('a job for a user deleted since the event', () => {
     const outcomes: string[] = [];
     for (let round = 0; round < 5; round++) {
       for (const result of await h.drain()) {
-        if (result.record) outcomes.push(`${result.record.outcome}:${result.record.error?.code ?? ''}`);
+        const record = recordOf(result);
+        if (record) outcomes.push(`${record.outcome}:${record.error?.code ?? ''}`);
       }
       h.clock.advance(60 * 60_000);
       h.releaseScheduled();

@@ -47,6 +47,11 @@ const record: OutcomeRecord = {
   dryRun: false,
   durationMs: 42,
   recordedAt: '2024-06-01T12:00:00.000Z',
+  phase: 'final',
+  attempt: 0,
+  acceptedAt: '2024-06-01T12:00:00.000Z',
+  writes: 1,
+  recovered: false,
 };
 
 const bases: string[] = [];

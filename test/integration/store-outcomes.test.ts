@@ -20,7 +20,13 @@ async function freshStorage(): Promise<Storage> {
 }
 
 function outcome(overrides: Partial<OutcomeRecord> = {}): OutcomeRecord {
+  const recordedAt = overrides.recordedAt ?? '2024-03-01T10:00:00.000Z';
   return {
+    phase: 'final',
+    attempt: 0,
+    acceptedAt: recordedAt,
+    writes: 0,
+    recovered: false,
     userId: 'a1b2c3d4-0000-4000-8000-000000000001',
     userPrincipalName: null,
     jobId: `job-${randomBytes(4).toString('hex')}`,
@@ -98,7 +104,26 @@ describe('TableOutcomeStore', () => {
       dryRun: true,
       durationMs: 1234.5,
       recordedAt: '2024-03-01T10:15:30.123Z',
+      phase: 'final',
+      attempt: 3,
+      acceptedAt: '2024-03-01T09:00:00.000Z',
+      writes: 2,
+      recovered: true,
       payload: '{"raw":"body with \'quotes\' and \\n newline"}',
+      assignedBefore: [
+        {
+          skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e',
+          disabledPlans: ['c1ec4a95-1f05-45b3-a911-aa3fa01094f5'],
+        },
+        { skuId: '6fd2c87f-b296-42f0-b197-1e91e994b900', disabledPlans: [] },
+      ],
+      policy: 'leaver',
+      held: {
+        roundId: 'hr-2024-03-01',
+        actions: [
+          { kind: 'removeLicense', skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e', skuPartNumber: 'EMS' },
+        ],
+      },
     };
     await storage.outcomes.record(full);
     const [read] = await storage.outcomes.listByUser(full.userId);
@@ -108,7 +133,7 @@ describe('TableOutcomeStore', () => {
   it('round-trips nulls, empty arrays, false and a whole large duration, with no payload key', async () => {
     const sparse = outcome({
       userId: 'sparse-user',
-      source: '',
+      source: 'queue',
       durationMs: 5_000_000_000,
       recordedAt: '2024-03-01T10:00:00Z',
     });
@@ -156,6 +181,105 @@ describe('TableOutcomeStore', () => {
     await storage.outcomes.record(record);
     await expect(storage.outcomes.record(record)).resolves.toBeUndefined();
     expect(await storage.outcomes.listByUser('retry-user')).toHaveLength(1);
+  });
+
+  it('keeps one row per job: a pending record is completed in place, whenever the final is written', async () => {
+    const userId = 'journal-user';
+    const acceptedAt = '2024-06-01T08:00:00.000Z';
+    const pending = outcome({
+      userId,
+      jobId: 'job-j',
+      acceptedAt,
+      phase: 'pending',
+      outcome: 'ASSIGNED',
+      recordedAt: '2024-06-01T08:00:01.000Z',
+    });
+    await storage.outcomes.record(pending);
+    expect((await storage.outcomes.findJob(userId, acceptedAt, 'job-j'))?.phase).toBe('pending');
+    // A duplicate delivery writes the same intent again: still one row.
+    await storage.outcomes.record({ ...pending, recordedAt: '2024-06-01T08:05:00.000Z' });
+    const final = { ...pending, phase: 'final' as const, writes: 1, recordedAt: '2024-06-01T08:10:00.000Z' };
+    await storage.outcomes.record(final, { clearPending: true });
+    const rows = await storage.outcomes.listByUser(userId);
+    expect(rows).toEqual([final]);
+    expect(await storage.outcomes.findJob(userId, acceptedAt, 'job-j')).toEqual(final);
+    expect(await storage.outcomes.findJob(userId, acceptedAt, 'job-other')).toBeNull();
+  });
+
+  it('files each put-off attempt apart from the job’s final row, newest job first', async () => {
+    const userId = 'attempts-user';
+    const older = '2024-06-02T08:00:00.000Z';
+    const newer = '2024-06-03T08:00:00.000Z';
+    const attempt = (n: number) =>
+      outcome({
+        userId,
+        jobId: 'job-a',
+        acceptedAt: older,
+        phase: 'attempt',
+        attempt: n,
+        outcome: 'DEFERRED',
+        retryAt: '2024-06-02T09:00:00.000Z',
+      });
+    await storage.outcomes.record(attempt(0));
+    await storage.outcomes.record(attempt(1));
+    await storage.outcomes.record(attempt(1)); // a repeat of the same attempt: the same row
+    await storage.outcomes.record(
+      outcome({ userId, jobId: 'job-a', acceptedAt: older, attempt: 2, outcome: 'ASSIGNED' }),
+    );
+    await storage.outcomes.record(
+      outcome({ userId, jobId: 'job-b', acceptedAt: newer, outcome: 'UNCHANGED' }),
+    );
+    const rows = await storage.outcomes.listByUser(userId);
+    expect(rows.map((r) => [r.jobId, r.phase, r.attempt])).toEqual([
+      ['job-b', 'final', 0],
+      ['job-a', 'final', 2],
+      ['job-a', 'attempt', 0],
+      ['job-a', 'attempt', 1],
+    ]);
+    expect(rows.filter((r) => r.phase === 'final')).toHaveLength(2);
+  });
+
+  it('lists pending records oldest first until they are completed, by source and age', async () => {
+    const own = await freshStorage();
+    const p1 = outcome({
+      userId: 'p-1',
+      jobId: 'job-p1',
+      source: 'cli',
+      phase: 'pending',
+      recordedAt: '2024-07-01T00:00:02.000Z',
+    });
+    const p2 = outcome({
+      userId: 'p-2',
+      jobId: 'job-p2',
+      source: 'cli',
+      phase: 'pending',
+      recordedAt: '2024-07-01T00:00:01.000Z',
+    });
+    const p3 = outcome({
+      userId: 'p-3',
+      jobId: 'job-p3',
+      source: 'graph',
+      phase: 'pending',
+      recordedAt: '2024-07-01T00:00:00.000Z',
+    });
+    for (const p of [p1, p2, p3]) await own.outcomes.record(p);
+    const list = async (filter: { source?: string; before?: Date } = {}) => {
+      const out: string[] = [];
+      for await (const r of own.outcomes.listPending(filter)) out.push(r.jobId);
+      return out;
+    };
+    expect(await list()).toEqual(['job-p3', 'job-p2', 'job-p1']);
+    expect(await list({ source: 'cli' })).toEqual(['job-p2', 'job-p1']);
+    expect(await list({ before: new Date('2024-07-01T00:00:01.500Z') })).toEqual(['job-p3', 'job-p2']);
+    await own.outcomes.record({ ...p2, phase: 'final' }, { clearPending: true });
+    // Completed without clearing its entry (a crash in between): the listing drops it anyway.
+    await own.outcomes.record({ ...p1, phase: 'final' });
+    expect(await list({ source: 'cli' })).toEqual([]);
+    // Pending rows and their index never show up as outcomes in time ranges as final records.
+    const finals: string[] = [];
+    for await (const r of own.outcomes.listBetween(new Date('2024-01-01T00:00:00Z')))
+      finals.push(`${r.jobId}:${r.phase}`);
+    expect(finals.sort()).toEqual(['job-p1:final', 'job-p2:final', 'job-p3:pending']);
   });
 
   it('accepts user and job ids with characters Table keys refuse', async () => {
@@ -240,7 +364,6 @@ describe('TableOutcomeStore', () => {
       userPrincipalName: huge('u'),
       jobId: huge('j'),
       correlationId: huge('c'),
-      source: huge('s'),
       eventId: huge('e'),
       rule: huge('r'),
       retryAt: huge('t'),
@@ -284,6 +407,57 @@ describe('TableOutcomeStore', () => {
     const [row] = rows;
     const [read] = await storage.outcomes.listByUser('omitted-count');
     expect(row?.['skusOmitted']).toBe(skus.length - (read?.skus.length ?? 0));
+  });
+});
+
+describe('TableOutcomeStore.listRun (the index revert reads)', () => {
+  const remove = {
+    kind: 'removeLicense' as const,
+    skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e',
+    skuPartNumber: 'EMS',
+  };
+
+  it('lists the final records of the users a CLI run changed, and only those', async () => {
+    const storage = await freshStorage();
+    const run = 'run-7f3a';
+    const changed = (userId: string, extra: Partial<OutcomeRecord> = {}) =>
+      outcome({ userId, source: 'cli', eventId: run, outcome: 'REMOVED', actions: [remove], ...extra });
+    await storage.outcomes.record(changed('u-changed-1'));
+    await storage.outcomes.record(changed('u/changed#2'));
+    // Not a change of this run: nothing done, a dry run, another run, a worker job, a pending intent.
+    await storage.outcomes.record(changed('u-unchanged', { outcome: 'UNCHANGED', actions: [] }));
+    await storage.outcomes.record(changed('u-dry', { dryRun: true }));
+    await storage.outcomes.record(changed('u-other-run', { eventId: 'run-other' }));
+    await storage.outcomes.record(changed('u-worker', { source: 'delta' }));
+    await storage.outcomes.record(changed('u-pending', { phase: 'pending' }));
+
+    const listed: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listRun(run)) listed.push(r);
+
+    expect(listed.map((r) => r.userId).sort()).toEqual(['u-changed-1', 'u/changed#2']);
+    expect(listed.every((r) => r.actions.length === 1 && r.eventId === run)).toBe(true);
+    const none: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listRun('run-unknown')) none.push(r);
+    expect(none).toEqual([]);
+  });
+
+  it('is pruned with the records it points at', async () => {
+    const storage = await freshStorage();
+    await storage.outcomes.record(
+      outcome({
+        userId: 'u-old',
+        source: 'cli',
+        eventId: 'run-old',
+        outcome: 'REMOVED',
+        actions: [remove],
+        recordedAt: '2020-01-01T00:00:00.000Z',
+      }),
+    );
+    // The record and its index entry.
+    expect(await storage.outcomes.prune(new Date('2021-01-01T00:00:00.000Z'))).toBe(2);
+    const left: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listRun('run-old')) left.push(r);
+    expect(left).toEqual([]);
   });
 });
 

@@ -179,25 +179,62 @@ describe('TableDisabledAccountStore (checkpoints table, partition disabled)', ()
 });
 
 describe('TableLeaverStore (checkpoints table, partition leavers)', () => {
-  it('marks, answers and clears; clearing twice is fine', async () => {
+  async function leaverStorage() {
     const storage = createStorage({
       connectionString: inject('storageConnectionString'),
       tablePrefix: `lv${randomBytes(5).toString('hex')}`,
     });
     await storage.ensureTables();
-    expect(await storage.leavers.has('user-1')).toBe(false);
-    await storage.leavers.mark('user-1', new Date('2026-11-24T00:00:00Z'));
-    expect(await storage.leavers.has('user-1')).toBe(true);
-    expect(await storage.leavers.has('user-2')).toBe(false);
+    return storage;
+  }
+  const t = (iso: string) => new Date(iso);
+  /** A mark stated when it takes effect, unless told otherwise. */
+  const mark = (state: 'left' | 'rehired', at: string, statedAt = at) => ({
+    state,
+    at: t(at),
+    statedAt: t(statedAt),
+  });
+
+  it('keeps the newest HR word per person; an older event arriving late changes nothing', async () => {
+    const { leavers, disabledAccounts } = await leaverStorage();
+    expect(await leavers.get('user-1')).toBeNull();
+    await leavers.set('user-1', mark('left', '2026-11-24T00:00:00Z'));
+    expect(await leavers.get('user-1')).toEqual(mark('left', '2026-11-24T00:00:00Z'));
+    // A hire from before the leave (retried for days) arrives now: the leave stands.
+    const kept = await leavers.set('user-1', mark('rehired', '2026-11-20T00:00:00Z', '2026-11-26T00:00:00Z'));
+    expect(kept).toEqual(mark('left', '2026-11-24T00:00:00Z'));
+    // A rehire effective after the leave replaces it.
+    await leavers.set('user-1', mark('rehired', '2026-11-25T00:00:00Z'));
+    expect(await leavers.get('user-1')).toEqual(mark('rehired', '2026-11-25T00:00:00Z'));
+    // Effective at the same time: the later statement wins; a full tie goes to the leave.
+    await leavers.set('user-1', mark('left', '2026-11-25T00:00:00Z', '2026-11-24T00:00:00Z'));
+    expect((await leavers.get('user-1'))?.state).toBe('rehired');
+    await leavers.set('user-1', mark('left', '2026-11-25T00:00:00Z'));
+    expect((await leavers.get('user-1'))?.state).toBe('left');
+    expect(await leavers.get('user-2')).toBeNull();
+    // Both times are kept as written (a leave effective next month, stated today).
+    const stated = mark('left', '2026-12-31T00:00:00Z', '2026-11-30T08:00:00Z');
+    await leavers.set('user-3', stated);
+    expect(await leavers.get('user-3')).toEqual(stated);
     // Disabled-account tracking shares the table but not the partition.
-    expect((await storage.disabledAccounts.list()).size).toBe(0);
-    await storage.leavers.clear('user-1', new Date('2026-11-25T00:00:00Z'));
-    await storage.leavers.clear('user-1', new Date('2026-11-25T00:00:00Z'));
-    expect(await storage.leavers.has('user-1')).toBe(false);
-    // The rehire is remembered with its time: a leave accepted before it is superseded, one after is not.
-    expect(await storage.leavers.rehiredSince('user-1', new Date('2026-11-24T12:00:00Z'))).toBe(true);
-    expect(await storage.leavers.rehiredSince('user-1', new Date('2026-11-25T12:00:00Z'))).toBe(false);
-    expect(await storage.leavers.rehiredSince('user-2', new Date(0))).toBe(false);
+    expect((await disabledAccounts.list()).size).toBe(0);
+  });
+
+  it('lists only the people marked as left', async () => {
+    const { leavers } = await leaverStorage();
+    await leavers.set('a', mark('left', '2026-01-01T00:00:00Z'));
+    await leavers.set('b', mark('rehired', '2026-01-01T00:00:00Z'));
+    await leavers.set('c', mark('left', '2026-01-02T00:00:00Z'));
+    expect([...(await leavers.listLeft())].sort()).toEqual(['a', 'c']);
+  });
+
+  it('lets the newest of many concurrent writers win (conditional writes, no lost update)', async () => {
+    const { leavers } = await leaverStorage();
+    const marks = Array.from({ length: 12 }, (_, i) =>
+      mark(i % 2 === 0 ? 'left' : 'rehired', new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()),
+    );
+    await Promise.all(marks.map((m) => leavers.set('racy', m)));
+    expect(await leavers.get('racy')).toEqual(marks[11]);
   });
 });
 

@@ -8,17 +8,36 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CliIo } from '../../lib/cli/commands.js';
 import { loadBaseConfig } from '../../lib/config.js';
+import type { Decision } from '../../lib/engine/decide.js';
 import { loadLicensingContext, type LicensingContext } from '../../lib/engine/licensing-context.js';
-import { processUser, type ProcessUserResult } from '../../lib/engine/process-user.js';
+import type { RetryHint } from '../../lib/engine/retry-policy.js';
+import { runJob, type LeaverView } from '../../lib/engine/run-job.js';
 import type { GraphGateway } from '../../lib/graph/gateway.js';
+import type { GraphUser } from '../../lib/graph/types.js';
+import type { OutcomeRecord, LicensePlan } from '../../lib/licensing/types.js';
+import type { JobSource } from '../../lib/queue/job.js';
+import type { OutcomeStore } from '../../lib/store/ports.js';
 import { graphGatewayFromConfig } from '../../lib/graph/graph-gateway.js';
 import { silentLogger } from '../../lib/log.js';
 import { parseRules } from '../../lib/rules/load.js';
 import type { Simulator } from '@ems-licensing/graph-simulator';
 
-/** The production wiring (config → credential → client → gateway) pointed at the simulator. */
-export function simulatorGateway(sim: Simulator, env: Record<string, string> = {}): GraphGateway {
-  return graphGatewayFromConfig(loadBaseConfig({ GRAPH_BASE_URL: sim.url, ...env }), silentLogger());
+/**
+ * The production wiring (config → credential → client → gateway) pointed at the simulator. The
+ * retry middleware's waits are recorded in `sleeps` instead of slept, so a test of Retry-After
+ * neither waits for it nor depends on the machine's speed.
+ */
+export function simulatorGateway(
+  sim: Simulator,
+  env: Record<string, string> = {},
+  sleeps: number[] = [],
+): GraphGateway {
+  return graphGatewayFromConfig(loadBaseConfig({ GRAPH_BASE_URL: sim.url, ...env }), silentLogger(), {
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+  });
 }
 
 /** Rules from YAML text, compiled against the simulator's live catalog. */
@@ -26,25 +45,84 @@ export async function contextFor(gateway: GraphGateway, yaml: string): Promise<L
   return loadLicensingContext(gateway, parseRules(yaml, 'rules.yaml'));
 }
 
+/** What {@link applyFor} returns: the job's record and what led to it. */
+export interface AppliedJob {
+  record: OutcomeRecord;
+  user: GraphUser | null;
+  decision: Decision | null;
+  plan: LicensePlan | null;
+  retry: RetryHint | null;
+  writes: number;
+  /** A pending record of the job exists (its final record must clear it). */
+  pending: boolean;
+}
+
 /** Runs the engine for one user, as the worker would for a job naming that user. */
-export function applyFor(
+export async function applyFor(
   gateway: GraphGateway,
   context: LicensingContext,
   userId: string,
-  options: { dryRun?: boolean; action?: 'reconcile' | 'leave' | 'reclaim' } = {},
-): Promise<ProcessUserResult> {
-  return processUser(
+  options: {
+    dryRun?: boolean;
+    action?: 'reconcile' | 'leave' | 'reclaim';
+    source?: JobSource;
+    journal?: OutcomeStore;
+    leavers?: LeaverView;
+    jobId?: string;
+    acceptedAt?: string;
+    attempt?: number;
+    eventAt?: Date;
+  } = {},
+): Promise<AppliedJob> {
+  const now = new Date();
+  const result = await runJob(
     {
+      facts: {
+        jobId: options.jobId ?? randomUUID(),
+        correlationId: randomUUID(),
+        source: options.source ?? 'graph',
+        eventId: null,
+        acceptedAt: options.acceptedAt ?? now.toISOString(),
+        attempt: options.attempt ?? 0,
+        dryRun: options.dryRun ?? false,
+        userRef: { id: userId },
+        startedAt: now,
+      },
       user: { id: userId },
       action: options.action ?? 'reconcile',
-      source: 'test',
-      eventId: null,
-      jobId: randomUUID(),
-      correlationId: randomUUID(),
-      dryRun: options.dryRun ?? false,
+      eventAt: options.eventAt ?? now,
     },
-    { gateway, context, logger: silentLogger() },
+    {
+      gateway,
+      context,
+      logger: silentLogger(),
+      now: () => new Date(),
+      journal: options.journal ?? null,
+      lookUpJob: options.journal !== undefined,
+      leavers: options.leavers ?? null,
+      readBack: (id) => gateway.getUser(id, context.select),
+    },
   );
+  if (result.kind === 'duplicate') {
+    return {
+      record: result.record,
+      user: null,
+      decision: null,
+      plan: null,
+      retry: null,
+      writes: 0,
+      pending: false,
+    };
+  }
+  return {
+    record: result.record,
+    user: result.user,
+    decision: result.decision,
+    plan: result.decision?.plan ?? null,
+    retry: result.retry,
+    writes: result.record.writes,
+    pending: result.pending,
+  };
 }
 
 /** A table prefix no other test (file) uses: letters and digits, starting with a letter. */

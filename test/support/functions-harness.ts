@@ -15,7 +15,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import { createRequire } from 'node:module';
+import type * as AzureFunctions from '@azure/functions';
+import type {
+  HttpRequest as HttpRequestType,
+  HttpResponseInit,
+  InvocationContext as InvocationContextType,
+  Timer,
+} from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { expect } from 'vitest';
 import { createAppParts, type AppParts } from '../../lib/app.js';
@@ -23,22 +30,27 @@ import type { CleanupReport } from '../../lib/engine/cleanup.js';
 import type { DeltaCatchUpResult } from '../../lib/engine/delta-catchup.js';
 import type { KeeperResult } from '../../lib/engine/subscription-keeper.js';
 import type { WorkerResult } from '../../lib/engine/worker.js';
+import { cleanupHandler } from '../../lib/functions/cleanup.js';
+import { deltaCatchupHandler } from '../../lib/functions/delta-catchup.js';
 import { graphNotificationsHandler } from '../../lib/functions/graph-notifications.js';
-import {
-  cleanupHandler,
-  deltaCatchupHandler,
-  licenseWorkerHandler,
-  subscriptionKeeperHandler,
-} from '../../lib/functions/handlers.js';
 import { hrWebhookHandler } from '../../lib/functions/hr-webhook.js';
+import { licenseWorkerHandler } from '../../lib/functions/license-worker.js';
+import { subscriptionKeeperHandler } from '../../lib/functions/subscription-keeper.js';
 import { signStandardWebhook } from '../../lib/intake/standard-webhooks.js';
 import type { OutcomeRecord } from '../../lib/licensing/types.js';
+import type { Logger } from '../../lib/log.js';
 import { licenseJobSchema, type JobPublisher, type LicenseJob } from '../../lib/queue/job.js';
 import { startSimulator, type Simulator, type TenantFile } from '@ems-licensing/graph-simulator';
 import { smallTenant } from '@ems-licensing/graph-simulator/test-support';
 import { startAmqpBroker, type AmqpBroker, type BrokerMessage } from './amqp-broker.js';
 import { manualTimer } from './manual-timer.js';
 export { manualTimer };
+
+// @azure/functions is CommonJS whose named exports Node's ESM loader cannot detect: loaded with
+// require, its classes work the same under vitest and under plain Node (the fault benchmark).
+const { HttpRequest, InvocationContext } = createRequire(import.meta.url)(
+  '@azure/functions',
+) as typeof AzureFunctions;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RULES_PATH = path.join(ROOT, 'examples/rules.yaml');
@@ -65,6 +77,10 @@ export interface HarnessOptions {
   tenant?: TenantFile;
   /** Extra or overriding settings. */
   env?: Record<string, string>;
+  /** The app's logger (default: one built from LOG_LEVEL, silent here). */
+  logger?: Logger;
+  /** The Graph URL the app uses, given the simulator (e.g. a fault proxy in front of it). */
+  graphUrl?: (sim: Simulator) => Promise<string>;
 }
 
 export interface ServedRequest {
@@ -104,8 +120,13 @@ export interface FunctionsHarness {
   jobs(): LicenseJob[];
   /** Visible messages the worker has not been given yet. */
   pending(): BrokerMessage[];
-  /** Calls the worker handler with one message's body; marks it handled. */
+  /**
+   * Calls the worker handler with one message's body; marks it handled. A job forwarded under
+   * its user's object id (an HR job named by UPN) is followed to the copy's result.
+   */
   work(message: BrokerMessage, deliveryCount?: number): Promise<WorkerResult>;
+  /** Object ids HR jobs were forwarded to, in order. */
+  readonly forwards: string[];
   /** Hands every pending message to the worker, in order. */
   drain(): Promise<WorkerResult[]>;
   /** Scheduled messages due by `until` (default: the clock's now) become visible. */
@@ -113,11 +134,11 @@ export interface FunctionsHarness {
   /** POSTs to the graph-notifications handler directly (raw bytes, or a value sent as JSON). */
   postGraph(body: unknown, headers?: Record<string, string>): Promise<HttpResponseInit>;
   /** The request {@link postGraph} sends, for calling a handler built differently. */
-  graphRequest(body: unknown, headers?: Record<string, string>): HttpRequest;
+  graphRequest(body: unknown, headers?: Record<string, string>): HttpRequestType;
   /** Signs (Standard Webhooks) and POSTs to the hr-webhook handler. */
   postHr(post: HrPost): Promise<HttpResponseInit>;
   /** The signed request {@link postHr} sends, for calling a handler built differently. */
-  hrRequest(post: HrPost): HttpRequest;
+  hrRequest(post: HrPost): HttpRequestType;
   keeper(): Promise<KeeperResult>;
   delta(): Promise<DeltaCatchUpResult>;
   cleanup(): Promise<CleanupReport>;
@@ -129,7 +150,10 @@ export interface FunctionsHarness {
   close(): Promise<void>;
 }
 
-export function context(functionName: string, triggerMetadata?: Record<string, unknown>): InvocationContext {
+export function context(
+  functionName: string,
+  triggerMetadata?: Record<string, unknown>,
+): InvocationContextType {
   return new InvocationContext({
     invocationId: randomUUID(),
     functionName,
@@ -144,6 +168,12 @@ export function timer(): Timer {
     schedule: { adjustForDST: false },
     scheduleStatus: { last: now, next: now, lastUpdated: now },
   };
+}
+
+/** The record a worker result carries (null for a forward or a not-yet-due reschedule). */
+export function recordOf(result: WorkerResult | undefined): OutcomeRecord | null {
+  if (result === undefined || result.kind === 'forwarded') return null;
+  return result.record;
 }
 
 /** `expect.objectContaining`, typed `unknown` so it nests in typed literals without `any`. */
@@ -257,7 +287,7 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
   const clientState = randomBytes(24).toString('base64url');
   const hrSecret = `whsec_${randomBytes(32).toString('base64')}`;
   const env: Record<string, string> = {
-    GRAPH_BASE_URL: sim.url,
+    GRAPH_BASE_URL: options.graphUrl ? await options.graphUrl(sim) : sim.url,
     STORAGE_CONNECTION_STRING: options.storageConnectionString,
     STORAGE_TABLE_PREFIX: `fn${randomUUID().replace(/-/g, '').slice(0, 12)}`,
     SUMMARY_CONTAINER: `summaries-${randomUUID().slice(0, 8)}`,
@@ -272,7 +302,7 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
     LOG_LEVEL: 'silent',
     ...options.env,
   };
-  const parts = createAppParts(env, undefined, { now: clock.now });
+  const parts = createAppParts(env, options.logger, { now: clock.now });
   built.parts = parts;
 
   const hrHandler = hrWebhookHandler(getParts);
@@ -285,11 +315,13 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
   const messages = () => broker.messages(queue);
   // The host passes the enqueue time in the trigger metadata, the same on every delivery.
   const enqueuedAt = new Map<number, string>();
+  const pending = () => messages().filter((m) => !handled.has(m.sequenceNumber));
+  const forwards: string[] = [];
   const work = async (message: BrokerMessage, deliveryCount = 1): Promise<WorkerResult> => {
     handled.add(message.sequenceNumber);
     if (!enqueuedAt.has(message.sequenceNumber))
       enqueuedAt.set(message.sequenceNumber, new Date().toISOString());
-    return worker(
+    const result = await worker(
       message.body,
       context('license-worker', {
         messageId: message.messageId,
@@ -298,8 +330,13 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
         enqueuedTimeUtc: enqueuedAt.get(message.sequenceNumber),
       }),
     );
+    if (result.kind !== 'forwarded') return result;
+    // An HR job found its user and was sent on under the object id: that copy is next in its
+    // session, so the test sees where the job ended (the forward itself is kept in `forwards`).
+    forwards.push(result.userId);
+    const copy = pending().find((m) => m.sessionId === result.userId);
+    return copy ? work(copy) : result;
   };
-  const pending = () => messages().filter((m) => !handled.has(m.sequenceNumber));
 
   const harness: FunctionsHarness = {
     sim,
@@ -321,6 +358,7 @@ export async function startFunctionsHarness(options: HarnessOptions): Promise<Fu
     jobs: () => messages().map((m) => licenseJobSchema.parse(JSON.parse(String(m.body)))),
     pending,
     work,
+    forwards,
     async drain() {
       const results: WorkerResult[] = [];
       for (const m of pending()) results.push(await work(m));

@@ -83,42 +83,4 @@ describe('Catalog: seats', () => {
   ])('freeSeats: %s', (_, skuId, free) => {
     expect(catalog().freeSeats(skuId)).toBe(free);
   });
-
-  it('reserves seats so concurrent work cannot give more than are free', () => {
-    const c = catalog();
-    expect(c.freeSeats(SKU.INTUNE_A)).toBe(4);
-    const granted = Array.from({ length: 6 }, () => c.reserveSeat(SKU.INTUNE_A));
-    expect(granted).toEqual([true, true, true, true, false, false]);
-    expect(c.freeSeats(SKU.INTUNE_A)).toBe(0);
-    c.releaseSeat(SKU.INTUNE_A.toUpperCase());
-    expect(c.freeSeats(SKU.INTUNE_A)).toBe(1);
-    expect(c.reservedSeats(SKU.INTUNE_A)).toBe(3);
-  });
-
-  it('ignores a release without a reservation', () => {
-    const c = catalog();
-    c.releaseSeat(SKU.EMS);
-    expect(c.freeSeats(SKU.EMS)).toBe(60);
-    expect(c.reserveSeat(SKU.EMSPREMIUM)).toBe(false);
-  });
-});
-
-describe('Catalog.markExhausted', () => {
-  it('reports no free seat for a SKU Graph said is full, whatever the counts said', () => {
-    const catalog = new Catalog([
-      {
-        skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e',
-        skuPartNumber: 'EMS',
-        appliesTo: 'User',
-        capabilityStatus: 'Enabled',
-        consumedUnits: 1,
-        prepaidUnits: { enabled: 10, suspended: 0, warning: 0, lockedOut: 0 },
-        servicePlans: [],
-      },
-    ]);
-    expect(catalog.freeSeats('efccb6f7-5641-4e0e-bd10-b4976e1bf68e')).toBe(9);
-    catalog.markExhausted('EFCCB6F7-5641-4E0E-BD10-B4976E1BF68E');
-    expect(catalog.freeSeats('efccb6f7-5641-4e0e-bd10-b4976e1bf68e')).toBe(0);
-    expect(catalog.reserveSeat('efccb6f7-5641-4e0e-bd10-b4976e1bf68e')).toBe(false);
-  });
 });

@@ -99,3 +99,27 @@ describe('config: secrets from Key Vault', () => {
     expect(() => loadBaseConfig({ AZURE_TENANT_ID: 'contoso' })).toThrow(/AZURE_TENANT_ID/);
   });
 });
+
+describe('config: the blast-radius guard', () => {
+  it('defaults to 10 % of holders and 25 users, for the CLI and the app alike', () => {
+    expect(loadBaseConfig({}).guard).toEqual({ removalPercent: 10, removalCount: 25 });
+    expect(loadBaseConfig({ GUARD_REMOVAL_PERCENT: '0', GUARD_REMOVAL_COUNT: '0' }).guard).toEqual({
+      removalPercent: 0,
+      removalCount: 0,
+    });
+  });
+
+  it('refuses a share over 100 % or a count that is not a whole number, naming the setting', () => {
+    expect(() => loadBaseConfig({ GUARD_REMOVAL_PERCENT: '150' })).toThrow(/GUARD_REMOVAL_PERCENT/);
+    expect(() => loadBaseConfig({ GUARD_REMOVAL_COUNT: '2.5' })).toThrow(/GUARD_REMOVAL_COUNT/);
+    expect(() => loadBaseConfig({ GUARD_REMOVAL_COUNT: '-1' })).toThrow(ConfigError);
+  });
+
+  it('reads the app’s Service Bus settings for a release, or none', async () => {
+    const { loadServiceBusConfig } = await import('../../lib/config.js');
+    expect(loadServiceBusConfig({})).toBeNull();
+    expect(
+      loadServiceBusConfig({ ServiceBusConnection__fullyQualifiedNamespace: 'sb-x.servicebus.windows.net' }),
+    ).toEqual({ fullyQualifiedNamespace: 'sb-x.servicebus.windows.net', queue: 'license-jobs' });
+  });
+});

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs, UsageError } from '../../lib/cli/args.js';
 import { backoffMs, MAX_BACKOFF_MS } from '../../lib/engine/backoff.js';
 import { forEachConcurrent } from '../../lib/engine/concurrency.js';
 import { contextFingerprint } from '../../lib/engine/delta-catchup.js';
@@ -123,42 +122,6 @@ describe('predictLicenses', () => {
   });
 });
 
-describe('parseCliArgs', () => {
-  it('defaults to plan and reads every flag', () => {
-    expect(parseCliArgs([]).command).toBe('plan');
-    const a = parseCliArgs([
-      'apply',
-      '--rules',
-      'r.yaml',
-      '--graph-url',
-      'http://127.0.0.1:1',
-      '--json',
-      '--concurrency',
-      '4',
-    ]);
-    expect(a).toMatchObject({
-      command: 'apply',
-      rules: 'r.yaml',
-      graphUrl: 'http://127.0.0.1:1',
-      json: true,
-      concurrency: 4,
-    });
-  });
-
-  it('takes the user of explain and refuses explain without one', () => {
-    expect(parseCliArgs(['explain', 'ada@contoso.com']).user).toBe('ada@contoso.com');
-    expect(() => parseCliArgs(['explain'])).toThrow(UsageError);
-  });
-
-  it('refuses unknown commands, flags, stray arguments and bad concurrency', () => {
-    expect(() => parseCliArgs(['reconcile'])).toThrow(/Unknown command/);
-    expect(() => parseCliArgs(['plan', '--force'])).toThrow(UsageError);
-    expect(() => parseCliArgs(['plan', 'extra'])).toThrow(/Unexpected argument/);
-    expect(() => parseCliArgs(['plan', '--concurrency', '0'])).toThrow(/1 to 64/);
-    expect(() => parseCliArgs(['plan', '--concurrency', 'many'])).toThrow(/1 to 64/);
-  });
-});
-
 describe('renderSummaryMarkdown', () => {
   it('lists outcomes, failures by code, seats and housekeeping', () => {
     const outcomes = Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as DailySummary['outcomes'];
@@ -176,7 +139,19 @@ describe('renderSummaryMarkdown', () => {
       redriveQueued: 4,
       outcomesPruned: 5,
       inboxPruned: 6,
+      heldRounds: [
+        {
+          id: 'cleanup-2026-11-24',
+          path: 'cleanup',
+          createdAt: '2026-11-24T02:30:00.000Z',
+          reason: 'held EMS for 40 user(s) | a pipe',
+        },
+      ],
     });
+    expect(md).toContain('## Held by the blast-radius guard');
+    expect(md).toContain(
+      '| cleanup-2026-11-24 | cleanup | 2026-11-24T02:30:00.000Z | held EMS for 40 user(s) \\| a pipe |',
+    );
     expect(md).toContain('| ASSIGNED | 12 |');
     expect(md).toContain('| invalidUsageLocation | 2 |');
     expect(md).toContain('| EMS | yes | 100 | 90 | 10 |');
@@ -194,9 +169,19 @@ describe('summaryTable', () => {
     >;
     byOutcome.UNCHANGED = 3;
     for (const dryRun of [true, false]) {
-      const lines = summaryTable({ runId: 'r', users: 3, writes: 0, byOutcome, actions: {} }, dryRun).split(
-        '\n',
-      );
+      const summary = {
+        runId: 'r',
+        users: 3,
+        writes: 0,
+        byOutcome,
+        actions: {},
+        recovered: null,
+        notDone: [],
+        aborted: null,
+        recordsNotWritten: 0,
+        notVerified: 0,
+      };
+      const lines = summaryTable(summary, dryRun).split('\n');
       expect(new Set(lines.map((l) => l.length)).size).toBe(1);
       expect(lines.join('\n')).toMatch(dryRun ? /plan \(dry run\)/ : /apply/);
       expect(lines.join('\n')).toMatch(/\| UNCHANGED\s+\| 3 \|/);
@@ -205,11 +190,17 @@ describe('summaryTable', () => {
 });
 
 describe('contextFingerprint (when a delta link stops being enough)', () => {
-  const ctx = (select: string[], off: string[]) =>
+  const ctx = (select: string[], off: string[], department = 'Sales') =>
     ({
       select,
       rules: {
-        rules: [{ name: 'staff', licenses: [{ skuId: EMS, skuPartNumber: 'EMS', disabledPlans: off }] }],
+        rules: [
+          {
+            name: 'staff',
+            when: { attribute: 'department', equals: department },
+            licenses: [{ skuId: EMS, skuPartNumber: 'EMS', disabledPlans: off }],
+          },
+        ],
         defaults: { usageLocation: 'GB', unmatched: 'leave' },
       },
     }) as unknown as Parameters<typeof contextFingerprint>[0];
@@ -224,5 +215,10 @@ describe('contextFingerprint (when a delta link stops being enough)', () => {
     const base = contextFingerprint(ctx(['id'], [INTUNE_A]));
     expect(contextFingerprint(ctx(['id', 'jobTitle'], [INTUNE_A]))).not.toBe(base);
     expect(contextFingerprint(ctx(['id'], [INTUNE_A, 'new-plan']))).not.toBe(base);
+  });
+
+  it('changes with a rule’s condition, even when the attributes read stay the same', () => {
+    const base = contextFingerprint(ctx(['id', 'department'], [INTUNE_A], 'Sales'));
+    expect(contextFingerprint(ctx(['id', 'department'], [INTUNE_A], 'Marketing'))).not.toBe(base);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  entraConditionCount,
   GRAPH_PERMISSIONS,
   planPermissionGrants,
   requiredGraphPermissions,
@@ -59,6 +60,46 @@ rules:
     expect(() =>
       rulesPermissionNeeds('version: 1\ndefaults: { usageLocation: gb }\nrules: []\n', 'my-rules.yaml'),
     ).toThrow(/my-rules\.yaml:2:.*two capital letters/s);
+  });
+});
+
+describe('entra rules and import-gbl', () => {
+  const yaml = `
+version: 1
+rules:
+  - name: sales
+    when: { entra: '(user.department -eq "Sales") -and (user.extensionAttribute3 -ne null)' }
+    license: { sku: EMS }
+  - name: pilot
+    when: { any: [ { entra: 'user.country -eq "GB"' }, { attribute: department, equals: IT } ] }
+    license: { sku: EMS }
+`;
+
+  it('needs no group permission for entra rules: they read user properties only', () => {
+    expect(rulesPermissionNeeds(yaml)).toEqual({ setsUsageLocation: false, usesMemberOf: false });
+    expect(entraConditionCount(yaml)).toBe(2);
+    expect(values(requiredGraphPermissions(rulesPermissionNeeds(yaml)))).not.toContain(
+      'GroupMember.Read.All',
+    );
+  });
+
+  it('adds GroupMember.Read.All once for an identity that runs import-gbl, with or without memberOf', () => {
+    const both = requiredGraphPermissions({
+      setsUsageLocation: false,
+      usesMemberOf: true,
+      importsGroups: true,
+    });
+    expect(values(both).filter((v) => v === 'GroupMember.Read.All')).toHaveLength(1);
+    expect(
+      values(
+        requiredGraphPermissions({ setsUsageLocation: false, usesMemberOf: false, importsGroups: true }),
+      ),
+    ).toEqual([
+      'LicenseAssignment.ReadWrite.All',
+      'LicenseAssignment.Read.All',
+      'User.Read.All',
+      'GroupMember.Read.All',
+    ]);
   });
 });
 

@@ -17,11 +17,14 @@ function scripted(responses: (() => Response)[]) {
   return { next, attempts };
 }
 
-function context(): Context {
-  return {
-    request: 'http://127.0.0.1:1/v1.0/users/abc/assignLicense',
-    options: { method: 'POST', headers: {}, body: '{}' },
-  };
+/** An assignLicense call (a write), or a read of the user. */
+function context(kind: 'write' | 'read' = 'write'): Context {
+  return kind === 'write'
+    ? {
+        request: 'http://127.0.0.1:1/v1.0/users/abc/assignLicense',
+        options: { method: 'POST', headers: {}, body: '{}' },
+      }
+    : { request: 'http://127.0.0.1:1/v1.0/users/abc', options: { method: 'GET', headers: {} } };
 }
 
 const status =
@@ -57,11 +60,58 @@ describe('RetryMiddleware', () => {
     expect(attempts[1]?.['Retry-Attempt']).toBe('1');
   });
 
+  it('never resends a write answered 5xx: Graph may have applied it (the engine reads the user first)', async () => {
+    const { retry, sleeps } = middleware(3);
+    for (const code of [500, 502, 503, 504]) {
+      const { next, attempts } = scripted([status(code), status(200)]);
+      retry.setNext(next);
+      const ctx = context('write');
+      await retry.execute(ctx);
+      expect(ctx.response?.status).toBe(code);
+      expect(attempts).toHaveLength(1);
+    }
+    // A PATCH (the usage location) is a write too.
+    const { next, attempts } = scripted([status(503), status(204)]);
+    retry.setNext(next);
+    const patch: Context = {
+      request: 'http://127.0.0.1:1/v1.0/users/abc',
+      options: { method: 'PATCH', headers: {} },
+    };
+    await retry.execute(patch);
+    expect(attempts).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('retries a read on any 5xx and on a broken connection', async () => {
+    const { retry, sleeps } = middleware(3);
+    let calls = 0;
+    retry.setNext({
+      execute: (ctx: Context) => {
+        calls++;
+        if (calls === 1) return Promise.reject(new TypeError('fetch failed'));
+        ctx.response = new Response('{}', { status: calls === 2 ? 500 : calls === 3 ? 502 : 200 });
+        return Promise.resolve();
+      },
+    });
+    const ctx = context('read');
+    await retry.execute(ctx);
+    expect(ctx.response?.status).toBe(200);
+    expect(calls).toBe(4);
+    expect(sleeps).toEqual([750, 1500, 3000]);
+  });
+
+  it('does not retry a write whose connection broke (its outcome is unknown)', async () => {
+    const { retry, sleeps } = middleware(3);
+    retry.setNext({ execute: () => Promise.reject(new TypeError('fetch failed')) });
+    await expect(retry.execute(context('write'))).rejects.toThrow('fetch failed');
+    expect(sleeps).toEqual([]);
+  });
+
   it('backs off exponentially on 503/504 without Retry-After', async () => {
     const { retry, sleeps } = middleware(3);
     const { next } = scripted([status(503), status(504), status(503), status(200)]);
     retry.setNext(next);
-    const ctx = context();
+    const ctx = context('read');
     await retry.execute(ctx);
     expect(ctx.response?.status).toBe(200);
     // equal jitter with random 0.5: 3/4 of 1 s, 2 s, 4 s

@@ -24,6 +24,8 @@ interface SetupOptions {
   maxBodyBytes?: number;
   failRecord?: boolean;
   grace?: number;
+  /** Hours before a future hire's start at which its job runs (default 24). */
+  lead?: number;
   secrets?: string[];
   /** Replaces the fake publisher's publish (after the failPublish count). */
   publish?: (jobs: LicenseJob[]) => Promise<void>;
@@ -76,6 +78,7 @@ function setup(options: SetupOptions = {}) {
     secrets: options.secrets ?? [SECRET_A],
     maxBodyBytes: options.maxBodyBytes ?? 4_096,
     leaveGraceHours: options.grace ?? 0,
+    hireLeadHours: options.lead ?? 24,
   };
   return { deps, entries, recorded, published, lines };
 }
@@ -300,6 +303,30 @@ describe('HR webhook intake', () => {
     const res = await handleHrWebhook(delivery(scimUser(), { contentType: 'application/scim+json' }), t.deps);
     expect(res.status).toBe(202);
     expect(t.published[0]?.action).toBe('reconcile');
+  });
+
+  it('holds a hire that starts later until its lead time before the start; a sooner one runs at once', async () => {
+    const t = setup({ lead: 24 });
+    const hire = (effectiveAt: string) => ({ type: 'hire', user: { employeeId: 'E2' }, effectiveAt });
+    const inAWeek = new Date(NOW.getTime() + 7 * 24 * HOUR);
+    const tomorrowMorning = new Date(NOW.getTime() + 12 * HOUR);
+    await handleHrWebhook(delivery(hire(inAWeek.toISOString()), { id: 'msg_h1' }), t.deps);
+    await handleHrWebhook(delivery(hire(tomorrowMorning.toISOString()), { id: 'msg_h2' }), t.deps);
+    await handleHrWebhook(
+      delivery(
+        { type: 'update', user: { employeeId: 'E2' }, effectiveAt: inAWeek.toISOString() },
+        { id: 'msg_u1' },
+      ),
+      t.deps,
+    );
+    expect(t.published.map((j) => [j.action, j.notBefore])).toEqual([
+      ['reconcile', new Date(inAWeek.getTime() - 24 * HOUR).toISOString()],
+      ['reconcile', undefined],
+      // An update is about attributes Graph already has: it runs at once.
+      ['reconcile', undefined],
+    ]);
+    // The hire's own time is its start: a leave stated before it cannot undo it, one after can.
+    expect(t.published[0]?.eventAt).toBe(inAWeek.toISOString());
   });
 
   it('uses effectiveAt for a leave when it is later than the grace period, and the grace when not', async () => {

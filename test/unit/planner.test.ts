@@ -105,7 +105,7 @@ describe('planLicenses: the classic recipe (EMS, Intune off for contractors)', (
         after: [PLAN.INTUNE_A],
       },
     ]);
-    expect(describeAll(p)).toEqual(['update EMS disabled plans: none → INTUNE_A']);
+    expect(describeAll(p)).toEqual(['update EMS (disabled: none → INTUNE_A)']);
     expect(assignLicenseBody(p)).toEqual({
       addLicenses: [{ skuId: SKU.EMS, disabledPlans: [PLAN.INTUNE_A] }],
       removeLicenses: [],

@@ -369,6 +369,6 @@ describe('rules.schema.json', () => {
       definitions: { condition: { anyOf: unknown[] } };
     };
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.definitions.condition.anyOf).toHaveLength(5);
+    expect(schema.definitions.condition.anyOf).toHaveLength(6);
   });
 });

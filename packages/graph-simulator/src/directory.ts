@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { GraphUser, LicenseAssignmentState, SubscribedSku } from './graph-resources.js';
-import type { PlanConstraints, TenantFile, TenantSku } from './tenant-file.js';
+import { DYNAMIC_MEMBERSHIP, type PlanConstraints, type TenantFile, type TenantSku } from './tenant-file.js';
 
 export interface LicensePath {
   skuId: string;
@@ -30,8 +30,34 @@ export interface UserRecord {
 export interface GroupRecord {
   id: string;
   displayName: string;
+  description: string | null;
   members: Set<string>;
   licenses: Map<string, string[]>;
+  groupTypes: string[];
+  membershipRule: string | null;
+  membershipRuleProcessingState: 'On' | 'Paused' | null;
+  securityEnabled: boolean;
+  mailEnabled: boolean;
+  licenseProcessingState: 'QueuedForProcessing' | 'ProcessingInProgress' | 'ProcessingComplete';
+  createdDateTime: string;
+}
+
+/** A static security group as `addToGroup` / `addGroupLicense` create one. */
+export function staticGroup(id: string, displayName: string, createdDateTime: string): GroupRecord {
+  return {
+    id,
+    displayName,
+    description: null,
+    members: new Set(),
+    licenses: new Map(),
+    groupTypes: [],
+    membershipRule: null,
+    membershipRuleProcessingState: null,
+    securityEnabled: true,
+    mailEnabled: false,
+    licenseProcessingState: 'ProcessingComplete',
+    createdDateTime,
+  };
 }
 
 export interface SkuRecord {
@@ -68,15 +94,22 @@ export class Directory {
         prepaidEnabled: sku.prepaidUnits.enabled,
       });
     }
+    const stamp = this.nowIso();
     for (const g of tenant.groups) {
+      const dynamic = g.groupTypes.includes(DYNAMIC_MEMBERSHIP);
       this.groups.set(g.id.toLowerCase(), {
-        id: g.id,
-        displayName: g.displayName,
+        ...staticGroup(g.id, g.displayName, stamp),
+        description: g.description ?? null,
         members: new Set(g.members.map((m) => m.toLowerCase())),
         licenses: new Map(g.licenses.map((l) => [l.skuId.toLowerCase(), [...l.disabledPlans]])),
+        groupTypes: [...g.groupTypes],
+        membershipRule: g.membershipRule ?? null,
+        membershipRuleProcessingState: dynamic ? (g.membershipRuleProcessingState ?? 'On') : null,
+        securityEnabled: g.securityEnabled,
+        mailEnabled: g.mailEnabled,
+        licenseProcessingState: g.licenseProcessingState,
       });
     }
-    const stamp = this.nowIso();
     for (const u of tenant.users) {
       const props: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(u)) if (!LICENSE_PROPS.has(k)) props[k] = structuredClone(v);
@@ -208,6 +241,50 @@ export class Directory {
   directGroupsOf(memberId: string): GroupRecord[] {
     const key = memberId.toLowerCase();
     return [...this.groups.values()].filter((g) => g.members.has(key));
+  }
+
+  /**
+   * Members of a group: direct ones, or (`transitive`) everyone reached through nested groups,
+   * groups included, each once (learn.microsoft.com/graph/api/group-list-transitivemembers).
+   * Deleted users are not members.
+   */
+  membersOf(
+    group: GroupRecord,
+    transitive: boolean,
+  ): ({ kind: 'user'; user: UserRecord } | { kind: 'group'; group: GroupRecord })[] {
+    const out: ({ kind: 'user'; user: UserRecord } | { kind: 'group'; group: GroupRecord })[] = [];
+    const seen = new Set<string>([group.id.toLowerCase()]);
+    const queue = [group];
+    while (queue.length > 0) {
+      const current = queue.shift();
+      if (current === undefined) break;
+      for (const id of current.members) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const user = this.users.get(id);
+        if (user !== undefined) {
+          if (user.deleted === null) out.push({ kind: 'user', user });
+          continue;
+        }
+        const nested = this.groups.get(id);
+        if (nested === undefined) continue;
+        out.push({ kind: 'group', group: nested });
+        if (transitive) queue.push(nested);
+      }
+    }
+    return out;
+  }
+
+  /** True when some direct user member holds a license path of this group in error (group-based licensing). */
+  hasMembersWithLicenseErrors(group: GroupRecord): boolean {
+    const key = group.id.toLowerCase();
+    return this.membersOf(group, false).some(
+      (m) =>
+        m.kind === 'user' &&
+        [...m.user.inherited.values()].some(
+          (p) => p.assignedByGroup?.toLowerCase() === key && p.state === 'Error',
+        ),
+    );
   }
 
   /** Every group the member belongs to, directly or through nested groups. */

@@ -15,6 +15,7 @@ import { DeltaHandlers } from './delta.js';
 import { Directory } from './directory.js';
 import { Faults } from './faults.js';
 import { latencySettingsSchema } from './latency.js';
+import { GroupHandlers } from './groups.js';
 import { createRequestListener } from './router.js';
 import { Subscriptions } from './subscriptions.js';
 import { LiveTenant } from './tenant-state.js';
@@ -35,6 +36,7 @@ export {
 } from './throttle.js';
 export type { LatencyInput, LatencySettings } from './latency.js';
 export {
+  DYNAMIC_MEMBERSHIP,
   loadSampleTenant,
   loadTenantFile,
   parseTenantFile,
@@ -45,6 +47,7 @@ export {
 } from './tenant-file.js';
 export { loadSampleState, saveSampleState } from './sample-state.js';
 export { prng } from './prng.js';
+export { startFaultProxy, type FaultProxy, type FaultProxyOptions, type ProxyFate } from './fault-proxy.js';
 
 /** Graph gives a subscriber 10 seconds to answer the validation request (change-notifications-delivery-webhooks). */
 const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
@@ -82,6 +85,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     createRequestListener({
       dir,
       users: new UserHandlers(),
+      groups: new GroupHandlers(),
       delta,
       subscriptions,
       counters,

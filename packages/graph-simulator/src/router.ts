@@ -17,11 +17,13 @@ import { assignLicense, checkMemberGroups, listSubscribedSkus } from './licenses
 import type { Subscriptions } from './subscriptions.js';
 import type { Throttle } from './throttle.js';
 import type { RecordedRequest, RequestKind } from './types.js';
+import type { GroupHandlers } from './groups.js';
 import type { UserHandlers } from './users.js';
 
 export interface RouterDeps {
   dir: Directory;
   users: UserHandlers;
+  groups: GroupHandlers;
   delta: DeltaHandlers;
   subscriptions: Subscriptions;
   counters: Counters;
@@ -74,6 +76,18 @@ function route(
       if (method === 'POST') return { kind: 'checkMemberGroups', run: (ctx) => checkMemberGroups(ctx, b) };
       return { kind: 'checkMemberGroups', error: methodNotAllowed(method) };
     }
+  }
+  if (a === 'groups' && rest.length === 0) {
+    if (method !== 'GET') {
+      // Group writes (create, add members, assignLicense on groups) are not part of what the app does.
+      return { kind: 'unknown', error: methodNotAllowed(method) };
+    }
+    if (b === undefined) return { kind: 'listGroups', run: (ctx) => deps.groups.list(ctx) };
+    if (c === undefined) return { kind: 'getGroup', run: (ctx) => deps.groups.get(ctx, b) };
+    if (lowerC === 'members')
+      return { kind: 'listGroupMembers', run: (ctx) => deps.groups.members(ctx, b, false) };
+    if (lowerC === 'transitivemembers')
+      return { kind: 'listGroupTransitiveMembers', run: (ctx) => deps.groups.members(ctx, b, true) };
   }
   if (a === 'subscribedSkus' && b === undefined) {
     if (method === 'GET') return { kind: 'subscribedSkus', run: (ctx) => listSubscribedSkus(ctx) };

@@ -51,13 +51,53 @@ const planConstraintsSchema = z.object({
   dependencies: z.array(z.object({ plan: guid, requiresAnyOf: z.array(guid).min(1) })).default([]),
 });
 
-const tenantGroupSchema = z.object({
-  id: guid,
-  displayName: z.string().min(1),
-  /** User or group object ids. Group-based licensing reaches direct user members only. */
-  members: z.array(guid).default([]),
-  licenses: z.array(licenseRefSchema).default([]),
-});
+/** `DynamicMembership` in groupTypes marks a dynamic group (learn.microsoft.com/graph/api/resources/group). */
+export const DYNAMIC_MEMBERSHIP = 'DynamicMembership';
+
+const tenantGroupSchema = z
+  .object({
+    id: guid,
+    displayName: z.string().min(1),
+    description: z.string().nullish(),
+    /**
+     * User or group object ids. Group-based licensing reaches direct user members only. For a
+     * dynamic group these are the members Entra computed from its rule: the simulator does not
+     * evaluate membership rules (Entra processes them asynchronously; a test states the outcome).
+     */
+    members: z.array(guid).default([]),
+    licenses: z.array(licenseRefSchema).default([]),
+    /** `Unified` (Microsoft 365 group) and/or `DynamicMembership`. */
+    groupTypes: z.array(z.string().min(1)).default([]),
+    /** Required for, and only allowed on, dynamic groups. */
+    membershipRule: z.string().min(1).nullish(),
+    /** `On` or `Paused` for dynamic groups (default `On`); null for static ones. */
+    membershipRuleProcessingState: z.enum(['On', 'Paused']).nullish(),
+    securityEnabled: z.boolean().default(true),
+    mailEnabled: z.boolean().default(false),
+    /** Group-based licensing progress: QueuedForProcessing, ProcessingInProgress, ProcessingComplete. */
+    licenseProcessingState: z
+      .enum(['QueuedForProcessing', 'ProcessingInProgress', 'ProcessingComplete'])
+      .default('ProcessingComplete'),
+  })
+  .superRefine((g, ctx) => {
+    const dynamic = g.groupTypes.includes(DYNAMIC_MEMBERSHIP);
+    // learn.microsoft.com/graph/api/resources/group, membershipRule: "the rule that determines
+    // members for this group if the group is a dynamic group (groupTypes contains DynamicMembership)".
+    if (dynamic && (g.membershipRule == null || g.membershipRule === '')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['membershipRule'],
+        message: 'a dynamic group needs a membershipRule',
+      });
+    }
+    if (!dynamic && g.membershipRule != null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['groupTypes'],
+        message: 'a group with a membershipRule must have DynamicMembership in groupTypes',
+      });
+    }
+  });
 
 /** A user: any Graph user property (`id` and `userPrincipalName` required) plus its direct licenses. */
 const tenantUserSchema = z

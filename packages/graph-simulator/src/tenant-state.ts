@@ -1,7 +1,7 @@
 /** The test-facing `TenantState`: reads and "AD sync" style mutations on the simulated directory. */
 import type { GraphSubscription, GraphUser, SubscribedSku } from './graph-resources.js';
 import type { DeltaHandlers } from './delta.js';
-import type { Directory, GroupRecord, UserRecord } from './directory.js';
+import { staticGroup, type Directory, type GroupRecord, type UserRecord } from './directory.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { TenantFile } from './tenant-file.js';
 import type { NotificationDelivery, TenantState, UpsertUserInput } from './types.js';
@@ -115,6 +115,20 @@ export class LiveTenant implements TenantState {
     this.#reconcileMembers(group);
   }
 
+  removeGroupLicense(groupId: string, skuPartNumberOrId: string): void {
+    const sku = this.#dir.findSku(skuPartNumberOrId);
+    const group = this.#dir.groups.get(groupId.toLowerCase());
+    if (sku === undefined || group === undefined) {
+      throw new Error(
+        `removeGroupLicense: no ${sku === undefined ? `SKU ${skuPartNumberOrId}` : `group ${groupId}`}`,
+      );
+    }
+    group.licenses.delete(sku.sku.skuId.toLowerCase());
+    this.#reconcileMembers(group);
+    // Seats the members held only through this group are free again.
+    this.#reconcileAll();
+  }
+
   addToGroup(memberId: string, groupId: string): void {
     const group = this.#group(groupId);
     group.members.add(memberId.toLowerCase());
@@ -171,6 +185,13 @@ export class LiveTenant implements TenantState {
       groups: [...dir.groups.values()].map((g) => ({
         id: g.id,
         displayName: g.displayName,
+        description: g.description,
+        groupTypes: [...g.groupTypes],
+        membershipRule: g.membershipRule,
+        membershipRuleProcessingState: g.membershipRuleProcessingState,
+        securityEnabled: g.securityEnabled,
+        mailEnabled: g.mailEnabled,
+        licenseProcessingState: g.licenseProcessingState,
         members: [...g.members],
         licenses: [...g.licenses].map(([skuKey, disabledPlans]) => ({
           skuId: dir.skusById.get(skuKey)?.sku.skuId ?? skuKey,
@@ -191,7 +212,7 @@ export class LiveTenant implements TenantState {
     const key = groupId.toLowerCase();
     let group = this.#dir.groups.get(key);
     if (group === undefined) {
-      group = { id: groupId, displayName: groupId, members: new Set(), licenses: new Map() };
+      group = staticGroup(groupId, groupId, this.#dir.nowIso());
       this.#dir.groups.set(key, group);
     }
     return group;

@@ -14,6 +14,10 @@ export const REQUEST_KINDS = [
   'assignLicense',
   'subscribedSkus',
   'checkMemberGroups',
+  'listGroups',
+  'getGroup',
+  'listGroupMembers',
+  'listGroupTransitiveMembers',
   'delta',
   'createSubscription',
   'getSubscription',
@@ -127,6 +131,8 @@ export interface TenantState {
   setPrepaidUnits(skuPartNumberOrId: string, enabled: number): void;
   /** Adds (or replaces) a license on a group; members get it by inheritance (direct members only, as Entra does). */
   addGroupLicense(groupId: string, skuPartNumberOrId: string, disabledPlans?: string[]): void;
+  /** Takes a license off a group: its members lose that inherited path (as when an admin removes it in Entra). */
+  removeGroupLicense(groupId: string, skuPartNumberOrId: string): void;
   /** Creates the group if needed. `memberId` may be a user or another group (nesting). */
   addToGroup(memberId: string, groupId: string): void;
   removeFromGroup(memberId: string, groupId: string): void;

@@ -51,13 +51,24 @@ const CANONICAL = new Map([...USER_PROPERTIES].map((p) => [p.toLowerCase(), p]))
 
 export interface CompiledFilter {
   test(user: Record<string, unknown>): boolean;
+  /**
+   * When the filter is `id eq …` or `id in (…)`: the only ids it can match (lower-case), so the
+   * list handler looks those users up instead of rendering the whole directory to test each one.
+   */
+  ids: ReadonlySet<string> | null;
+}
+
+function idsOf(node: Node): ReadonlySet<string> | null {
+  if (node.op === 'eq' && node.path === 'id') return new Set([String(node.value).toLowerCase()]);
+  if (node.op === 'in' && node.path === 'id') return new Set(node.values.map((v) => String(v).toLowerCase()));
+  return null;
 }
 
 export function compileUserFilter(raw: string, advanced: boolean): CompiledFilter {
   const parser = new Parser(tokenize(raw), advanced);
   const node = parser.parseExpression();
   parser.expectEnd();
-  return { test: (u) => evaluate(node, u) };
+  return { test: (u) => evaluate(node, u), ids: idsOf(node) };
 }
 
 type Token = { t: 'str'; v: string } | { t: 'word'; v: string } | { t: 'punct'; v: '(' | ')' | ',' | ':' };

@@ -107,6 +107,24 @@ describe('GET /users', () => {
     expect((disabled.body['value'] as { id: string }[]).map((u) => u.id)).toEqual([IDS.erin]);
   });
 
+  it('finds users by id in (…) and id eq, any case, ids it does not know left out', async () => {
+    const ids = `'${IDS.alice.toUpperCase()}', '${IDS.dave}', 'c0ffee00-0000-4000-8000-000000000000'`;
+    const byIds = await call(
+      sim.url,
+      'GET',
+      `/v1.0/users?$select=id&$filter=${encodeURIComponent(`id in (${ids})`)}`,
+    );
+    expect((byIds.body['value'] as { id: string }[]).map((u) => u.id).sort()).toEqual(
+      [IDS.alice, IDS.dave].sort(),
+    );
+    const byId = await call(
+      sim.url,
+      'GET',
+      `/v1.0/users?$select=id&$filter=${encodeURIComponent(`id eq '${IDS.bob}'`)}`,
+    );
+    expect((byId.body['value'] as { id: string }[]).map((u) => u.id)).toEqual([IDS.bob]);
+  });
+
   it('filters on assignedLicenses/any and refuses advanced operators without ConsistencyLevel', async () => {
     const anyEms = await call(
       sim.url,
@@ -233,7 +251,7 @@ describe('auth, unknown paths, faults and counters', () => {
     expect(sim.counters.writes()).toBe(2);
     const snap = sim.counters.snapshot();
     expect(snap).toMatchObject({ patchUser: 1, assignLicense: 1, subscribedSkus: 1, listUsers: 0 });
-    expect(Object.keys(snap)).toHaveLength(13);
+    expect(Object.keys(snap)).toHaveLength(17);
   });
 });
 

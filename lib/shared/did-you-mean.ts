@@ -1,20 +1,28 @@
 /**
  * "Did you mean …?" for near misses in the rules file (unknown keys, attribute names, SKU and
- * plan names). Case is ignored, as typos like `memberof` are the most common kind.
+ * plan names, the properties and operators of Entra membership rules). Case is ignored, as typos like `memberof` are the most common kind.
  */
 
-/** Edit distance (insertions, deletions, substitutions) between two strings. */
+/**
+ * Edit distance (insertions, deletions, substitutions, and a swap of two neighbours counted as
+ * one edit: `jsno` is one edit from `json`) between two strings.
+ */
 function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      const up = rows[i - 1] ?? [];
+      let d = Math.min((up[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (up[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, (rows[i - 2]?.[j - 2] ?? 0) + 1);
+      }
+      row[j] = d;
     }
-    previous = current;
+    rows.push(row);
   }
-  return previous[b.length] ?? Math.max(a.length, b.length);
+  return rows[a.length]?.[b.length] ?? Math.max(a.length, b.length);
 }
 
 /** Ignore case, `_`, `-` and spaces: `enabled_plans` is `enabledPlans`. */

@@ -1,5 +1,5 @@
 /**
- * processUser, the engine for one user, against the Graph simulator over HTTP through the real
+ * runJob, the engine for one user, against the Graph simulator over HTTP through the real
  * gateway (Graph JS client, retry middleware, error mapping). What it proves is read back from
  * the simulator: its request log, its counters and its users' license state.
  */
@@ -15,10 +15,13 @@ const EXAMPLE_RULES = await readFile(new URL('../../examples/rules.yaml', import
 
 let sim: Simulator;
 let gateway: GraphGateway;
+/** The retry middleware's waits (recorded, never slept). */
+let sleeps: number[];
 
 async function start(tenant: TenantFile = smallTenant()): Promise<void> {
   sim = await startSimulator({ tenant });
-  gateway = simulatorGateway(sim);
+  sleeps = [];
+  gateway = simulatorGateway(sim, {}, sleeps);
 }
 
 afterEach(async () => {
@@ -132,6 +135,8 @@ describe('a synced contractor without a usage location (bob)', () => {
     expect(result.record.outcome).toBe('ASSIGNED');
     expect(sim.counters.get('assignLicense')).toBe(2);
     expect(requestsFor(IDS.bob, ['assignLicense']).map((r) => r.status)).toEqual([429, 200]);
+    // Graph's Retry-After (1 s), waited out by the middleware (recorded, not slept here).
+    expect(sleeps).toEqual([1_000]);
     expect(sim.faults.pending()).toEqual([]);
     const held = sim.tenant.user(IDS.bob)?.assignedLicenses ?? [];
     expect(held.map((l) => l.skuId.toLowerCase())).toEqual([IDS.EMS]);
@@ -149,7 +154,7 @@ describe('a synced contractor without a usage location (bob)', () => {
     expect(sim.counters.get('assignLicense')).toBe(1);
     expect(sim.tenant.user(IDS.bob)?.assignedLicenses).toEqual([]);
     // The seat taken for the add is given back for the users after this one.
-    expect(ctx.catalog.reservedSeats(IDS.EMS)).toBe(0);
+    expect(ctx.seats.reserved(IDS.EMS)).toBe(0);
   });
 });
 
@@ -274,7 +279,10 @@ describe('accounts that are disabled, or re-enabled before a reclaim', () => {
 
     const result = await applyFor(gateway, ctx, IDS.bob);
 
-    expect(result.record.outcome).toBe('UNCHANGED');
+    // The rules would license bob; the policy withholds it, and the record says so.
+    expect(result.record.outcome).toBe('SKIPPED');
+    expect(result.record.policy).toBe('disabledAccount');
+    expect(result.record.error?.code).toBe('DisabledAccount');
     expect(result.plan?.notes).toContain('EMS not added: the account is disabled');
     expect(sim.counters.writes()).toBe(0);
   });
@@ -299,6 +307,7 @@ describe('accounts that are disabled, or re-enabled before a reclaim', () => {
     const result = await applyFor(gateway, ctx, IDS.alice, { action: 'reclaim' });
 
     expect(result.record.outcome).toBe('REMOVED');
+    expect(result.record.policy).toBe('disabledAccount');
     expect(sim.tenant.user(IDS.alice)?.assignedLicenses.map((l) => l.skuId.toLowerCase())).not.toContain(
       IDS.EMS,
     );
