@@ -14,7 +14,10 @@ import type { OutcomeStore } from '../store/ports.js';
 export interface RecordWriterOptions {
   /** Writes in flight at once (default 16). */
   concurrency?: number;
-  /** Records waiting before `add` waits (default 4,000: a few MiB). */
+  /**
+   * Records held, waiting or being written, before `add` waits (default 4,000: a few MiB, and at
+   * most two quiet batches in flight).
+   */
   maxQueued?: number;
   /** Quiet decisions handed to the store at once (default 2,000: about 64 rows, one transaction). */
   quietBatch?: number;
@@ -31,7 +34,7 @@ export class RecordWriter {
   readonly #maxQueued: number;
   readonly #quietBatch: number;
   readonly #queue: Item[] = [];
-  /** Records waiting: in the queue and in the quiet batch being gathered (not those in flight). */
+  /** Records held: queued, in flight, and in the quiet batch being gathered. */
   #queuedRecords = 0;
   #gathering: OutcomeRecord[] = [];
   #running = 0;
@@ -69,8 +72,6 @@ export class RecordWriter {
   #pump(): void {
     while (this.#running < this.#concurrency && this.#queue.length > 0) {
       const item = this.#queue.shift() as Item;
-      this.#queuedRecords -= sizeOf(item);
-      while (this.#queuedRecords < this.#maxQueued && this.#space.length > 0) this.#space.shift()?.();
       this.#running++;
       const write =
         item.kind === 'one'
@@ -87,6 +88,8 @@ export class RecordWriter {
         )
         .finally(() => {
           this.#running--;
+          this.#queuedRecords -= sizeOf(item);
+          while (this.#queuedRecords < this.#maxQueued && this.#space.length > 0) this.#space.shift()?.();
           this.#pump();
           if (this.#running === 0 && this.#queue.length === 0) for (const r of this.#idle.splice(0)) r();
         });

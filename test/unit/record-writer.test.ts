@@ -36,7 +36,7 @@ describe('RecordWriter', () => {
       },
       recordQuiet: notQuiet,
     };
-    const writer = new RecordWriter(store, { concurrency: 2, maxQueued: 3 });
+    const writer = new RecordWriter(store, { concurrency: 2, maxQueued: 5 });
     let added = 0;
     const adding = (async () => {
       for (let i = 0; i < 10; i++) {
@@ -45,7 +45,7 @@ describe('RecordWriter', () => {
       }
     })();
     await new Promise((r) => setImmediate(r));
-    // Two in flight and three queued: the sixth add waits for room.
+    // Five held (two in flight, three queued): the sixth add waits for room.
     expect(added).toBe(5);
     while (written.length < 10) {
       releases.shift()?.();
@@ -102,11 +102,7 @@ describe('RecordWriter', () => {
     const result = await writer.drain();
 
     expect(result).toMatchObject({ written: 12, failed: [] });
-    expect(batches).toEqual([
-      ['q0', 'q1', 'q2'],
-      ['q3', 'q4', 'q5'],
-      ['q6'],
-    ]);
+    expect(batches).toEqual([['q0', 'q1', 'q2'], ['q3', 'q4', 'q5'], ['q6']]);
     expect(single.sort()).toEqual(['changed', 'dry', 'failed', 'had-pending', 'worker']);
   });
 
