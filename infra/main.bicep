@@ -49,10 +49,10 @@ param licenseJobsQueueName string = 'license-jobs'
 @description('Blob container for run summaries; also the SUMMARY_CONTAINER setting.')
 param summaryContainerName string = 'summaries'
 
-@description('Upper bound of Flex Consumption instances. Bounds Graph write pressure together with host.json maxConcurrentSessions.')
-@minValue(1)
+@description('Upper bound of Flex Consumption instances. 40 is the lowest value Flex Consumption accepts (learn.microsoft.com/azure/azure-functions/flex-consumption-plan, Considerations: Scale). Every instance paces its Graph writes and shares the budget through the signals Graph sends (README, Pacing); this bounds how many pacers share it.')
+@minValue(40)
 @maxValue(1000)
-param maximumInstanceCount int = 20
+param maximumInstanceCount int = 40
 
 @allowed([512, 2048, 4096])
 @description('Memory per Flex Consumption instance.')
@@ -72,6 +72,8 @@ param tunables object = {
   RECONCILE_CONCURRENCY: '8'
   RECONCILE_RETRY_ROUNDS: '3'
   GRAPH_MAX_RETRIES: '5'
+  GRAPH_WRITE_BUDGET_PER_150S: '3000'
+  GRAPH_RU_BUDGET_PER_10S: '3500'
   HR_MAX_BODY_BYTES: '262144'
   HR_LEAVE_GRACE_HOURS: '0'
   HR_HIRE_LEAD_HOURS: '24'

@@ -62,6 +62,17 @@ const baseEnvSchema = z.object({
   RECONCILE_CONCURRENCY: intSetting(8, 1, 64),
   /** Retries of 429/503/504 inside one Graph call, honouring Retry-After. */
   GRAPH_MAX_RETRIES: intSetting(5, 0, 10),
+  /**
+   * Graph writes per 150 s per app and tenant: learn.microsoft.com/graph/throttling-limits,
+   * identity and access, "3,000 requests per 2 minutes and 30 seconds". The pacer admits writes
+   * at 98 % of it. Lower it to leave room for other writers under the same app registration.
+   */
+  GRAPH_WRITE_BUDGET_PER_150S: intSetting(3_000, 1, 70_000),
+  /**
+   * Graph resource units per 10 s per app and tenant (same page): 3,500 for tenants under 50
+   * users, 5,000 for 50 to 500, 8,000 above. The default is the smallest, right for any tenant.
+   */
+  GRAPH_RU_BUDGET_PER_10S: intSetting(3_500, 1, 150_000),
   /** Rounds in which a CLI run tries again the users put off by throttling or an outage. */
   RECONCILE_RETRY_ROUNDS: intSetting(3, 0, 10),
   /**
@@ -134,8 +145,14 @@ export interface StorageConfig {
   tablePrefix: string;
 }
 
+/** The Graph budgets the process's pacer keeps to (lib/graph/pacer.ts). */
+export interface GraphPacingConfig {
+  writesPer150s: number;
+  resourceUnitsPer10s: number;
+}
+
 export interface BaseConfig {
-  graph: { baseUrl: string; maxRetries: number; simulator: boolean };
+  graph: { baseUrl: string; maxRetries: number; simulator: boolean; pacing: GraphPacingConfig };
   /** Managed identity client id, or undefined for DefaultAzureCredential. */
   managedIdentityClientId: string | undefined;
   tenantId: string | undefined;
@@ -224,6 +241,10 @@ function baseOf(e: BaseEnv): BaseConfig {
       baseUrl: e.GRAPH_BASE_URL.replace(/\/+$/, ''),
       maxRetries: e.GRAPH_MAX_RETRIES,
       simulator: isLoopbackUrl(e.GRAPH_BASE_URL),
+      pacing: {
+        writesPer150s: e.GRAPH_WRITE_BUDGET_PER_150S,
+        resourceUnitsPer10s: e.GRAPH_RU_BUDGET_PER_10S,
+      },
     },
     managedIdentityClientId: e.AZURE_CLIENT_ID,
     tenantId: e.AZURE_TENANT_ID,

@@ -181,8 +181,10 @@ export function optionsTakenByNpm(
   flags: readonly FlagSpec[],
 ): string[] {
   if (env.npm_command !== 'run' && env.npm_command !== 'run-script') return [];
+  // An option npm took has a value (`true`, or the value that followed it); an empty one was set
+  // in the environment beforehand (some shells and CI images export `npm_config_yes=`).
   return flags
-    .filter((f) => env[`npm_config_${f.name.replace(/-/g, '_')}`] !== undefined)
+    .filter((f) => (env[`npm_config_${f.name.replace(/-/g, '_')}`] ?? '') !== '')
     .map((f) => `--${f.name}`);
 }
 

@@ -3,8 +3,11 @@
  * composition root: base URL from GRAPH_BASE_URL (global, national clouds, the loopback
  * simulator), API version v1.0, tokens from a `TokenCredential`, retries per GRAPH_MAX_RETRIES.
  *
- * The middleware chain is our own, in the SDK's default order minus telemetry and redirects:
- *   HostScopedAuthMiddleware → RetryMiddleware → HTTPMessageHandler (the SDK's `fetch` call).
+ * The middleware chain is our own, in the SDK's default order minus telemetry and redirects, plus
+ * the pacer:
+ *   HostScopedAuthMiddleware → RetryMiddleware → PacingMiddleware → HTTPMessageHandler (`fetch`).
+ * - Pacing: every attempt (retries too) waits for the process's Graph budget; see pacer.ts. One
+ *   `GraphPacer` per process, passed in by the composition root; without one, nothing is paced.
  * - Auth: the SDK's AuthenticationHandler attaches tokens only to URLs it recognises as Graph, and
  *   in 3.0.7 that test only accepts `https://` URLs, even with `customHosts`; see
  *   host-scoped-auth.ts. Passing `customHosts` would therefore change nothing here and is left out.
@@ -19,6 +22,8 @@ import { ConfigError, isLoopbackUrl } from '../config.js';
 import type { Logger } from '../log.js';
 import { SimulatorCredential } from './credential.js';
 import { HostScopedAuthMiddleware } from './host-scoped-auth.js';
+import type { GraphPacer } from './pacer.js';
+import { PacingMiddleware } from './pacing-middleware.js';
 import { RetryMiddleware, type RetryOptions } from './retry-middleware.js';
 
 /** Graph API version every request uses unless a link names another. */
@@ -37,6 +42,8 @@ export interface GraphClientOptions {
   maxRetries: number;
   /** Backoff tuning and test seams (sleep, random); see `RetryOptions`. */
   retry?: Omit<RetryOptions, 'maxRetries' | 'logger'>;
+  /** The process's pacer (shared by every client of the process); none: requests are not paced. */
+  pacer?: GraphPacer;
   logger?: Logger;
 }
 
@@ -70,7 +77,13 @@ export function createGraphClient(options: GraphClientOptions): Client {
   });
   const http = new HTTPMessageHandler();
   auth.setNext(retry);
-  retry.setNext(http);
+  if (options.pacer === undefined) {
+    retry.setNext(http);
+  } else {
+    const pacing = new PacingMiddleware(options.pacer);
+    retry.setNext(pacing);
+    pacing.setNext(http);
+  }
   const client = Client.initWithMiddleware({
     baseUrl,
     defaultVersion: GRAPH_API_VERSION,

@@ -15,6 +15,7 @@ import { createCredential } from './credential.js';
 import { isWriteOutcomeUnknown, toGraphError } from './error-mapping.js';
 import type { CallOptions, GraphGateway, NewSubscription } from './gateway.js';
 import { GraphError, isGraphError } from './graph-error.js';
+import { GraphPacer } from './pacer.js';
 import { CLIENT_REQUEST_ID_HEADER } from './host-scoped-auth.js';
 import type { GraphOperation } from './operations.js';
 import { employeeIdFilter, resolveLink, segment, userPath } from './paths.js';
@@ -439,13 +440,17 @@ export function createGraphGateway(options: GraphGatewayOptions): GraphGateway {
 }
 
 /**
- * Convenience for the composition root: credential, client and gateway from the parsed config.
+ * For the composition root: credential, pacer, client and gateway from the parsed config. Call it
+ * once per process (lib/app.ts, lib/cli/runtime.ts do): the pacer it builds keeps the app's Graph
+ * budget for every request of the process, and two would each spend the whole budget.
  * @param retry test seams of the retry middleware (its sleep, its random source); real ones by default.
+ * @param options.pacer an existing pacer to share instead of building one.
  */
 export function graphGatewayFromConfig(
   config: BaseConfig,
   logger: Logger,
   retry: Pick<RetryOptions, 'sleep' | 'random'> = {},
+  options: { pacer?: GraphPacer } = {},
 ): GraphGateway {
   const credential = createCredential({
     managedIdentityClientId: config.managedIdentityClientId,
@@ -454,10 +459,14 @@ export function graphGatewayFromConfig(
     tenantId: config.tenantId,
   });
   const graphLogger = logger.child({ component: 'graph' });
+  const pacer =
+    options.pacer ??
+    new GraphPacer(config.graph.pacing, { logger: graphLogger.child({ component: 'pacer' }) });
   const client = createGraphClient({
     baseUrl: config.graph.baseUrl,
     credential,
     maxRetries: config.graph.maxRetries,
+    pacer,
     logger: graphLogger,
     retry,
   });

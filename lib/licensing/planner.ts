@@ -32,7 +32,7 @@ export interface PlanInput {
 
 interface GroupAssignment {
   groupId: string;
-  disabledPlans: string[];
+  disabledPlans: readonly string[];
   state: string | null;
   error: string | null;
 }
@@ -40,16 +40,27 @@ interface GroupAssignment {
 /** How the user holds one SKU: directly (its disabled plans) and/or through groups. */
 interface Holding {
   skuId: string;
-  direct: string[] | null;
+  direct: readonly string[] | null;
   groups: GroupAssignment[];
 }
 
-const lower = (ids: readonly string[]): string[] => ids.map((id) => id.toLowerCase());
+// The functions below run for every user of every reconcile: they are plain loops over module
+// functions, with no closure made per call (the TypeScript runner wraps each one it makes).
 
+// (V8 returns a string that is already lower case as it is, without a copy.)
+const lowerId = (id: string): string => id.toLowerCase();
+
+/** Ids in lower case; the same array when they already are (Graph and compiled rules send them so). */
+function lower(ids: readonly string[]): readonly string[] {
+  for (const id of ids) if (id.toLowerCase() !== id) return ids.map(lowerId);
+  return ids;
+}
+
+/** Set equality of two short lists of lower-case ids (duplicates ignored), without building sets. */
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const left = new Set(lower(a));
-  const right = new Set(lower(b));
-  return left.size === right.size && [...left].every((x) => right.has(x));
+  for (const x of a) if (!b.includes(x)) return false;
+  for (const x of b) if (!a.includes(x)) return false;
+  return true;
 }
 
 /** Plans disabled in every group assignment: the group side of the effective license. */
@@ -60,26 +71,34 @@ function disabledByAllGroups(groups: readonly GroupAssignment[]): Set<string> {
   return common;
 }
 
+/** The holding of a SKU in a user's short list (a user holds a handful of SKUs: a list beats a map). */
+function holdingOf(holdings: readonly Holding[], skuId: string): Holding | undefined {
+  for (const h of holdings) if (h.skuId === skuId) return h;
+  return undefined;
+}
+
+function holdingIn(holdings: Holding[], skuId: string): Holding {
+  const key = lowerId(skuId);
+  let h = holdingOf(holdings, key);
+  if (h === undefined) {
+    h = { skuId: key, direct: null, groups: [] };
+    holdings.push(h);
+  }
+  return h;
+}
+
 /**
  * The user's licenses by SKU. licenseAssignmentStates tells direct from group assignments; a
  * SKU in assignedLicenses with no state (states not selected, or not reported) counts as direct.
+ * (Lists are shared with the user object, never changed here; actions copy what they keep.)
  */
-function holdingsOf(user: GraphUser): Map<string, Holding> {
-  const holdings = new Map<string, Holding>();
-  const get = (skuId: string): Holding => {
-    const key = skuId.toLowerCase();
-    let h = holdings.get(key);
-    if (h === undefined) {
-      h = { skuId: key, direct: null, groups: [] };
-      holdings.set(key, h);
-    }
-    return h;
-  };
+function holdingsOf(user: GraphUser): Holding[] {
+  const holdings: Holding[] = [];
   for (const s of user.licenseAssignmentStates) {
-    const h = get(s.skuId);
+    const h = holdingIn(holdings, s.skuId);
     if (s.assignedByGroup != null && s.assignedByGroup !== '') {
       h.groups.push({
-        groupId: s.assignedByGroup.toLowerCase(),
+        groupId: lowerId(s.assignedByGroup),
         disabledPlans: lower(s.disabledPlans),
         state: s.state ?? null,
         error: s.error ?? null,
@@ -89,9 +108,31 @@ function holdingsOf(user: GraphUser): Map<string, Holding> {
     }
   }
   for (const a of user.assignedLicenses) {
-    if (!holdings.has(a.skuId.toLowerCase())) get(a.skuId).direct = lower(a.disabledPlans);
+    if (holdingOf(holdings, lowerId(a.skuId)) === undefined) {
+      holdingIn(holdings, a.skuId).direct = lower(a.disabledPlans);
+    }
   }
   return holdings;
+}
+
+/**
+ * The managed SKUs in lower case: the caller's set itself when it already is (compiled rules'
+ * `managedSkuIds` are), found once per set, not per user.
+ */
+const lowerManaged = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+function managedOf(ids: ReadonlySet<string>): ReadonlySet<string> {
+  let set = lowerManaged.get(ids);
+  if (set === undefined) {
+    set = [...ids].some((id) => id.toLowerCase() !== id) ? new Set([...ids].map(lowerId)) : ids;
+    lowerManaged.set(ids, set);
+  }
+  return set;
+}
+
+function hasAction(actions: readonly PlanAction[], kind: PlanAction['kind']): boolean {
+  for (const a of actions) if (a.kind === kind) return true;
+  return false;
 }
 
 /** The outcome a list of license actions leads to (and CONFLICT when only conflicts remain). */
@@ -99,11 +140,25 @@ export function outcomeOfActions(
   actions: readonly PlanAction[],
   conflicts: readonly PlanConflict[],
 ): OutcomeKind {
-  const has = (kind: PlanAction['kind']): boolean => actions.some((a) => a.kind === kind);
-  if (has('addLicense')) return has('removeLicense') ? 'UPDATED' : 'ASSIGNED';
-  if (has('updateDisabledPlans')) return 'UPDATED';
-  if (has('removeLicense')) return 'REMOVED';
+  if (hasAction(actions, 'addLicense')) return hasAction(actions, 'removeLicense') ? 'UPDATED' : 'ASSIGNED';
+  if (hasAction(actions, 'updateDisabledPlans')) return 'UPDATED';
+  if (hasAction(actions, 'removeLicense')) return 'REMOVED';
   return conflicts.length > 0 ? 'CONFLICT' : 'UNCHANGED';
+}
+
+function addConflict(
+  conflicts: PlanConflict[],
+  input: PlanInput,
+  skuId: string,
+  groups: readonly GroupAssignment[],
+  reason: string,
+): void {
+  conflicts.push({
+    skuId,
+    skuPartNumber: input.skuPartNumber(skuId),
+    groupIds: groups.map((g) => g.groupId),
+    reason,
+  });
 }
 
 const groupList = (groups: readonly GroupAssignment[]): string => groups.map((g) => g.groupId).join(', ');
@@ -116,48 +171,41 @@ export function planLicenses(input: PlanInput): LicensePlan {
   }
 
   const holdings = holdingsOf(user);
-  const managed = new Set(lower([...input.managedSkuIds]));
+  const managed = managedOf(input.managedSkuIds);
+  // Most users need nothing: the lists of changes are only made when there is one.
   const adds: PlanAction[] = [];
-  const updates: PlanAction[] = [];
-  const removes: PlanAction[] = [];
+  let updates: PlanAction[] | null = null;
+  let removes: PlanAction[] | null = null;
   const conflicts: PlanConflict[] = [];
   const notes: string[] = [];
   let deferred: LicensePlan['deferred'] = null;
 
-  const conflict = (skuId: string, groups: readonly GroupAssignment[], reason: string): void => {
-    conflicts.push({
-      skuId,
-      skuPartNumber: input.skuPartNumber(skuId),
-      groupIds: groups.map((g) => g.groupId),
-      reason,
-    });
-  };
-
-  const wanted = new Set<string>();
+  const wanted: string[] = [];
   if (desired.kind === 'licenses') {
     for (const license of desired.licenses) {
-      const skuId = license.skuId.toLowerCase();
+      const skuId = lowerId(license.skuId);
       const part = license.skuPartNumber;
       const want = lower(license.disabledPlans);
-      wanted.add(skuId);
-      managed.add(skuId);
-      const held = holdings.get(skuId);
+      wanted.push(skuId);
+      const held = holdingOf(holdings, skuId);
 
       if (held?.direct != null) {
         if (!sameSet(held.direct, want))
-          updates.push({
+          (updates ??= []).push({
             kind: 'updateDisabledPlans',
             skuId,
             skuPartNumber: part,
-            before: held.direct,
-            after: want,
+            before: [...held.direct],
+            after: [...want],
           });
         if (held.groups.length > 0) {
           // Effective plans are the union over assignments: a plan a group enables stays on.
           const groupOff = disabledByAllGroups(held.groups);
           const stillOn = want.filter((p) => !groupOff.has(p));
           if (stillOn.length > 0)
-            conflict(
+            addConflict(
+              conflicts,
+              input,
               skuId,
               held.groups,
               `${part} is also assigned through group(s) ${groupList(held.groups)}, which leave on ` +
@@ -173,7 +221,9 @@ export function planLicenses(input: PlanInput): LicensePlan {
         if (sameSet([...disabledByAllGroups(held.groups)], want)) {
           notes.push(`${part} comes from group(s) ${groupList(held.groups)} with the plans the rule wants`);
         } else {
-          conflict(
+          addConflict(
+            conflicts,
+            input,
             skuId,
             held.groups,
             `${part} is inherited from group(s) ${groupList(held.groups)} with other disabled plans than ` +
@@ -193,7 +243,7 @@ export function planLicenses(input: PlanInput): LicensePlan {
         notes.push(`${part} not added: the account is disabled`);
         continue;
       }
-      adds.push({ kind: 'addLicense', skuId, skuPartNumber: part, disabledPlans: want });
+      adds.push({ kind: 'addLicense', skuId, skuPartNumber: part, disabledPlans: [...want] });
       if (deferred === null && input.freeSeats(skuId) <= 0) {
         deferred = {
           reason: `no free seat of ${part}: every enabled unit is consumed; buy more or free some`,
@@ -204,20 +254,25 @@ export function planLicenses(input: PlanInput): LicensePlan {
     }
   }
 
-  for (const held of holdings.values()) {
-    if (!managed.has(held.skuId) || wanted.has(held.skuId)) continue;
+  // Every SKU a rule wants is managed too (compileRules puts them all in managedSkuIds).
+  for (const held of holdings) {
+    if (!managed.has(held.skuId) || wanted.includes(held.skuId)) continue;
     const part = input.skuPartNumber(held.skuId);
     if (held.direct !== null) {
-      removes.push({ kind: 'removeLicense', skuId: held.skuId, skuPartNumber: part });
+      (removes ??= []).push({ kind: 'removeLicense', skuId: held.skuId, skuPartNumber: part });
       if (held.groups.length > 0)
-        conflict(
+        addConflict(
+          conflicts,
+          input,
           held.skuId,
           held.groups,
           `${part} stays assigned through group(s) ${groupList(held.groups)} after the direct assignment ` +
             'is removed; take the user out of the group or remove the license from the group',
         );
     } else {
-      conflict(
+      addConflict(
+        conflicts,
+        input,
         held.skuId,
         held.groups,
         `${part} is inherited from group(s) ${groupList(held.groups)} and cannot be removed per user; ` +
@@ -226,11 +281,12 @@ export function planLicenses(input: PlanInput): LicensePlan {
     }
   }
 
-  const licenseActions = [...adds, ...updates, ...removes];
+  const licenseActions =
+    updates === null && removes === null ? adds : [...adds, ...(updates ?? []), ...(removes ?? [])];
   const outcome = outcomeOfActions(licenseActions, conflicts);
 
   const usageLocation = user.usageLocation == null || user.usageLocation === '' ? null : user.usageLocation;
-  if (adds.length > 0 && usageLocation === null) {
+  if (hasAction(licenseActions, 'addLicense') && usageLocation === null) {
     if (input.defaultUsageLocation === null) {
       return {
         actions: [],

@@ -85,24 +85,114 @@ function attributeValue(user: GraphUser, attribute: ConditionAttribute): string 
 // Entra ID compares these attributes case-insensitively; so do we.
 const fold = (v: string | number): string => String(v).toLowerCase();
 
-function test(op: AttributeOperator, c: AttributeCondition, actual: string | boolean | null): boolean {
-  if (op === 'exists') {
-    const present = actual !== null && actual !== '';
-    return c.exists === present;
+/**
+ * One attribute condition, prepared once: its operator and its expected values already folded.
+ * Rules are evaluated for every user the engine reads (hundreds of thousands in a large tenant),
+ * with the same compiled conditions each time, so the work that does not depend on the user is
+ * done once per condition object and kept (see `prepared`).
+ */
+interface PreparedTest {
+  operator: AttributeOperator;
+  test: (actual: string | boolean | null) => boolean;
+}
+
+/** The condition's test as `test()` below would run it, with the condition's side folded once. */
+function prepareTest(c: AttributeCondition): PreparedTest {
+  const operator = ATTRIBUTE_OPERATORS.find((op) => c[op] !== undefined) ?? 'equals';
+  if (operator === 'exists') {
+    return {
+      operator,
+      test: (actual) => c.exists === (actual !== null && actual !== ''),
+    };
   }
-  if (actual === null) return false;
-  if (typeof actual === 'boolean') return op === 'equals' && c.equals === actual;
-  const value = fold(actual);
-  switch (op) {
-    case 'equals':
-      return c.equals !== undefined && typeof c.equals !== 'boolean' && value === fold(c.equals);
-    case 'in':
-      return (c.in ?? []).some((v) => value === fold(v));
-    case 'startsWith':
-      return c.startsWith !== undefined && value.startsWith(fold(c.startsWith));
-    case 'endsWith':
-      return c.endsWith !== undefined && value.endsWith(fold(c.endsWith));
+  const expectedBoolean = typeof c.equals === 'boolean' ? c.equals : undefined;
+  const equals = c.equals !== undefined && typeof c.equals !== 'boolean' ? fold(c.equals) : undefined;
+  const anyOf = (c.in ?? []).map(fold);
+  const prefix = c.startsWith === undefined ? undefined : fold(c.startsWith);
+  const suffix = c.endsWith === undefined ? undefined : fold(c.endsWith);
+  const onText = (value: string): boolean => {
+    switch (operator) {
+      case 'equals':
+        return equals !== undefined && value === equals;
+      case 'in':
+        return anyOf.includes(value);
+      case 'startsWith':
+        return prefix !== undefined && value.startsWith(prefix);
+      case 'endsWith':
+        return suffix !== undefined && value.endsWith(suffix);
+    }
+  };
+  return {
+    operator,
+    test: (actual) => {
+      if (actual === null) return false;
+      if (typeof actual === 'boolean') return operator === 'equals' && expectedBoolean === actual;
+      return onText(fold(actual));
+    },
+  };
+}
+
+/** Prepared tests by condition object; rules files live as long as the process, so no eviction is needed. */
+const prepared = new WeakMap<AttributeCondition, PreparedTest>();
+
+function preparedTest(c: AttributeCondition): PreparedTest {
+  let p = prepared.get(c);
+  if (p === undefined) {
+    p = prepareTest(c);
+    prepared.set(c, p);
   }
+  return p;
+}
+
+/** A condition tree turned into one function: whether it holds for a user and their groups. */
+type Predicate = (user: GraphUser, groups: ReadonlySet<string>) => boolean;
+
+/**
+ * Compiles a condition tree into nested functions, once: all/any stop at the first child that
+ * decides them (the trace, which shows every child, is built apart, on demand).
+ */
+function compilePredicate(condition: Condition): Predicate {
+  if ('attribute' in condition) {
+    const { test } = preparedTest(condition);
+    const attribute = condition.attribute;
+    return (user) => test(attributeValue(user, attribute));
+  }
+  if ('memberOf' in condition) {
+    const groupId = condition.memberOf.toLowerCase();
+    return (_user, groups) => groups.has(groupId);
+  }
+  if ('entra' in condition) {
+    // Parsed when the rules were loaded (a rule that fails to parse never gets here), once here.
+    const rule = entraRule(condition.entra);
+    return (user) => evaluateEntraRule(rule, user).result;
+  }
+  if ('not' in condition) {
+    const inner = compilePredicate(condition.not);
+    return (user, groups) => !inner(user, groups);
+  }
+  if ('all' in condition) {
+    const children = condition.all.map(compilePredicate);
+    return (user, groups) => {
+      for (const child of children) if (!child(user, groups)) return false;
+      return true;
+    };
+  }
+  const children = condition.any.map(compilePredicate);
+  return (user, groups) => {
+    for (const child of children) if (child(user, groups)) return true;
+    return false;
+  };
+}
+
+const predicates = new WeakMap<Condition, Predicate>();
+
+function holds(condition: Condition, user: GraphUser, groups: ReadonlySet<string>): boolean {
+  let predicate = predicates.get(condition);
+  if (predicate === undefined) {
+    predicate = compilePredicate(condition);
+    predicates.set(condition, predicate);
+  }
+  return predicate(user, groups);
 }
 
 /** Evaluates one condition tree. Children of all/any are all evaluated so the trace is complete. */
@@ -112,7 +202,7 @@ function evaluateCondition(
   groups: ReadonlySet<string>,
 ): ConditionTrace {
   if ('attribute' in condition) {
-    const operator = ATTRIBUTE_OPERATORS.find((op) => condition[op] !== undefined) ?? 'equals';
+    const { operator, test } = preparedTest(condition);
     const actual = attributeValue(user, condition.attribute);
     return {
       kind: 'attribute',
@@ -120,7 +210,7 @@ function evaluateCondition(
       operator,
       expected: condition[operator] ?? '',
       actual,
-      result: test(operator, condition, actual),
+      result: test(actual),
     };
   }
   if ('memberOf' in condition) {
@@ -147,6 +237,46 @@ function evaluateCondition(
   return { kind: 'any', children, result: children.some((c) => c.result) };
 }
 
+const NO_GROUPS: ReadonlySet<string> = new Set();
+
+/**
+ * An evaluation whose trace (every condition of every rule tried, with what it saw) is built on
+ * first read: `explain` shows it, while a reconcile decides for every user and only reads
+ * `matched`.
+ */
+class LazyEvaluation<R extends EvaluableRule> implements Evaluation<R> {
+  readonly matched: R | null;
+  readonly #rules: { readonly rules: readonly R[] };
+  readonly #user: GraphUser;
+  readonly #groups: ReadonlySet<string>;
+  #trace: RuleTrace[] | undefined;
+
+  constructor(
+    matched: R | null,
+    rules: { readonly rules: readonly R[] },
+    user: GraphUser,
+    groups: ReadonlySet<string>,
+  ) {
+    this.matched = matched;
+    this.#rules = rules;
+    this.#user = user;
+    this.#groups = groups;
+  }
+
+  get trace(): RuleTrace[] {
+    if (this.#trace === undefined) {
+      const trace: RuleTrace[] = [];
+      for (const rule of this.#rules.rules) {
+        const condition = evaluateCondition(rule.when, this.#user, this.#groups);
+        trace.push({ rule: rule.name, index: rule.index, matched: condition.result, condition });
+        if (condition.result) break;
+      }
+      this.#trace = trace;
+    }
+    return this.#trace;
+  }
+}
+
 /**
  * Try the rules in order for `user`; the first whose `when` holds wins.
  * @param groupIds the ids of groups the user is a transitive member of (any case), at least
@@ -157,12 +287,9 @@ export function evaluateRules<R extends EvaluableRule>(
   user: GraphUser,
   groupIds: ReadonlySet<string>,
 ): Evaluation<R> {
-  const groups = new Set([...groupIds].map((g) => g.toLowerCase()));
-  const trace: RuleTrace[] = [];
+  const groups = groupIds.size === 0 ? NO_GROUPS : new Set([...groupIds].map((g) => g.toLowerCase()));
   for (const rule of rules.rules) {
-    const condition = evaluateCondition(rule.when, user, groups);
-    trace.push({ rule: rule.name, index: rule.index, matched: condition.result, condition });
-    if (condition.result) return { matched: rule, trace };
+    if (holds(rule.when, user, groups)) return new LazyEvaluation(rule, rules, user, groups);
   }
-  return { matched: null, trace };
+  return new LazyEvaluation(null, rules, user, groups);
 }

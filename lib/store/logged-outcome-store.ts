@@ -10,35 +10,42 @@
 import { redactAddresses } from '../graph/error-mapping.js';
 import { OUTCOME_RECORDED_EVENT, type OutcomeRecordedLogFields } from '../log-events.js';
 import type { Logger } from '../log.js';
+import type { OutcomeRecord } from '../licensing/types.js';
 import type { OutcomeStore } from './ports.js';
 
 export function withOutcomeLog(store: OutcomeStore, logger: Logger): OutcomeStore {
+  const logRecorded = (r: OutcomeRecord): void => {
+    const fields: OutcomeRecordedLogFields = {
+      outcome: r.outcome,
+      phase: r.phase,
+      source: r.source,
+      rule: r.rule,
+      skus: r.skus,
+      code: r.error?.code ?? null,
+      // Messages can name the user ("ann@contoso.com has no usageLocation"): addresses are cut.
+      detail: r.error ? redactAddresses(r.error.message) : null,
+      fix: r.error?.fix ?? null,
+      retryAt: r.retryAt,
+      attempt: r.attempt,
+      writes: r.writes,
+      userId: r.userId,
+      jobId: r.jobId,
+      correlationId: r.correlationId,
+      eventId: r.eventId,
+      heldIn: r.held?.roundId ?? null,
+      durationMs: r.durationMs,
+    };
+    logger[r.outcome === 'FAILED' ? 'warn' : 'info'](fields, OUTCOME_RECORDED_EVENT);
+  };
   return {
     async record(r, options) {
       await store.record(r, options);
       // A pending record is the job's intent before its first write; its outcome comes later.
-      if (r.phase === 'pending') return;
-      const fields: OutcomeRecordedLogFields = {
-        outcome: r.outcome,
-        phase: r.phase,
-        source: r.source,
-        rule: r.rule,
-        skus: r.skus,
-        code: r.error?.code ?? null,
-        // Messages can name the user ("ann@contoso.com has no usageLocation"): addresses are cut.
-        detail: r.error ? redactAddresses(r.error.message) : null,
-        fix: r.error?.fix ?? null,
-        retryAt: r.retryAt,
-        attempt: r.attempt,
-        writes: r.writes,
-        userId: r.userId,
-        jobId: r.jobId,
-        correlationId: r.correlationId,
-        eventId: r.eventId,
-        heldIn: r.held?.roundId ?? null,
-        durationMs: r.durationMs,
-      };
-      logger[r.outcome === 'FAILED' ? 'warn' : 'info'](fields, OUTCOME_RECORDED_EVENT);
+      if (r.phase !== 'pending') logRecorded(r);
+    },
+    async recordQuiet(records) {
+      await store.recordQuiet(records);
+      for (const r of records) logRecorded(r);
     },
     findJob: (userId, acceptedAt, jobId) => store.findJob(userId, acceptedAt, jobId),
     withdrawPending: (userId, acceptedAt, jobId) => store.withdrawPending(userId, acceptedAt, jobId),

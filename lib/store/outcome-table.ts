@@ -42,6 +42,14 @@ import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { LARGE_TEXT_CHARS, SHORT_TEXT_CHARS, fitJsonArray, truncateText } from './table-limits.js';
 import { deleteMatching } from './table-prune.js';
+import {
+  QUIET_PARTITION_END,
+  QUIET_PARTITION_PREFIX,
+  decisionsOf,
+  isQuietRow,
+  quietRangeOf,
+  quietRows,
+} from './quiet-rows.js';
 
 /** The largest millisecond value a JavaScript Date can hold (ECMA-262 "Time Values"). */
 const MAX_TIME_MS = 8.64e15;
@@ -95,6 +103,11 @@ function rowKeyOf(outcome: OutcomeRecord): string {
   const job = jobRowKey(outcome.acceptedAt, outcome.jobId);
   return outcome.phase === 'attempt' ? `${job}_a${String(outcome.attempt).padStart(4, '0')}` : job;
 }
+
+/** Rows per entity group transaction: the service's limit. */
+const TRANSACTION_ROWS = 100;
+/** A transaction's payload must stay under 4 MiB; keep well below it. */
+const TRANSACTION_CHARS = 1_500_000;
 
 function pendingIndexKey(partitionKey: string, rowKey: string): string {
   return `${partitionKey}|${rowKey}`;
@@ -155,6 +168,44 @@ export class TableOutcomeStore implements OutcomeStore {
     } catch (error) {
       throw new Error(
         `Could not record the ${outcome.phase} ${outcome.outcome} outcome of job ${outcome.jobId} for user ${outcome.userId} in table ${this.#client.tableName}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Writes quiet decisions (final, nothing changed, nothing failed) many to a row (./quiet-rows.ts)
+   * in entity group transactions: a few requests per thousand users instead of one per user.
+   * Upserts, so a repeat lands on the same rows.
+   */
+  async recordQuiet(outcomes: readonly OutcomeRecord[]): Promise<void> {
+    const byPartition = new Map<string, TableEntity<Row>[]>();
+    for (const row of quietRows(outcomes)) {
+      const rows = byPartition.get(row.partitionKey);
+      if (rows) rows.push(row);
+      else byPartition.set(row.partitionKey, [row]);
+    }
+    try {
+      for (const rows of byPartition.values()) {
+        let batch: TableEntity<Row>[] = [];
+        let chars = 0;
+        const submit = async () => {
+          if (batch.length === 0) return;
+          await this.#client.submitTransaction(batch.map((e) => ['upsert', e, 'Replace'] as const));
+          batch = [];
+          chars = 0;
+        };
+        for (const row of rows) {
+          const size = JSON.stringify(row).length;
+          if (batch.length === TRANSACTION_ROWS || chars + size > TRANSACTION_CHARS) await submit();
+          batch.push(row);
+          chars += size;
+        }
+        await submit();
+      }
+    } catch (error) {
+      throw new Error(
+        `Could not record ${String(outcomes.length)} unchanged decision(s) in table ${this.#client.tableName}`,
         { cause: error },
       );
     }
@@ -254,35 +305,72 @@ export class TableOutcomeStore implements OutcomeStore {
     }
   }
 
-  /** A user's records, newest first; at most `limit` of them when given. */
+  /**
+   * A user's records, newest first; at most `limit` of them when given. Both places are read: the
+   * user's own partition, and the user's bucket of quiet decisions in every run (./quiet-rows.ts).
+   */
   async listByUser(userId: string, options: { limit?: number } = {}): Promise<OutcomeRecord[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const records: OutcomeRecord[] = [];
-    if (limit <= 0) return records;
-    const pages = this.#client
-      .listEntities<Row>({ queryOptions: { filter: odata`PartitionKey eq ${toTableKey(userId)}` } })
-      // A page holds at most 1,000 entities (Query Timeout and Pagination); ask for no more than needed.
-      .byPage({ maxPageSize: Math.min(limit, 1_000) });
+    if (limit <= 0) return [];
+    const range = quietRangeOf(userId);
     try {
-      for await (const page of pages) {
-        for (const row of page) {
-          records.push(fromEntity(row));
-          if (records.length >= limit) return records;
-        }
-      }
+      const [own, quiet] = await Promise.all([
+        this.#newest(odata`PartitionKey eq ${toTableKey(userId)}`, limit),
+        this.#quietOf(
+          userId,
+          odata`PartitionKey ge ${QUIET_PARTITION_PREFIX} and PartitionKey lt ${QUIET_PARTITION_END} and RowKey ge ${range.from} and RowKey lt ${range.to}`,
+        ),
+      ]);
+      return [...own, ...quiet]
+        .sort((a, b) => (a.recordedAt < b.recordedAt ? 1 : a.recordedAt > b.recordedAt ? -1 : 0))
+        .slice(0, limit);
     } catch (error) {
       throw new Error(`Could not list the outcomes of user ${userId}`, { cause: error });
+    }
+  }
+
+  async #quietOf(userId: string, filter: string): Promise<OutcomeRecord[]> {
+    const records: OutcomeRecord[] = [];
+    for await (const row of this.#client.listEntities<Row>({ queryOptions: { filter } })) {
+      for (const r of decisionsOf(row)) if (r.userId === userId) records.push(r);
+    }
+    return records;
+  }
+
+  async #newest(filter: string, limit: number): Promise<OutcomeRecord[]> {
+    const records: OutcomeRecord[] = [];
+    const pages = this.#client
+      .listEntities<Row>({ queryOptions: { filter } })
+      // A page holds at most 1,000 entities (Query Timeout and Pagination); ask for no more than needed.
+      .byPage({ maxPageSize: Math.min(limit, 1_000) });
+    for await (const page of pages) {
+      for (const row of page) {
+        records.push(fromEntity(row));
+        if (records.length >= limit) return records;
+      }
     }
     return records;
   }
 
   /** Records with `recordedAt` in [from, to), across all users, in no particular order. */
   async *listBetween(from: Date, to?: Date): AsyncIterable<OutcomeRecord> {
+    // A row of quiet decisions spans [quietFrom, recordedAt]: it is read when that overlaps.
     const filter =
-      to === undefined ? odata`recordedAt ge ${from}` : odata`recordedAt ge ${from} and recordedAt lt ${to}`;
+      to === undefined
+        ? odata`recordedAt ge ${from}`
+        : odata`(recordedAt ge ${from} and recordedAt lt ${to}) or (quietFrom lt ${to} and recordedAt ge ${from})`;
+    const fromMs = from.getTime();
+    const toMs = to?.getTime() ?? Number.POSITIVE_INFINITY;
     try {
       for await (const row of this.#client.listEntities<Row>({ queryOptions: { filter } })) {
-        yield fromEntity(row);
+        if (!isQuietRow(row)) {
+          yield fromEntity(row);
+          continue;
+        }
+        for (const r of decisionsOf(row)) {
+          const at = Date.parse(r.recordedAt);
+          if (at >= fromMs && at < toMs) yield r;
+        }
       }
     } catch (error) {
       throw new Error(`Could not list outcomes recorded from ${from.toISOString()}`, {

@@ -14,6 +14,12 @@ export interface OutcomeStore {
    * a `final` one with `clearPending` leaves it (pass it whenever the job wrote or found one).
    */
   record(outcome: OutcomeRecord, options?: { clearPending?: boolean }): Promise<void>;
+  /**
+   * Writes many final decisions of a bulk run that changed nothing (UNCHANGED, NO_RULE, SKIPPED:
+   * see `isQuietDecision`) in as few requests as the store allows. `listByUser`, `listBetween` and
+   * `prune` see them like any other record.
+   */
+  recordQuiet(outcomes: readonly OutcomeRecord[]): Promise<void>;
   /** The pending or final record of a job, or null. */
   findJob(userId: string, acceptedAt: string, jobId: string): Promise<OutcomeRecord | null>;
   /**

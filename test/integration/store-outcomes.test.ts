@@ -506,3 +506,138 @@ describe('TableOutcomeStore.prune', () => {
     expect(counts[0] + counts[1]).toBe(30);
   });
 });
+
+describe('TableOutcomeStore.recordQuiet (unchanged decisions of a bulk run, many to a row)', () => {
+  const RUN = 'run-quiet-1';
+  const quiet = (i: number, overrides: Partial<OutcomeRecord> = {}) =>
+    outcome({
+      userId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      jobId: `cli-${RUN}-${String(i)}`,
+      source: 'cli',
+      eventId: RUN,
+      rule: 'staff',
+      skus: ['EMS'],
+      licensesBefore: ['EMS'],
+      licensesAfter: ['EMS'],
+      assignedBefore: [{ skuId: 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e', disabledPlans: [] }],
+      recordedAt: new Date(Date.UTC(2025, 5, 1, 12, 0, 0, i)).toISOString(),
+      ...overrides,
+    });
+
+  async function rowsOf(storage: Storage): Promise<number> {
+    const client = TableClient.fromConnectionString(connectionString, storage.tableNames.outcomes, {
+      allowInsecureConnection: true,
+    });
+    let n = 0;
+    for await (const _ of client.listEntities()) n++;
+    return n;
+  }
+
+  it('reads back every decision exactly, by user and by time, from a few rows', async () => {
+    const storage = await freshStorage();
+    const records = Array.from({ length: 2_000 }, (_, i) => quiet(i));
+    records[7] = quiet(7, { outcome: 'SKIPPED', policy: 'disabledAccount', rule: null });
+    records[8] = quiet(8, { outcome: 'NO_RULE', rule: null, skus: [], licensesAfter: [] });
+    await storage.outcomes.recordQuiet(records);
+
+    // 2,000 decisions in at most 64 rows (one per bucket), not 2,000.
+    expect(await rowsOf(storage)).toBeLessThanOrEqual(64);
+    for (const i of [0, 7, 8, 1_999]) {
+      const mine = records[i] as OutcomeRecord;
+      const [read] = await storage.outcomes.listByUser(mine.userId);
+      expect(read).toEqual(mine);
+    }
+    const between: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listBetween(
+      at('2025-06-01T12:00:00.100Z'),
+      at('2025-06-01T12:00:00.200Z'),
+    )) {
+      between.push(r);
+    }
+    expect(between.map((r) => r.jobId).sort()).toEqual(
+      records
+        .slice(100, 200)
+        .map((r) => r.jobId)
+        .sort(),
+    );
+  });
+
+  it("merges a user's quiet decisions with the rest of the user's records, newest first", async () => {
+    const storage = await freshStorage();
+    const user = quiet(1).userId;
+    await storage.outcomes.record(
+      outcome({
+        userId: user,
+        jobId: 'assigned',
+        outcome: 'ASSIGNED',
+        recordedAt: '2025-05-01T00:00:00.000Z',
+      }),
+    );
+    await storage.outcomes.recordQuiet([
+      quiet(1, { jobId: 'later-run', recordedAt: '2025-06-02T00:00:00.000Z' }),
+    ]);
+    await storage.outcomes.recordQuiet([
+      quiet(1, { jobId: 'first-run', eventId: 'run-quiet-0', recordedAt: '2025-05-15T00:00:00.000Z' }),
+      quiet(2),
+    ]);
+    await storage.outcomes.record(
+      outcome({ userId: user, jobId: 'removed', outcome: 'REMOVED', recordedAt: '2025-07-01T00:00:00.000Z' }),
+    );
+
+    const all = await storage.outcomes.listByUser(user);
+    expect(all.map((r) => r.jobId)).toEqual(['removed', 'later-run', 'first-run', 'assigned']);
+    expect(all[2]?.eventId).toBe('run-quiet-0');
+    expect((await storage.outcomes.listByUser(user, { limit: 2 })).map((r) => r.jobId)).toEqual([
+      'removed',
+      'later-run',
+    ]);
+  });
+
+  it('refuses a decision that changed something, failed or was put off: those keep a row each', async () => {
+    const storage = await freshStorage();
+    for (const bad of [
+      quiet(1, {
+        outcome: 'ASSIGNED',
+        actions: [{ kind: 'assign', skuId: 'x', disabledPlans: [] }] as never,
+      }),
+      quiet(2, { outcome: 'FAILED', error: { code: 'c', message: 'm', fix: 'f' } }),
+      quiet(3, { phase: 'attempt' }),
+      quiet(4, { source: 'graph' }),
+      quiet(5, { dryRun: true }),
+    ]) {
+      await expect(storage.outcomes.recordQuiet([bad])).rejects.toThrow(/Only final decisions/);
+    }
+    expect(await rowsOf(storage)).toBe(0);
+  });
+
+  it('keeps a row of decisions until the last of them is past the cutoff', async () => {
+    const storage = await freshStorage();
+    const user = quiet(3).userId;
+    await storage.outcomes.recordQuiet([
+      quiet(3, { jobId: 'old', eventId: 'run-old', recordedAt: '2020-01-01T00:00:00.000Z' }),
+      quiet(3, { jobId: 'new', eventId: 'run-new', recordedAt: '2022-01-01T00:00:00.000Z' }),
+    ]);
+    expect(await storage.outcomes.prune(new Date('2021-01-01T00:00:00.000Z'))).toBe(1);
+    expect((await storage.outcomes.listByUser(user)).map((r) => r.jobId)).toEqual(['new']);
+  });
+
+  it('splits decisions too large for one property over several, and reads them back whole', async () => {
+    const storage = await freshStorage();
+    // Long names push one bucket's JSON past a property's 64 KiB.
+    const records = Array.from({ length: 600 }, (_, i) =>
+      quiet(i, { userPrincipalName: `${'é'.repeat(4_000)}${String(i)}@contoso.com` }),
+    );
+    await storage.outcomes.recordQuiet(records);
+    const client = TableClient.fromConnectionString(connectionString, storage.tableNames.outcomes, {
+      allowInsecureConnection: true,
+    });
+    let mostParts = 0;
+    for await (const row of client.listEntities<{ parts: number }>())
+      mostParts = Math.max(mostParts, row.parts);
+    expect(mostParts).toBeGreaterThan(1);
+    const read: OutcomeRecord[] = [];
+    for await (const r of storage.outcomes.listBetween(at('2025-06-01T00:00:00Z'))) read.push(r);
+    expect(read).toHaveLength(600);
+    expect(read.find((r) => r.jobId === records[599]?.jobId)).toEqual(records[599]);
+  });
+});

@@ -18,26 +18,44 @@ import type { OutcomeRecord, LicensePlan } from '../../lib/licensing/types.js';
 import type { JobSource } from '../../lib/queue/job.js';
 import type { OutcomeStore } from '../../lib/store/ports.js';
 import { graphGatewayFromConfig } from '../../lib/graph/graph-gateway.js';
+import { GraphPacer } from '../../lib/graph/pacer.js';
 import { silentLogger } from '../../lib/log.js';
 import { parseRules } from '../../lib/rules/load.js';
 import type { Simulator } from '@ems-licensing/graph-simulator';
 
 /**
  * The production wiring (config → credential → client → gateway) pointed at the simulator. The
- * retry middleware's waits are recorded in `sleeps` instead of slept, so a test of Retry-After
- * neither waits for it nor depends on the machine's speed.
+ * retry middleware's waits are recorded in `sleeps` instead of slept, and the pacer runs on a
+ * virtual clock, so a test of Retry-After neither waits for it nor depends on the machine's speed.
  */
 export function simulatorGateway(
   sim: Simulator,
   env: Record<string, string> = {},
   sleeps: number[] = [],
 ): GraphGateway {
-  return graphGatewayFromConfig(loadBaseConfig({ GRAPH_BASE_URL: sim.url, ...env }), silentLogger(), {
+  const config = loadBaseConfig({ GRAPH_BASE_URL: sim.url, ...env });
+  // The pacer keeps the real budget on a clock of its own that jumps to each wake-up at once, so
+  // a test neither waits out the write budget nor a Retry-After pause (tests of the pacer itself
+  // use a fake clock they move by hand).
+  let virtualMs = 0;
+  const pacer = new GraphPacer(config.graph.pacing, {
+    now: () => virtualMs,
     sleep: (ms) => {
-      sleeps.push(ms);
+      virtualMs += Math.max(0, ms);
       return Promise.resolve();
     },
   });
+  return graphGatewayFromConfig(
+    config,
+    silentLogger(),
+    {
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+    },
+    { pacer },
+  );
 }
 
 /** Rules from YAML text, compiled against the simulator's live catalog. */
@@ -173,7 +191,12 @@ export function recordingIo(): RecordingIo {
   };
 }
 
-/** The environment a CLI run against the simulator and Azurite gets. */
+/**
+ * The environment a CLI run against the simulator and Azurite gets. The simulator does not
+ * throttle here, so the app's write budget is raised to its ceiling (70,000 per 150 s): these tests are about what
+ * the CLI decides and records, and Graph's real 20 writes/s would only make them wait (the pacer's
+ * own tests hold it to the real budget).
+ */
 export function cliEnv(
   sim: Simulator,
   connectionString: string,
@@ -181,6 +204,7 @@ export function cliEnv(
 ): Record<string, string> {
   return {
     GRAPH_BASE_URL: sim.url,
+    GRAPH_WRITE_BUDGET_PER_150S: '70000',
     STORAGE_CONNECTION_STRING: connectionString,
     STORAGE_TABLE_PREFIX: tablePrefix,
     LOG_LEVEL: 'warn',

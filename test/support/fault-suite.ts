@@ -84,8 +84,12 @@ const EMS = 'efccb6f7-5641-4e0e-bd10-b4976e1bf68e';
 
 function cliEnv(graphUrl: string, connectionString: string, tablePrefix: string): Record<string, string> {
   return {
+    // The child is run directly, not by npm: npm's own variables (when the suite itself runs
+    // under `npm run`) would make the CLI look for options npm kept.
     ...Object.fromEntries(
-      Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+      Object.entries(process.env).filter(
+        (e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('npm_'),
+      ),
     ),
     GRAPH_BASE_URL: graphUrl,
     STORAGE_CONNECTION_STRING: connectionString,

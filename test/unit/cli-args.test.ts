@@ -193,6 +193,10 @@ describe('optionsTakenByNpm', () => {
     expect(optionsTakenByNpm(env, FLAGS)).toEqual(['--graph-url', '--json']);
   });
 
+  it('does not take an empty setting exported beforehand for one npm kept', () => {
+    expect(optionsTakenByNpm({ npm_command: 'run', npm_config_yes: '' }, FLAGS)).toEqual([]);
+  });
+
   it('says nothing outside npm run (npx passes everything through)', () => {
     expect(optionsTakenByNpm({ npm_command: 'exec', npm_config_yes: 'true' }, FLAGS)).toEqual([]);
     expect(optionsTakenByNpm({}, FLAGS)).toEqual([]);

@@ -28,6 +28,18 @@ describe('config', () => {
     expect(() => loadBaseConfig({ GRAPH_BASE_URL: 'http://graph.example.com' })).toThrow(/GRAPH_BASE_URL/);
   });
 
+  it('paces Graph at its documented budgets unless told otherwise', () => {
+    expect(loadBaseConfig({}).graph.pacing).toEqual({ writesPer150s: 3_000, resourceUnitsPer10s: 3_500 });
+    expect(
+      loadBaseConfig({ GRAPH_WRITE_BUDGET_PER_150S: '1500', GRAPH_RU_BUDGET_PER_10S: '8000' }).graph.pacing,
+    ).toEqual({ writesPer150s: 1_500, resourceUnitsPer10s: 8_000 });
+  });
+
+  it('refuses a Graph budget that is not a positive whole number, naming the setting', () => {
+    expect(() => loadBaseConfig({ GRAPH_WRITE_BUDGET_PER_150S: '0' })).toThrow(/GRAPH_WRITE_BUDGET_PER_150S/);
+    expect(() => loadBaseConfig({ GRAPH_RU_BUDGET_PER_10S: '20/s' })).toThrow(/GRAPH_RU_BUDGET_PER_10S/);
+  });
+
   it('treats blank settings as unset', () => {
     expect(loadBaseConfig({ GRAPH_BASE_URL: '' }).graph.baseUrl).toBe('https://graph.microsoft.com');
   });

@@ -466,7 +466,7 @@ describe('docs/operations.md', () => {
   it('explains every setting of local.settings.example.json and every infra setting', () => {
     const names = new Set([...Object.keys(localSettings.Values), ...infraSettings.keys()]);
     expect([...names].filter((n) => !doc.includes(n.split('__')[0] ?? n))).toEqual([]);
-    const rows = [...doc.matchAll(/^\| `([A-Za-z_]+)`\s+\|/gm)].map((m) => m[1]);
+    const rows = [...doc.matchAll(/^\| `([A-Za-z0-9_]+)`\s+\|/gm)].map((m) => m[1]);
     expect(Object.keys(localSettings.Values).filter((k) => !rows.includes(k))).toEqual([]);
   });
 

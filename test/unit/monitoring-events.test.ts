@@ -53,6 +53,7 @@ const record = (fields: Partial<OutcomeRecord>): OutcomeRecord => ({
 });
 
 const unusedReads: Omit<OutcomeStore, 'record'> = {
+  recordQuiet: () => Promise.reject(new Error('not used here')),
   findJob: () => Promise.resolve(null),
   withdrawPending: () => Promise.resolve(),
   listPending: async function* () {},

@@ -262,6 +262,31 @@ describe('planLicenses: group-inherited licenses', () => {
   });
 });
 
+describe('planLicenses: plans own their lists', () => {
+  it('never hands out the user’s or the rule’s arrays, so changing a plan changes neither', () => {
+    const wanted = emsWith(PLAN.INTUNE_A);
+    const u = user(direct(SKU.EMS, [PLAN.AAD_PREMIUM]));
+    const p = plan(u, want(wanted));
+    const update = p.actions[0];
+    if (update?.kind !== 'updateDisabledPlans')
+      throw new Error(`expected an update, got ${String(update?.kind)}`);
+    update.before.push('x');
+    update.after.push('y');
+    expect(u.assignedLicenses[0]?.disabledPlans).toEqual([PLAN.AAD_PREMIUM]);
+    expect(u.licenseAssignmentStates[0]?.disabledPlans).toEqual([PLAN.AAD_PREMIUM]);
+    expect(wanted.disabledPlans).toEqual([PLAN.INTUNE_A]);
+  });
+
+  it('matches ids whatever their case, as Graph treats them', () => {
+    const p = plan(
+      user(direct(SKU.EMS.toUpperCase(), [PLAN.INTUNE_A.toUpperCase()])),
+      want(emsWith(PLAN.INTUNE_A)),
+    );
+    expect(p.outcome).toBe('UNCHANGED');
+    expect(p.actions).toEqual([]);
+  });
+});
+
 describe('assignLicenseBody', () => {
   it.each<[string, LicensePlan, AssignLicenseBody]>([
     [

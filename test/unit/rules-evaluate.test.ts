@@ -144,6 +144,14 @@ describe('evaluateRules: first match wins, with a full trace', () => {
     expect(e.trace).toHaveLength(3);
   });
 
+  it('traces every child of an all/any even though the decision stopped at the first failing one', () => {
+    const e = evaluateRules(rules, user({ onPremisesSyncEnabled: false, employeeType: 'Vendor' }), new Set());
+    const all = e.trace[1]?.condition as Extract<ConditionTrace, { kind: 'all' | 'any' }>;
+    expect(all.children.map((c) => c.result)).toEqual([false, true]);
+    // Built once, on first read.
+    expect(e.trace).toBe(e.trace);
+  });
+
   it('records value seen, operator, expected and result of every condition', () => {
     const e = evaluateRules(rules, alex, new Set());
     const all = e.trace[1]?.condition as Extract<ConditionTrace, { kind: 'all' | 'any' }>;

@@ -3,6 +3,16 @@ import { REQUEST_KINDS, type RequestKind, type SimulatorCounters } from './types
 
 export class Counters implements SimulatorCounters {
   #counts = new Map<RequestKind, number>();
+  #throttled = 0;
+
+  /** Called by the router for every answer with status 429. */
+  throttledAnswer(): void {
+    this.#throttled++;
+  }
+
+  throttled(): number {
+    return this.#throttled;
+  }
 
   increment(kind: RequestKind): void {
     this.#counts.set(kind, this.get(kind) + 1);
@@ -23,5 +33,6 @@ export class Counters implements SimulatorCounters {
 
   reset(): void {
     this.#counts.clear();
+    this.#throttled = 0;
   }
 }

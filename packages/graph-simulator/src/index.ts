@@ -14,16 +14,27 @@ import { Counters } from './counters.js';
 import { DeltaHandlers } from './delta.js';
 import { Directory } from './directory.js';
 import { Faults } from './faults.js';
+import { latencySettingsSchema } from './latency.js';
 import { GroupHandlers } from './groups.js';
 import { createRequestListener } from './router.js';
 import { Subscriptions } from './subscriptions.js';
 import { LiveTenant } from './tenant-state.js';
+import { Throttle, throttlingSettingsSchema, type ThrottlingInput } from './throttle.js';
 import type { RecordedRequest, Simulator, SimulatorOptions } from './types.js';
 import { UserHandlers } from './users.js';
 
 export type * from './graph-resources.js';
 export type * from './types.js';
 export { REQUEST_KINDS } from './types.js';
+export {
+  requestCost,
+  resourceUnitsPer10sFor,
+  SIMULATED_APP_ID,
+  type ThrottleStats,
+  type ThrottlingInput,
+  type ThrottlingSettings,
+} from './throttle.js';
+export type { LatencyInput, LatencySettings } from './latency.js';
 export {
   DYNAMIC_MEMBERSHIP,
   loadSampleTenant,
@@ -41,10 +52,25 @@ export { startFaultProxy, type FaultProxy, type FaultProxyOptions, type ProxyFat
 /** Graph gives a subscriber 10 seconds to answer the validation request (change-notifications-delivery-webhooks). */
 const DEFAULT_NOTIFICATION_TIMEOUT_MS = 10_000;
 
+/** The throttle the options (over the tenant file) ask for, or null when throttling is off. */
+function throttleFor(options: SimulatorOptions, now: () => Date): Throttle | null {
+  const chosen: boolean | ThrottlingInput | undefined = options.throttling ?? options.tenant.throttling;
+  if (chosen === undefined || chosen === false) return null;
+  const settings = throttlingSettingsSchema.parse(chosen === true ? {} : chosen);
+  return new Throttle(
+    settings,
+    { tenantId: options.tenant.tenantId, users: options.tenant.users.length },
+    now().getTime(),
+  );
+}
+
 /** Starts the simulator on 127.0.0.1 (port 0 by default) and resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const now = options.now ?? (() => new Date());
   const dir = new Directory(options.tenant, now);
+  const throttle = throttleFor(options, now);
+  const latencyInput = options.latency ?? options.tenant.latency;
+  const latency = latencyInput === undefined ? null : latencySettingsSchema.parse(latencyInput);
   const subscriptions = new Subscriptions(
     dir,
     options.notificationTimeoutMs ?? DEFAULT_NOTIFICATION_TIMEOUT_MS,
@@ -67,6 +93,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       requests,
       requireAuth: options.requireAuth ?? true,
       baseUrl: () => baseUrl,
+      throttle,
+      latency: latency !== null && (latency.readMs > 0 || latency.writeMs > 0) ? latency : null,
+      recordRequests: options.recordRequests ?? true,
     }),
   );
   // Node's fetch does not reuse a connection whose keep-alive hint is short, so a short timeout
@@ -90,6 +119,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     requests,
     faults,
     tenant: new LiveTenant(dir, subscriptions, delta),
+    throttleStats: () => throttle?.stats() ?? null,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err === undefined ? resolve() : reject(err)));

@@ -1,5 +1,6 @@
 /**
- * Request pipeline: classify → count → authenticate → inject faults → handle → answer → record.
+ * Request pipeline: classify → count → authenticate → throttle (when on) → inject faults → handle
+ * → hold (latency, when on) → answer → record.
  * Routes are the v1.0 paths this app uses (learn.microsoft.com/graph/api/overview?view=graph-rest-1.0).
  */
 import { randomUUID } from 'node:crypto';
@@ -11,8 +12,10 @@ import type { Directory } from './directory.js';
 import { errorBody, GraphHttpError } from './errors.js';
 import type { Faults } from './faults.js';
 import { parseJsonBody, readBody, sendEmpty, sendJson, type ResponseMeta } from './http-util.js';
+import { hold, latencyFor, type LatencySettings } from './latency.js';
 import { assignLicense, checkMemberGroups, listSubscribedSkus } from './licenses.js';
 import type { Subscriptions } from './subscriptions.js';
+import type { Throttle } from './throttle.js';
 import type { RecordedRequest, RequestKind } from './types.js';
 import type { GroupHandlers } from './groups.js';
 import type { UserHandlers } from './users.js';
@@ -28,6 +31,12 @@ export interface RouterDeps {
   requests: RecordedRequest[];
   requireAuth: boolean;
   baseUrl: () => string;
+  /** Graph's documented limits, when turned on (./throttle.ts). */
+  throttle: Throttle | null;
+  /** Time held before each answer, when turned on (./latency.ts). */
+  latency: LatencySettings | null;
+  /** False: keep no per-request log (long benchmarks). */
+  recordRequests: boolean;
 }
 
 interface Route {
@@ -181,29 +190,39 @@ async function handle(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
     status: 0,
     headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'authorization')),
   };
-  deps.requests.push(record);
+  if (deps.recordRequests) deps.requests.push(record);
 
+  // Headers the throttle adds to whatever the answer is (x-ms-resource-unit, the percentage).
+  const throttleHeaders: Record<string, string> = {};
   let reply: Reply;
   try {
     const bodyText = await readBody(req);
     const body =
       method === 'POST' || method === 'PATCH' ? parseJsonBodyLenient(bodyText, matched.kind) : undefined;
     if (body !== undefined) record.body = body;
-    reply = await run(deps, matched, {
-      method,
-      segments,
-      query,
-      headers,
-      body,
-      baseUrl: deps.baseUrl(),
-      dir: deps.dir,
-    });
+    reply = await run(
+      deps,
+      matched,
+      {
+        method,
+        segments,
+        query,
+        headers,
+        body,
+        baseUrl: deps.baseUrl(),
+        dir: deps.dir,
+      },
+      throttleHeaders,
+    );
   } catch (error) {
     reply = errorReply(error, meta);
   }
   record.status = reply.status;
-  if (reply.body === undefined) sendEmpty(res, reply.status, meta, reply.headers);
-  else sendJson(res, reply.status, reply.body, meta, reply.headers);
+  if (reply.status === 429) deps.counters.throttledAnswer();
+  if (deps.latency !== null) await hold(latencyFor(deps.latency, method, matched.kind));
+  const replyHeaders = { ...throttleHeaders, ...reply.headers };
+  if (reply.body === undefined) sendEmpty(res, reply.status, meta, replyHeaders);
+  else sendJson(res, reply.status, reply.body, meta, replyHeaders);
 }
 
 function parseJsonBodyLenient(text: string, kind: RequestKind): unknown {
@@ -222,6 +241,7 @@ async function run(
   deps: RouterDeps,
   matched: Route | { kind: RequestKind; error: GraphHttpError },
   ctx: RequestContext,
+  throttleHeaders: Record<string, string>,
 ): Promise<Reply> {
   // learn.microsoft.com/graph/auth-v2-service: every call carries `Authorization: Bearer {token}`;
   // without one Graph answers 401 InvalidAuthenticationToken "Access token is empty."
@@ -230,6 +250,10 @@ async function run(
     if (auth === undefined || !/^Bearer\s+\S+/i.test(auth)) {
       throw new GraphHttpError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
     }
+  }
+  // Graph authenticates before it throttles; a refused request is answered 429 (thrown) here.
+  if (deps.throttle !== null) {
+    Object.assign(throttleHeaders, deps.throttle.admit(matched.kind, ctx.query, ctx.dir.now().getTime()));
   }
   const fault = deps.faults.take(matched.kind);
   if (fault !== undefined) throw fault;

@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { GUID_PATTERN } from './guid.js';
+import { latencySettingsSchema } from './latency.js';
+import { throttlingOptionSchema } from './throttle.js';
 
 const guid = z.string().regex(GUID_PATTERN, 'a GUID');
 
@@ -126,6 +128,13 @@ export const tenantFileSchema = z.object({
   planConstraints: planConstraintsSchema.default({ mutuallyExclusive: [], dependencies: [] }),
   groups: z.array(tenantGroupSchema).default([]),
   users: z.array(tenantUserSchema),
+  /**
+   * Graph's documented throttling limits (./throttle.ts): `true` for the documented defaults or an
+   * object adjusting them. Absent: no throttling (start options can still turn it on).
+   */
+  throttling: throttlingOptionSchema.optional(),
+  /** Time held before each answer, for reads and writes (./latency.ts). Absent: none. */
+  latency: latencySettingsSchema.optional(),
 });
 
 export type TenantFile = z.infer<typeof tenantFileSchema>;

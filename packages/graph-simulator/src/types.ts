@@ -3,7 +3,9 @@
  * against these; the HTTP behaviour behind them is described (with sources) in the handler files.
  */
 import type { GraphSubscription, GraphUser, SubscribedSku } from './graph-resources.js';
+import type { LatencyInput } from './latency.js';
 import type { TenantFile } from './tenant-file.js';
+import type { ThrottleStats, ThrottlingInput } from './throttle.js';
 
 export const REQUEST_KINDS = [
   'listUsers',
@@ -37,6 +39,16 @@ export interface SimulatorOptions {
   requireAuth?: boolean;
   /** Timeout of validation and notification POSTs; default 10,000 ms (Graph's validation limit). */
   notificationTimeoutMs?: number;
+  /**
+   * Graph's documented identity throttling limits (./throttle.ts): `true` for the documented
+   * defaults, an object to adjust them, `false` to turn off what the tenant file turns on. Default:
+   * the tenant file's `throttling`, else off.
+   */
+  throttling?: boolean | ThrottlingInput;
+  /** Time held before each answer (./latency.ts). Default: the tenant file's `latency`, else none. */
+  latency?: LatencyInput;
+  /** Default true: keep every request in `Simulator.requests`. Long benchmarks turn it off. */
+  recordRequests?: boolean;
 }
 
 /** One request as the simulator saw it, in arrival order. */
@@ -59,6 +71,8 @@ export interface SimulatorCounters {
   get(kind: RequestKind): number;
   /** Directory writes: `assignLicense` + `patchUser` only (subscription calls are not directory writes). */
   writes(): number;
+  /** Requests answered 429, by the throttling limits or by an injected fault. */
+  throttled(): number;
   snapshot(): Record<RequestKind, number>;
   reset(): void;
 }
@@ -151,5 +165,7 @@ export interface Simulator {
   requests: RecordedRequest[];
   faults: SimulatorFaults;
   tenant: TenantState;
+  /** What the throttling limits did so far; `null` when throttling is off. */
+  throttleStats(): ThrottleStats | null;
   close(): Promise<void>;
 }
