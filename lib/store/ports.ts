@@ -36,7 +36,7 @@ export interface OutcomeStore {
   listRun(runId: string): AsyncIterable<OutcomeRecord>;
   /** Records with recordedAt in [from, to), any user, in no particular order. */
   listBetween(from: Date, to?: Date): AsyncIterable<OutcomeRecord>;
-  /** Deletes records older than `before`; returns how many. */
+  /** Deletes records older than `before`; returns how many rows (a row of quiet decisions counts once). */
   prune(before: Date): Promise<number>;
 }
 
