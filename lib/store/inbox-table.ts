@@ -49,7 +49,8 @@ import type { InboxEntry, InboxOptions, InboxStatus, InboxStore } from './ports.
 import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { LARGE_TEXT_CHARS, SHORT_TEXT_CHARS, truncateText } from './table-limits.js';
-import { deleteMatching, MAX_TRANSACTION_ACTIONS } from './table-prune.js';
+import { deleteMatching } from './table-prune.js';
+import { transactionGroups } from './table-transactions.js';
 
 type InboxRow = Record<string, unknown>;
 
@@ -62,10 +63,6 @@ export const INBOX_SPREAD = 4;
 export const INBOX_READ_CONCURRENCY = 32;
 /** Transactions and single-entity writes in flight per process. */
 export const INBOX_WRITE_CONCURRENCY = 16;
-/** A transaction's size limit is 4 MiB; entries carry up to 64 KiB of detail, so stay well under. */
-const TRANSACTION_BUDGET_BYTES = 2 * 1024 * 1024;
-/** Room for a transaction operation's own headers in the multipart body. */
-const OPERATION_OVERHEAD_BYTES = 512;
 
 /** The window an entry recorded at `at` belongs to. */
 function windowOf(at: Date, windowMs: number): number {
@@ -153,7 +150,7 @@ export class TableInboxStore implements InboxStore {
     let failed = 0;
     let firstError: unknown;
     await Promise.all(
-      transactionsOf([...byEvent.values()]).map((group) =>
+      transactionGroups([...byEvent.values()]).map((group) =>
         this.#writes(() => this.#insertGroup(group, now)).catch((error: unknown) => {
           failed += group.length;
           firstError ??= error;
@@ -329,35 +326,6 @@ function toEntity(
   // Informational only (nothing reads it back through the port), so plain truncation is fine.
   if (detail !== undefined) entity['detail'] = truncateText(JSON.stringify(detail), LARGE_TEXT_CHARS);
   return entity;
-}
-
-/** Groups entities into transactions: one partition each, at most 100 entities and 2 MiB. */
-function transactionsOf(entities: readonly TableEntity<InboxRow>[]): TableEntity<InboxRow>[][] {
-  const byPartition = new Map<string, TableEntity<InboxRow>[]>();
-  for (const e of entities) {
-    const list = byPartition.get(e.partitionKey);
-    if (list) list.push(e);
-    else byPartition.set(e.partitionKey, [e]);
-  }
-  const groups: TableEntity<InboxRow>[][] = [];
-  for (const list of byPartition.values()) {
-    let group: TableEntity<InboxRow>[] = [];
-    let bytes = 0;
-    for (const entity of list) {
-      // A UTF-16 code unit takes at most 3 bytes in the UTF-8 request body.
-      const size = JSON.stringify(entity).length * 3 + OPERATION_OVERHEAD_BYTES;
-      const full = group.length === MAX_TRANSACTION_ACTIONS || bytes + size > TRANSACTION_BUDGET_BYTES;
-      if (group.length > 0 && full) {
-        groups.push(group);
-        group = [];
-        bytes = 0;
-      }
-      group.push(entity);
-      bytes += size;
-    }
-    if (group.length > 0) groups.push(group);
-  }
-  return groups;
 }
 
 /**

@@ -23,7 +23,13 @@
  * A CLI run's changes are also listed in an index partition per run ({@link runPartition}), which
  * is what `revert RUN_ID` reads.
  */
-import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
+import {
+  odata,
+  type TableClient,
+  type TableEntity,
+  type TableEntityResult,
+  type TransactionAction,
+} from '@azure/data-tables';
 import type { OutcomeStore } from './ports.js';
 import {
   OUTCOME_KINDS,
@@ -42,6 +48,7 @@ import { hasStatus } from './table-errors.js';
 import { toTableKey } from './table-keys.js';
 import { LARGE_TEXT_CHARS, SHORT_TEXT_CHARS, fitJsonArray, truncateText } from './table-limits.js';
 import { deleteMatching } from './table-prune.js';
+import { transactionGroups } from './table-transactions.js';
 import {
   QUIET_PARTITION_END,
   QUIET_PARTITION_PREFIX,
@@ -103,11 +110,6 @@ function rowKeyOf(outcome: OutcomeRecord): string {
   const job = jobRowKey(outcome.acceptedAt, outcome.jobId);
   return outcome.phase === 'attempt' ? `${job}_a${String(outcome.attempt).padStart(4, '0')}` : job;
 }
-
-/** Rows per entity group transaction: the service's limit. */
-const TRANSACTION_ROWS = 100;
-/** A transaction's payload must stay under 4 MiB; keep well below it. */
-const TRANSACTION_CHARS = 1_500_000;
 
 function pendingIndexKey(partitionKey: string, rowKey: string): string {
   return `${partitionKey}|${rowKey}`;
@@ -179,29 +181,12 @@ export class TableOutcomeStore implements OutcomeStore {
    * Upserts, so a repeat lands on the same rows.
    */
   async recordQuiet(outcomes: readonly OutcomeRecord[]): Promise<void> {
-    const byPartition = new Map<string, TableEntity<Row>[]>();
-    for (const row of quietRows(outcomes)) {
-      const rows = byPartition.get(row.partitionKey);
-      if (rows) rows.push(row);
-      else byPartition.set(row.partitionKey, [row]);
-    }
+    // A decision that is not quiet is refused before anything is written.
+    const groups = transactionGroups(quietRows(outcomes));
     try {
-      for (const rows of byPartition.values()) {
-        let batch: TableEntity<Row>[] = [];
-        let chars = 0;
-        const submit = async () => {
-          if (batch.length === 0) return;
-          await this.#client.submitTransaction(batch.map((e) => ['upsert', e, 'Replace'] as const));
-          batch = [];
-          chars = 0;
-        };
-        for (const row of rows) {
-          const size = JSON.stringify(row).length;
-          if (batch.length === TRANSACTION_ROWS || chars + size > TRANSACTION_CHARS) await submit();
-          batch.push(row);
-          chars += size;
-        }
-        await submit();
+      // One partition per run: its transactions go out one after another.
+      for (const group of groups) {
+        await this.#client.submitTransaction(group.map((e): TransactionAction => ['upsert', e, 'Replace']));
       }
     } catch (error) {
       throw new Error(

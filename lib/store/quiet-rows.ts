@@ -34,7 +34,7 @@ const PART_CHARS = 30_000;
 /** Parts per row: well under the 1 MiB entity limit even for text outside ASCII. */
 const MAX_PARTS = 12;
 
-export function quietPartitionOf(runId: string): string {
+function quietPartitionOf(runId: string): string {
   return `${QUIET_PARTITION_PREFIX}${toTableKey(runId)}`;
 }
 

@@ -8,9 +8,7 @@
  */
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { hasStatus } from './table-errors.js';
-
-/** The most operations one entity group transaction may hold. */
-export const MAX_TRANSACTION_ACTIONS = 100;
+import { MAX_TRANSACTION_ACTIONS } from './table-transactions.js';
 
 /**
  * Deletes every entity of `client`'s table that matches `filter` (an OData expression built with
